@@ -1,0 +1,392 @@
+//! The checked program: every name resolved to an id, every expression typed.
+//!
+//! `eval` runs only programs built by `check` without errors, so it may rely on these invariants:
+//! field ids exist in their tables, variables are bound by an enclosing scope, operand types agree.
+
+use crate::schema::{CodeListId, FieldId, Schema, TableId};
+use crate::span::Span;
+use crate::syntax::ast::{AggFn, BinOp, Record, Severity, Unit};
+use chrono::NaiveDate;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// A checked rule set for one return and year.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The return's short name (`cin`).
+    pub ret: String,
+    /// The collection year (`2024-25`).
+    pub year: String,
+    /// The year it extends, if any.
+    pub extends: Option<String>,
+    /// Display name.
+    pub title: String,
+    /// Tables and code lists.
+    pub schema: Schema,
+    /// The field whose date picks the collection year.
+    pub detect_year: Option<(TableId, FieldId)>,
+    /// Parameters and derived values of the return, in evaluation order.
+    pub globals: Vec<Global>,
+    /// Derived fields, in evaluation order.
+    pub derived: Vec<DerivedField>,
+    /// Globals and derived fields in the order they must be computed.
+    pub order: Vec<Derivation>,
+    /// Non-working days, as days from the common era, sorted.
+    pub holidays: Arc<Vec<i32>>,
+    /// Validation rules in declaration order.
+    pub rules: Vec<RuleDef>,
+    /// Rows every example gets unless it gives that table.
+    pub fixture: Vec<Record>,
+}
+
+/// One step of computing derived values.
+#[derive(Clone, Copy, Debug)]
+pub enum Derivation {
+    /// Index into [`Program::globals`].
+    Global(usize),
+    /// Index into [`Program::derived`].
+    Field(usize),
+}
+
+/// A parameter or derived value of the whole return.
+#[derive(Clone, Debug)]
+pub struct Global {
+    /// Its name.
+    pub name: String,
+    /// Its definition.
+    pub expr: IExpr,
+    /// `param` (constant) or `derive`.
+    pub is_param: bool,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// A derived field: a column computed for every row of a table.
+#[derive(Clone, Debug)]
+pub struct DerivedField {
+    /// The table.
+    pub table: TableId,
+    /// The field it fills (a `derived` field of the table).
+    pub field: FieldId,
+    /// Its definition; variable 0 is the row.
+    pub expr: IExpr,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// What a rule runs over.
+#[derive(Clone, Debug)]
+pub enum RuleScope {
+    /// Once for the whole return.
+    Return,
+    /// Each row of a table (variable 0).
+    Table(TableId),
+    /// Each group of a table's rows with equal key (variable 0 is the group).
+    Group(TableId, IExpr),
+}
+
+/// A step of a rule body.
+#[derive(Clone, Debug)]
+pub enum IStep {
+    /// Keep only items where true.
+    When(IExpr),
+    /// Name a value (index into [`RuleDef::lets`]).
+    Let(usize, IExpr),
+    /// Fail where false.
+    Require(IExpr),
+    /// Fail where true.
+    Forbid(IExpr),
+}
+
+/// A checked validation rule.
+#[derive(Clone, Debug)]
+pub struct RuleDef {
+    /// Its code.
+    pub code: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// The message as written (used when it has no holes).
+    pub message: String,
+    /// The message pieces; holes are expressions over the rule's scope.
+    pub template: Vec<IPart>,
+    /// What it runs over.
+    pub scope: RuleScope,
+    /// Fields the finding points at.
+    pub fields: Vec<(TableId, FieldId)>,
+    /// Names of `let` values, by index.
+    pub lets: Vec<String>,
+    /// Values an info rule reports (indexes into `lets`).
+    pub report: Vec<usize>,
+    /// Why it reads as it does.
+    pub note: Option<String>,
+    /// How to fix the data.
+    pub fix: Option<String>,
+    /// Its body.
+    pub steps: Vec<IStep>,
+    /// Its examples, checked against the schema.
+    pub examples: Vec<crate::syntax::ast::Example>,
+    /// The rule's text in its file.
+    pub span: Span,
+    /// The rule's file name.
+    pub file: String,
+    /// The rule's line in its file.
+    pub line: usize,
+    /// The first `require` or `forbid` expression as written.
+    pub check_span: Option<Span>,
+}
+
+/// A piece of a message.
+#[derive(Clone, Debug)]
+pub enum IPart {
+    /// Literal text.
+    Text(String),
+    /// A value.
+    Expr(IExpr),
+}
+
+/// Index of a variable in an evaluation frame. Variable 0 is the rule's row (or group).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VarId(pub u32);
+
+/// Value types.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    /// Yes/no (three-valued: missing is unknown).
+    Bool,
+    /// Whole number.
+    Int,
+    /// Decimal.
+    Dec,
+    /// Date.
+    Date,
+    /// Text.
+    Text,
+    /// A code of a list (text underneath).
+    Code(CodeListId),
+    /// A list value.
+    List(Box<Type>),
+    /// A length of time (only in date arithmetic).
+    Duration(Unit),
+    /// A set of values for `in`.
+    Set(Box<Type>),
+    /// A range for `in`.
+    Range(Box<Type>),
+    /// A row of a table (for `a != this`).
+    Row(TableId),
+    /// Unknown after an earlier error; compatible with everything.
+    Error,
+}
+
+impl Type {
+    /// Whether values of the two types can be compared.
+    pub fn comparable(&self, other: &Type) -> bool {
+        use Type::*;
+        match (self, other) {
+            (Error, _) | (_, Error) => true,
+            (Int | Dec, Int | Dec) => true,
+            (Text | Code(_), Text | Code(_)) => true,
+            (Row(a), Row(b)) => a == b,
+            (a, b) => a == b,
+        }
+    }
+    /// A short name for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Type::Bool => "yes/no".into(),
+            Type::Int => "whole number".into(),
+            Type::Dec => "decimal".into(),
+            Type::Date => "date".into(),
+            Type::Text | Type::Code(_) => "text".into(),
+            Type::List(t) => format!("list of {}", t.describe()),
+            Type::Duration(_) => "duration".into(),
+            Type::Set(t) => format!("set of {}", t.describe()),
+            Type::Range(t) => format!("range of {}", t.describe()),
+            Type::Row(_) => "row".into(),
+            Type::Error => "unknown".into(),
+        }
+    }
+    /// Whether the type is numeric.
+    pub fn numeric(&self) -> bool {
+        matches!(self, Type::Int | Type::Dec | Type::Error)
+    }
+}
+
+/// A constant value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    /// Missing.
+    Null,
+    /// Yes/no.
+    Bool(bool),
+    /// Whole number.
+    Int(i64),
+    /// Decimal.
+    Dec(f64),
+    /// Date.
+    Date(NaiveDate),
+    /// Text.
+    Text(Arc<str>),
+}
+
+/// A typed expression.
+#[derive(Clone, Debug)]
+pub struct IExpr {
+    /// What it computes.
+    pub kind: IKind,
+    /// Its type.
+    pub ty: Type,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Where an aggregate's items come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Rows of `table` below the row of `anchor` (a table that is the variable's own table or one of
+    /// its ancestors).
+    Below {
+        /// The variable whose row anchors the set.
+        var: VarId,
+        /// The anchor table.
+        anchor: TableId,
+        /// The rows' table.
+        table: TableId,
+    },
+    /// Every row of `table`, optionally joined on equal keys.
+    All {
+        /// The rows' table.
+        table: TableId,
+        /// `(inner key, outer key)` pairs taken from the filter's `==` conjuncts.
+        keys: Vec<(IExpr, IExpr)>,
+    },
+    /// The rows of the current group (group rules only).
+    Group {
+        /// The rows' table.
+        table: TableId,
+    },
+    /// Items of a list value.
+    List(Box<IExpr>),
+}
+
+/// Expression kinds.
+#[derive(Clone, Debug)]
+pub enum IKind {
+    /// A constant.
+    Const(Const),
+    /// A duration constant.
+    Duration(i64, Unit),
+    /// A field of a variable's row, or of one of its ancestors.
+    Field {
+        /// The variable.
+        var: VarId,
+        /// The table holding the field (the variable's table or an ancestor).
+        table: TableId,
+        /// The field.
+        field: FieldId,
+    },
+    /// A field of a singleton table.
+    Single {
+        /// The table.
+        table: TableId,
+        /// The field.
+        field: FieldId,
+    },
+    /// The variable's row itself (`this`, `x`), for identity comparisons.
+    Row(VarId),
+    /// A list item bound by an aggregate.
+    Item(VarId),
+    /// A group rule's key.
+    GroupKey,
+    /// A parameter or derived value (index into [`Program::globals`]).
+    Global(usize),
+    /// A rule's `let` value.
+    Let(usize),
+    /// `not`.
+    Not(Box<IExpr>),
+    /// `-x`.
+    Neg(Box<IExpr>),
+    /// Binary operator (not `in`).
+    Binary(BinOp, Box<IExpr>, Box<IExpr>),
+    /// `x in set` against constants.
+    InSet(Box<IExpr>, Arc<HashSet<String>>, bool),
+    /// `x in (a, b, ...)` with computed members.
+    InTuple(Box<IExpr>, Vec<IExpr>, bool),
+    /// `x in lo ..= hi` / `..<`.
+    InRange {
+        /// The value.
+        x: Box<IExpr>,
+        /// Lower bound.
+        lo: Box<IExpr>,
+        /// Upper bound.
+        hi: Box<IExpr>,
+        /// Upper bound included.
+        inclusive: bool,
+        /// `not in`.
+        negate: bool,
+    },
+    /// `x in list`.
+    InList(Box<IExpr>, Box<IExpr>, bool),
+    /// `if c then a else b`.
+    If(Box<IExpr>, Box<IExpr>, Box<IExpr>),
+    /// A built-in function.
+    Call(crate::check::builtins::Builtin, Vec<IExpr>),
+    /// An aggregate.
+    Agg {
+        /// Which.
+        func: AggFn,
+        /// The items.
+        source: Source,
+        /// The variable bound to each item.
+        var: VarId,
+        /// `where`.
+        filter: Option<Box<IExpr>>,
+        /// Value or predicate.
+        arg: Option<Box<IExpr>>,
+    },
+}
+
+impl IExpr {
+    /// Visits this expression and every sub-expression.
+    pub fn walk(&self, f: &mut dyn FnMut(&IExpr)) {
+        f(self);
+        match &self.kind {
+            IKind::Not(a) | IKind::Neg(a) | IKind::InSet(a, _, _) => a.walk(f),
+            IKind::Binary(_, a, b) | IKind::InList(a, b, _) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            IKind::InTuple(a, xs, _) => {
+                a.walk(f);
+                xs.iter().for_each(|x| x.walk(f));
+            }
+            IKind::InRange { x, lo, hi, .. } => {
+                x.walk(f);
+                lo.walk(f);
+                hi.walk(f);
+            }
+            IKind::If(c, a, b) => {
+                c.walk(f);
+                a.walk(f);
+                b.walk(f);
+            }
+            IKind::Call(_, xs) => xs.iter().for_each(|x| x.walk(f)),
+            IKind::Agg { source, filter, arg, .. } => {
+                match source {
+                    Source::All { keys, .. } => keys.iter().for_each(|(a, b)| {
+                        a.walk(f);
+                        b.walk(f);
+                    }),
+                    Source::List(l) => l.walk(f),
+                    _ => {}
+                }
+                if let Some(x) = filter {
+                    x.walk(f);
+                }
+                if let Some(x) = arg {
+                    x.walk(f);
+                }
+            }
+            _ => {}
+        }
+    }
+}

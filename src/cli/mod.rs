@@ -1,0 +1,164 @@
+//! Arguments, exit codes and wiring. Exit 0: clean; 1: findings at or above `--fail-on`; 2: broken
+//! rules, an unreadable file, or a usage error.
+
+mod validate;
+
+use crate::diag;
+use crate::library::{Compiled, Library};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// fettle: check statutory returns about children's social care before you submit them.
+#[derive(Parser, Debug)]
+#[command(name = "fettle", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate submissions (files or folders) against the rules.
+    Validate(validate::Args),
+    /// Check rule files and report their diagnostics.
+    Check {
+        /// A rules folder or file (default: the shipped rules).
+        rules: Option<PathBuf>,
+    },
+    /// Run the examples written in rules.
+    Test {
+        /// A rules folder or file (default: the shipped rules).
+        rules: Option<PathBuf>,
+        /// Only rules whose code contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
+}
+
+/// The severity from which findings fail a run.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    /// Errors fail the run.
+    Error,
+    /// Errors and queries fail the run.
+    Query,
+    /// Nothing fails the run.
+    Never,
+}
+
+/// Writes to stdout, ignoring a closed pipe.
+pub(crate) fn out(s: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(s.as_bytes());
+    let _ = o.flush();
+}
+
+/// Writes to stderr.
+pub(crate) fn err(s: &str) {
+    let mut o = std::io::stderr().lock();
+    let _ = o.write_all(s.as_bytes());
+}
+
+pub(crate) fn load_library(rules: Option<&PathBuf>) -> Result<Library, String> {
+    match rules {
+        None => Ok(Library::shipped()),
+        Some(p) => Library::from_path(p).map_err(|e| format!("cannot read rules at `{}`: {e}", p.display())),
+    }
+}
+
+pub(crate) fn render_diags(c: &Compiled) -> String {
+    diag::render(&c.diags, &c.sources, true, 100)
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    ExitCode::from(match cli.command {
+        Command::Validate(a) => validate::run(&a),
+        Command::Check { rules } => check(rules.as_ref()),
+        Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
+    })
+}
+
+fn check(rules: Option<&PathBuf>) -> u8 {
+    let lib = match load_library(rules) {
+        Ok(l) => l,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            return 2;
+        }
+    };
+    if lib.sets.is_empty() {
+        err("error: no rule files found\n");
+        return 2;
+    }
+    let mut failed = false;
+    let mut report = String::new();
+    for (ret, year) in lib.sets.keys() {
+        let c = lib.compile(ret, year);
+        report.push_str(&render_diags(&c));
+        let errors = c.diags.iter().filter(|d| d.level == diag::Level::Error).count();
+        let warnings = c.diags.len() - errors;
+        failed |= errors > 0;
+        let rules = c.program.as_ref().map_or(0, |p| p.rules.len());
+        report.push_str(&format!("{ret} {year}: {rules} rules, {errors} errors, {warnings} warnings\n"));
+    }
+    out(&report);
+    if failed { 2 } else { 0 }
+}
+
+fn test(rules: Option<&PathBuf>, filter: Option<&str>) -> u8 {
+    let lib = match load_library(rules) {
+        Ok(l) => l,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            return 2;
+        }
+    };
+    let mut passed = 0;
+    let mut failed = 0;
+    let mut report = String::new();
+    for (ret, year) in lib.sets.keys() {
+        let c = lib.compile(ret, year);
+        let Some(p) = &c.program else {
+            err(&render_diags(&c));
+            return 2;
+        };
+        for o in crate::examples::run_all(p, filter) {
+            if o.ok {
+                passed += 1;
+                continue;
+            }
+            failed += 1;
+            let (line, _) = c.sources.line_col(o.span);
+            let file = c.sources.get(o.span.file).map(|s| s.name.clone()).unwrap_or_default();
+            report.push_str(&format!(
+                "FAIL {ret} {year} rule {} {}: expected to {}, {}\n  --> {file}:{line}\n",
+                o.code,
+                o.label,
+                if o.expect_fail { "fail" } else { "pass" },
+                if o.findings.is_empty() { "no finding".to_string() } else { format!("{} finding(s)", o.findings.len()) },
+            ));
+            for f in o.findings.iter().take(3) {
+                report.push_str(&format!("  finding: {}\n", f.message));
+            }
+            report.push_str(&format!("{}\n", example_text(&c, o.span)));
+        }
+    }
+    report.push_str(&format!("{passed} passed, {failed} failed\n"));
+    out(&report);
+    if failed > 0 { 1 } else { 0 }
+}
+
+fn example_text(c: &Compiled, span: crate::span::Span) -> String {
+    c.sources.snippet(span).lines().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
+}

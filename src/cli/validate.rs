@@ -1,0 +1,289 @@
+//! `fettle validate PATH...`: find submissions, pick their return and year, read, run, report.
+
+use super::{FailOn, err, load_library, out, render_diags};
+use crate::check::program::Program;
+use crate::eval::{self, Finding};
+use crate::input::{self, Format};
+use crate::library::{Compiled, Library};
+use crate::report;
+use crate::syntax::ast::Severity;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum OutFormat {
+    /// Readable text grouped by rule.
+    Human,
+    /// The stable JSON document.
+    Json,
+}
+
+/// `fettle validate` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or folders to validate (folders are walked in sorted order).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Rules folder (default: the shipped rules).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The return (`cin`, `fgc`, `disability`), when it cannot be told from the file.
+    #[arg(long = "return")]
+    ret: Option<String>,
+    /// The collection year (`2024-25`), when it cannot be told from the file.
+    #[arg(long)]
+    year: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: OutFormat,
+    /// Findings at or above this severity make the exit code 1.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+}
+
+/// One submission: a file, or the CSV files of one folder.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// How to read it.
+    pub format: Format,
+    /// Its files.
+    pub files: Vec<PathBuf>,
+    /// How it is named in reports.
+    pub display: String,
+}
+
+/// Finds submissions under the given paths, in sorted order.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<Submission>, String> {
+    let mut subs = vec![];
+    for p in paths {
+        if p.is_dir() {
+            let mut csv: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+            for e in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+                let e = e.map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+                if !e.file_type().is_file() {
+                    continue;
+                }
+                let path = e.path();
+                if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("~$") || n.starts_with('.')) {
+                    continue;
+                }
+                match Format::of(path) {
+                    Some(Format::Csv) => csv.entry(path.parent().unwrap_or(Path::new(".")).to_path_buf()).or_default().push(path.to_path_buf()),
+                    Some(f) => subs.push(Submission { format: f, files: vec![path.to_path_buf()], display: path.display().to_string() }),
+                    None => {}
+                }
+            }
+            for (dir, files) in csv {
+                subs.push(Submission { format: Format::Csv, files, display: dir.display().to_string() });
+            }
+        } else if p.exists() {
+            match Format::of(p) {
+                Some(f) => subs.push(Submission { format: f, files: vec![p.clone()], display: p.display().to_string() }),
+                None => return Err(format!("`{}` is not a file fettle reads (xml, xlsx or csv)", p.display())),
+            }
+        } else {
+            return Err(format!("`{}` does not exist", p.display()));
+        }
+    }
+    // CSV files named on the command line together form one submission per folder.
+    let mut merged: Vec<Submission> = vec![];
+    for s in subs {
+        if s.format == Format::Csv
+            && let Some(prev) = merged.iter_mut().find(|m| m.format == Format::Csv && same_dir(&m.files, &s.files))
+        {
+            prev.files.extend(s.files);
+            prev.display = prev.files.first().and_then(|f| f.parent()).map(|d| d.display().to_string()).unwrap_or_default();
+            continue;
+        }
+        merged.push(s);
+    }
+    Ok(merged)
+}
+
+fn same_dir(a: &[PathBuf], b: &[PathBuf]) -> bool {
+    a.first().and_then(|x| x.parent()) == b.first().and_then(|x| x.parent())
+}
+
+/// Compiled rule sets, compiled once each.
+pub struct Rulebook {
+    lib: Library,
+    compiled: BTreeMap<(String, String), Compiled>,
+}
+
+impl Rulebook {
+    /// A rulebook over a library.
+    pub fn new(lib: Library) -> Rulebook {
+        Rulebook { lib, compiled: BTreeMap::new() }
+    }
+
+    /// The compiled set (compiling it on first use).
+    pub fn get(&mut self, ret: &str, year: &str) -> &Compiled {
+        let key = (ret.to_string(), year.to_string());
+        self.compiled.entry(key).or_insert_with(|| self.lib.compile(ret, year))
+    }
+
+    fn latest(&self, ret: &str) -> Option<String> {
+        self.lib.years(ret).into_iter().max()
+    }
+}
+
+/// Picks the return of a submission by matching its structure against each return's latest schema.
+fn pick_return(book: &mut Rulebook, sub: &Submission) -> Result<String, String> {
+    let sniff = input::sniff(sub.format, &sub.files);
+    let mut best: Option<(usize, String)> = None;
+    for ret in book.lib.returns() {
+        let Some(year) = book.latest(&ret) else { continue };
+        let Some(p) = &book.get(&ret, &year).program else { continue };
+        let score = match sub.format {
+            Format::Xml => {
+                let root = sniff.xml_paths.first().and_then(|p| p.split(['/', '=']).next()).unwrap_or("");
+                let tops: Vec<&str> = p.schema.tables.iter().filter_map(|t| t.xml.as_deref()).filter_map(|x| x.split('/').next()).collect();
+                if tops.contains(&root) {
+                    1 + p.schema.tables.iter().filter(|t| t.xml.as_ref().is_some_and(|x| sniff.xml_paths.iter().any(|s| s.contains(x.as_str())))).count()
+                } else {
+                    0
+                }
+            }
+            _ => {
+                let names: Vec<String> = sniff.sheets.iter().map(|s| input::norm_name(s)).collect();
+                p.schema.tables.iter().filter(|t| t.sheets.iter().any(|s| names.contains(&input::norm_name(s)))).count()
+            }
+        };
+        if score > 0 && best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((score, ret));
+        }
+    }
+    best.map(|(_, r)| r).ok_or_else(|| format!("cannot tell which return `{}` is; name it with --return", sub.display))
+}
+
+/// Reads a submission with the right year's rules: the year of its `detect year from` date.
+fn read_submission(book: &mut Rulebook, sub: &Submission, ret: &str, year: Option<&str>) -> Result<(String, crate::table::Dataset, Vec<String>), String> {
+    let mut notes = vec![];
+    let latest = book.latest(ret).ok_or_else(|| format!("there are no rules for the return `{ret}`"))?;
+    let first_year = year.map(str::to_string).unwrap_or(latest.clone());
+    if !book.lib.sets.contains_key(&(ret.to_string(), first_year.clone())) {
+        return Err(format!("there are no `{ret}` rules for {first_year} (rules exist for {})", book.lib.years(ret).join(", ")));
+    }
+    let prog = program_of(book, ret, &first_year)?;
+    let data = input::read(&prog.schema, sub.format, &sub.files, &sub.display).map_err(|e| e.to_string())?;
+    if year.is_some() {
+        return Ok((first_year, data, notes));
+    }
+    let detected = prog.detect_year.and_then(|(t, f)| match data.table(t).and_then(|x| x.col(f)).map(|c| c.get(0).clone()) {
+        Some(crate::table::Scalar::Date(d)) => crate::eval::dates::collection_year(d),
+        _ => None,
+    });
+    let Some(det) = detected else { return Ok((first_year, data, notes)) };
+    let years = book.lib.years(ret);
+    let chosen = if years.contains(&det) {
+        det.clone()
+    } else {
+        let below = years.iter().filter(|y| **y <= det).max().cloned();
+        let y = below.or_else(|| years.iter().min().cloned()).unwrap_or(latest.clone());
+        notes.push(format!("note: `{}` is for {det}; there are no {ret} rules for it, so the {y} rules are used", sub.display));
+        y
+    };
+    if chosen == first_year {
+        return Ok((chosen, data, notes));
+    }
+    let prog = program_of(book, ret, &chosen)?;
+    let data = input::read(&prog.schema, sub.format, &sub.files, &sub.display).map_err(|e| e.to_string())?;
+    Ok((chosen, data, notes))
+}
+
+fn program_of(book: &mut Rulebook, ret: &str, year: &str) -> Result<Program, String> {
+    let c = book.get(ret, year);
+    match &c.program {
+        Some(p) => Ok(p.clone()),
+        None => Err(format!("the {ret} {year} rules have errors:\n{}", render_diags(c))),
+    }
+}
+
+/// `file:line  check` for each rule, for the terminal report.
+pub fn rule_texts(c: &Compiled) -> report::human::RuleTexts {
+    let mut m = BTreeMap::new();
+    if let Some(p) = &c.program {
+        for r in &p.rules {
+            let text = r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
+            let text = if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
+            m.insert(r.code.clone(), (format!("{}:{}", r.file, r.line), text));
+        }
+    }
+    m
+}
+
+/// Runs `fettle validate`.
+pub fn run(a: &Args) -> u8 {
+    let lib = match load_library(a.rules.as_ref()) {
+        Ok(l) => l,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            return 2;
+        }
+    };
+    let subs = match discover(&a.paths) {
+        Ok(s) if s.is_empty() => {
+            err("error: no xml, xlsx or csv files found\n");
+            return 2;
+        }
+        Ok(s) => s,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            return 2;
+        }
+    };
+    let mut book = Rulebook::new(lib);
+    let mut findings: Vec<Finding> = vec![];
+    let mut texts = report::human::RuleTexts::new();
+    let mut failed_tool = false;
+    let mut files = vec![];
+    for sub in &subs {
+        files.push(sub.display.clone());
+        let ret = match &a.ret {
+            Some(r) => r.clone(),
+            None => match pick_return(&mut book, sub) {
+                Ok(r) => r,
+                Err(e) => {
+                    err(&format!("error: {e}\n"));
+                    failed_tool = true;
+                    continue;
+                }
+            },
+        };
+        let (year, data, notes) = match read_submission(&mut book, sub, &ret, a.year.as_deref()) {
+            Ok(x) => x,
+            Err(e) => {
+                err(&format!("error: {e}\n"));
+                failed_tool = true;
+                continue;
+            }
+        };
+        for n in notes {
+            err(&format!("{n}\n"));
+        }
+        let c = book.get(&ret, &year);
+        if c.has_errors() {
+            err(&render_diags(c));
+            return 2;
+        }
+        texts.extend(rule_texts(c));
+        let Some(prog) = &c.program else { continue };
+        let prepared = eval::prepare(prog, data);
+        findings.extend(eval::run(prog, &prepared, &|_| true));
+    }
+    eval::sort(&mut findings);
+    match a.format {
+        OutFormat::Human => out(&report::human::render(&findings, &files, &texts)),
+        OutFormat::Json => out(&format!("{}\n", report::json::render(&findings, files.len()))),
+    }
+    if failed_tool {
+        return 2;
+    }
+    let fails = |s: Severity| match a.fail_on {
+        FailOn::Error => s == Severity::Error,
+        FailOn::Query => s >= Severity::Query,
+        FailOn::Never => false,
+    };
+    if findings.iter().any(|f| fails(f.severity) && f.explained.is_none()) { 1 } else { 0 }
+}

@@ -1,0 +1,540 @@
+//! Evaluates one expression over every item of a frame, a node at a time.
+//!
+//! Missing values follow three-valued logic: a comparison or arithmetic with a missing operand is
+//! missing (unknown); `and`/`or` are Kleene (`false and unknown` is false); `present`, `missing`,
+//! `exists`, `count` and `??` never give missing.
+
+use super::frame::{Bind, Frame, Val};
+use super::index::Index;
+use crate::check::program::{Const, IExpr, IKind, Program, Source};
+use crate::syntax::ast::{AggFn, BinOp, Unit};
+use crate::table::{Dataset, NONE, Scalar};
+use chrono::Datelike;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// What an evaluation can see.
+pub struct Ctx<'a> {
+    /// The program.
+    pub prog: &'a Program,
+    /// The data (with derived columns filled so far).
+    pub data: &'a Dataset,
+    /// Row links.
+    pub index: &'a Index,
+    /// Values of globals computed so far.
+    pub globals: &'a [Scalar],
+}
+
+/// The pairs an aggregate ranges over: the frame of (outer item, inner item) and each pair's outer item.
+pub struct Pairs {
+    /// The inner frame: outer variables gathered, plus the aggregate's variable.
+    pub frame: Frame,
+    /// Outer item of each pair, nondecreasing.
+    pub outer: Vec<u32>,
+}
+
+pub(crate) fn constant(c: &Const) -> Scalar {
+    match c {
+        Const::Null => Scalar::Null,
+        Const::Bool(b) => Scalar::Bool(*b),
+        Const::Int(n) => Scalar::Int(*n),
+        Const::Dec(x) => Scalar::Dec(*x),
+        Const::Date(d) => Scalar::Date(d.num_days_from_ce()),
+        Const::Text(t) => Scalar::Text(t.clone()),
+    }
+}
+
+fn map1(v: &Val, n: usize, f: impl Fn(&Scalar) -> Scalar) -> Val {
+    match v {
+        Val::S(s) => Val::S(f(s)),
+        Val::C(c) => Val::col(c.iter().take(n).map(f).collect()),
+    }
+}
+
+fn map2(a: &Val, b: &Val, n: usize, f: impl Fn(&Scalar, &Scalar) -> Scalar) -> Val {
+    match (a, b) {
+        (Val::S(x), Val::S(y)) => Val::S(f(x, y)),
+        _ => Val::col((0..n).map(|i| f(a.at(i), b.at(i))).collect()),
+    }
+}
+
+/// Orders two present values of comparable types; `None` when either is missing.
+pub fn compare(a: &Scalar, b: &Scalar) -> Option<Ordering> {
+    use Scalar::*;
+    match (a, b) {
+        (Null, _) | (_, Null) => None,
+        (Int(x), Int(y)) => Some(x.cmp(y)),
+        (Int(x), Dec(y)) => (*x as f64).partial_cmp(y),
+        (Dec(x), Int(y)) => x.partial_cmp(&(*y as f64)),
+        (Dec(x), Dec(y)) => x.partial_cmp(y),
+        (Date(x), Date(y)) => Some(x.cmp(y)),
+        (Text(x), Text(y)) => Some(x.cmp(y)),
+        (Bool(x), Bool(y)) => Some(x.cmp(y)),
+        (List(x), List(y)) => Some(x.len().cmp(&y.len())),
+        _ => None,
+    }
+}
+
+fn truth(s: &Scalar) -> Option<bool> {
+    match s {
+        Scalar::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+fn opt_bool(b: Option<bool>) -> Scalar {
+    b.map_or(Scalar::Null, Scalar::Bool)
+}
+
+/// Evaluates `e` over every item of `f`.
+pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Val {
+    let n = f.len;
+    match &e.kind {
+        IKind::Const(c) => Val::S(constant(c)),
+        IKind::Duration(..) => Val::S(Scalar::Null),
+        IKind::Field { var, table, field: fid } => field_col(cx, f, *var, *table, *fid),
+        IKind::Single { table, field } => {
+            let v = cx.data.table(*table).and_then(|t| t.col(*field)).map(|c| c.get(0).clone()).unwrap_or_default();
+            Val::S(v)
+        }
+        IKind::Row(var) => match f.var(var.0) {
+            Bind::Rows { rows, .. } => Val::col(rows.iter().map(|r| Scalar::Int(i64::from(*r))).collect()),
+            _ => Val::S(Scalar::Null),
+        },
+        IKind::Item(var) => match f.var(var.0) {
+            Bind::Items { vals, .. } => Val::C(vals.clone()),
+            _ => Val::S(Scalar::Null),
+        },
+        IKind::GroupKey => f.key.clone().unwrap_or(Val::S(Scalar::Null)),
+        IKind::Global(i) => Val::S(cx.globals.get(*i).cloned().unwrap_or_default()),
+        IKind::Let(i) => f.lets.get(*i).cloned().unwrap_or(Val::S(Scalar::Null)),
+        IKind::Not(a) => map1(&eval(cx, f, a), n, |x| opt_bool(truth(x).map(|b| !b))),
+        IKind::Neg(a) => map1(&eval(cx, f, a), n, |x| match x {
+            Scalar::Int(v) => Scalar::Int(-v),
+            Scalar::Dec(v) => Scalar::Dec(-v),
+            _ => Scalar::Null,
+        }),
+        IKind::Binary(op, a, b) => binary(cx, f, *op, a, b),
+        IKind::InSet(x, set, neg) => {
+            let neg = *neg;
+            map1(&eval(cx, f, x), n, |v| match v {
+                Scalar::Text(t) => Scalar::Bool(set.contains(t.as_ref()) != neg),
+                Scalar::Null => Scalar::Null,
+                other => Scalar::Bool(set.contains(&other.display()) != neg),
+            })
+        }
+        IKind::InTuple(x, items, neg) => {
+            let xv = eval(cx, f, x);
+            let ivs: Vec<Val> = items.iter().map(|i| eval(cx, f, i)).collect();
+            Val::col(
+                (0..n)
+                    .map(|i| {
+                        let v = xv.at(i);
+                        if v.is_null() {
+                            return Scalar::Null;
+                        }
+                        let mut unknown = false;
+                        for iv in &ivs {
+                            match compare(v, iv.at(i)) {
+                                Some(Ordering::Equal) => return Scalar::Bool(!neg),
+                                None => unknown = true,
+                                _ => {}
+                            }
+                        }
+                        if unknown { Scalar::Null } else { Scalar::Bool(*neg) }
+                    })
+                    .collect(),
+            )
+        }
+        IKind::InRange { x, lo, hi, inclusive, negate } => {
+            let (xv, lv, hv) = (eval(cx, f, x), eval(cx, f, lo), eval(cx, f, hi));
+            Val::col(
+                (0..n)
+                    .map(|i| {
+                        let above = compare(xv.at(i), lv.at(i)).map(|o| o != Ordering::Less);
+                        let below = compare(xv.at(i), hv.at(i)).map(|o| if *inclusive { o != Ordering::Greater } else { o == Ordering::Less });
+                        let r = match (above, below) {
+                            (Some(false), _) | (_, Some(false)) => Some(false),
+                            (Some(true), Some(true)) => Some(true),
+                            _ => None,
+                        };
+                        opt_bool(r.map(|b| b != *negate))
+                    })
+                    .collect(),
+            )
+        }
+        IKind::InList(x, list, neg) => {
+            let neg = *neg;
+            map2(&eval(cx, f, x), &eval(cx, f, list), n, |v, l| match (v, l) {
+                (Scalar::Null, _) => Scalar::Null,
+                (_, Scalar::List(items)) => Scalar::Bool(items.iter().any(|i| compare(v, i) == Some(Ordering::Equal)) != neg),
+                (_, Scalar::Null) => Scalar::Bool(neg),
+                _ => Scalar::Null,
+            })
+        }
+        IKind::If(c, a, b) => {
+            let (cv, av, bv) = (eval(cx, f, c), eval(cx, f, a), eval(cx, f, b));
+            Val::col((0..n).map(|i| if truth(cv.at(i)) == Some(true) { av.at(i).clone() } else { bv.at(i).clone() }).collect())
+        }
+        IKind::Call(b, args) => {
+            let vals: Vec<Val> = args.iter().map(|a| eval(cx, f, a)).collect();
+            if vals.iter().all(|v| matches!(v, Val::S(_))) {
+                let xs: Vec<&Scalar> = vals.iter().map(|v| v.at(0)).collect();
+                return Val::S(super::builtins::call(*b, &xs, &cx.prog.holidays));
+            }
+            Val::col(
+                (0..n)
+                    .map(|i| {
+                        let xs: Vec<&Scalar> = vals.iter().map(|v| v.at(i)).collect();
+                        super::builtins::call(*b, &xs, &cx.prog.holidays)
+                    })
+                    .collect(),
+            )
+        }
+        IKind::Agg { func, source, var, filter, arg } => aggregate(cx, f, *func, source, var.0, filter.as_deref(), arg.as_deref()),
+    }
+}
+
+fn field_col(cx: &Ctx, f: &Frame, var: crate::check::program::VarId, table: crate::schema::TableId, fid: crate::schema::FieldId) -> Val {
+    let Bind::Rows { table: vt, rows } = f.var(var.0) else { return Val::S(Scalar::Null) };
+    let Some(col) = cx.data.table(table).and_then(|t| t.col(fid)) else { return Val::S(Scalar::Null) };
+    if *vt == table {
+        return Val::col(rows.iter().map(|r| col.get(*r).clone()).collect());
+    }
+    let Some(map) = cx.index.ancestor(*vt, table) else { return Val::S(Scalar::Null) };
+    Val::col(
+        rows.iter()
+            .map(|r| match map.get(*r as usize) {
+                Some(a) if *a != NONE => col.get(*a).clone(),
+                _ => Scalar::Null,
+            })
+            .collect(),
+    )
+}
+
+fn binary(cx: &Ctx, f: &Frame, op: BinOp, a: &IExpr, b: &IExpr) -> Val {
+    let n = f.len;
+    let av = eval(cx, f, a);
+    // Durations are constants on the right of date arithmetic.
+    if let IKind::Duration(k, unit) = &b.kind {
+        let (k, unit) = (*k, *unit);
+        let sign = if op == BinOp::Sub { -1 } else { 1 };
+        let hol = cx.prog.holidays.clone();
+        return map1(&av, n, move |x| match x {
+            Scalar::Date(d) => shift(*d, sign * k, unit, &hol).map_or(Scalar::Null, Scalar::Date),
+            _ => Scalar::Null,
+        });
+    }
+    let bv = eval(cx, f, b);
+    match op {
+        BinOp::And => map2(&av, &bv, n, |x, y| match (truth(x), truth(y)) {
+            (Some(false), _) | (_, Some(false)) => Scalar::Bool(false),
+            (Some(true), Some(true)) => Scalar::Bool(true),
+            _ => Scalar::Null,
+        }),
+        BinOp::Or => map2(&av, &bv, n, |x, y| match (truth(x), truth(y)) {
+            (Some(true), _) | (_, Some(true)) => Scalar::Bool(true),
+            (Some(false), Some(false)) => Scalar::Bool(false),
+            _ => Scalar::Null,
+        }),
+        BinOp::Eq => map2(&av, &bv, n, |x, y| opt_bool(compare(x, y).map(|o| o == Ordering::Equal))),
+        BinOp::Ne => map2(&av, &bv, n, |x, y| opt_bool(compare(x, y).map(|o| o != Ordering::Equal))),
+        BinOp::Lt => map2(&av, &bv, n, |x, y| opt_bool(compare(x, y).map(|o| o == Ordering::Less))),
+        BinOp::Le => map2(&av, &bv, n, |x, y| opt_bool(compare(x, y).map(|o| o != Ordering::Greater))),
+        BinOp::Gt => map2(&av, &bv, n, |x, y| opt_bool(compare(x, y).map(|o| o == Ordering::Greater))),
+        BinOp::Ge => map2(&av, &bv, n, |x, y| opt_bool(compare(x, y).map(|o| o != Ordering::Less))),
+        BinOp::Coalesce => map2(&av, &bv, n, |x, y| if x.is_null() { y.clone() } else { x.clone() }),
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => map2(&av, &bv, n, |x, y| arith(op, x, y)),
+        BinOp::In | BinOp::NotIn => Val::S(Scalar::Null),
+    }
+}
+
+fn shift(d: i32, k: i64, unit: Unit, holidays: &[i32]) -> Option<i32> {
+    match unit {
+        Unit::Days => i32::try_from(i64::from(d) + k).ok(),
+        Unit::Weeks => i32::try_from(i64::from(d) + 7 * k).ok(),
+        Unit::Months => super::dates::add_months(d, k),
+        Unit::Years => super::dates::add_months(d, k.checked_mul(12)?),
+        Unit::WorkingDays => super::dates::working_days_back(d, -k, holidays),
+    }
+}
+
+fn arith(op: BinOp, x: &Scalar, y: &Scalar) -> Scalar {
+    use Scalar::*;
+    match (x, y) {
+        (Int(a), Int(b)) => match op {
+            BinOp::Add => a.checked_add(*b).map_or(Null, Int),
+            BinOp::Sub => a.checked_sub(*b).map_or(Null, Int),
+            BinOp::Mul => a.checked_mul(*b).map_or(Null, Int),
+            _ if *b == 0 => Null,
+            _ => Dec(*a as f64 / *b as f64),
+        },
+        (Date(a), Date(b)) if op == BinOp::Sub => Int(i64::from(*a) - i64::from(*b)),
+        (Int(_) | Dec(_), Int(_) | Dec(_)) => {
+            let a = if let Int(v) = x { *v as f64 } else if let Dec(v) = x { *v } else { 0.0 };
+            let b = if let Int(v) = y { *v as f64 } else if let Dec(v) = y { *v } else { 0.0 };
+            let r = match op {
+                BinOp::Add => a + b,
+                BinOp::Sub => a - b,
+                BinOp::Mul => a * b,
+                _ if b == 0.0 => return Null,
+                _ => a / b,
+            };
+            if r.is_finite() { Dec(r) } else { Null }
+        }
+        _ => Null,
+    }
+}
+
+/// Builds the (outer item, inner item) pairs of an aggregate's source.
+pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
+    let mut outer: Vec<u32> = vec![];
+    let mut inner_rows: Vec<u32> = vec![];
+    let mut items: Option<(Vec<Scalar>, Vec<u32>)> = None;
+    let mut inner_table = None;
+    match source {
+        Source::Below { var: anchor_var, anchor, table } => {
+            inner_table = Some(*table);
+            if let Bind::Rows { table: vt, rows } = f.var(anchor_var.0) {
+                let anchor_rows: Vec<u32> = if vt == anchor {
+                    rows.to_vec()
+                } else {
+                    let map = cx.index.ancestor(*vt, *anchor);
+                    rows.iter().map(|r| map.and_then(|m| m.get(*r as usize)).copied().unwrap_or(NONE)).collect()
+                };
+                if let Some(csr) = cx.index.below(*anchor, *table) {
+                    for (i, a) in anchor_rows.iter().enumerate() {
+                        if *a == NONE {
+                            continue;
+                        }
+                        for r in csr.group(*a) {
+                            outer.push(i as u32);
+                            inner_rows.push(*r);
+                        }
+                    }
+                }
+            }
+        }
+        Source::Group { table } => {
+            inner_table = Some(*table);
+            if let Some(Bind::Group { gid, csr, .. }) = f.vars.first() {
+                for (i, g) in gid.iter().enumerate() {
+                    for r in csr.group(*g) {
+                        outer.push(i as u32);
+                        inner_rows.push(*r);
+                    }
+                }
+            }
+        }
+        Source::All { table, keys } => {
+            inner_table = Some(*table);
+            let len = cx.data.table(*table).map_or(0, |t| t.len) as u32;
+            if keys.is_empty() {
+                for i in 0..f.len as u32 {
+                    for r in 0..len {
+                        outer.push(i);
+                        inner_rows.push(r);
+                    }
+                }
+            } else {
+                // Hash join on the key conjuncts.
+                let mut all = Frame { len: len as usize, ..Frame::default() };
+                all.bind(var, Bind::Rows { table: *table, rows: Arc::new((0..len).collect()) });
+                let inner_keys: Vec<Val> = keys.iter().map(|(k, _)| eval(cx, &all, k)).collect();
+                let outer_keys: Vec<Val> = keys.iter().map(|(_, k)| eval(cx, f, k)).collect();
+                let mut map: HashMap<Vec<Key>, Vec<u32>> = HashMap::new();
+                for r in 0..len as usize {
+                    if let Some(k) = key_of(&inner_keys, r) {
+                        map.entry(k).or_default().push(r as u32);
+                    }
+                }
+                for i in 0..f.len {
+                    if let Some(k) = key_of(&outer_keys, i)
+                        && let Some(rs) = map.get(&k)
+                    {
+                        for r in rs {
+                            outer.push(i as u32);
+                            inner_rows.push(*r);
+                        }
+                    }
+                }
+            }
+        }
+        Source::List(list) => {
+            let lv = eval(cx, f, list);
+            let mut vals = vec![];
+            let mut pos = vec![];
+            for i in 0..f.len {
+                if let Scalar::List(xs) = lv.at(i) {
+                    for (j, x) in xs.iter().enumerate() {
+                        outer.push(i as u32);
+                        vals.push(x.clone());
+                        pos.push(j as u32 + 1);
+                    }
+                }
+            }
+            items = Some((vals, pos));
+        }
+    }
+    let mut frame = f.select(&outer);
+    match (items, inner_table) {
+        (Some((vals, pos)), _) => frame.bind(var, Bind::Items { vals: Arc::new(vals), pos: Arc::new(pos) }),
+        (None, Some(t)) => frame.bind(var, Bind::Rows { table: t, rows: Arc::new(inner_rows) }),
+        (None, None) => {}
+    }
+    Pairs { frame, outer }
+}
+
+/// A hashable join key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// Text.
+    Text(Arc<str>),
+    /// Whole number (dates and booleans too).
+    Int(i64),
+    /// Decimal, by bits.
+    Bits(u64),
+}
+
+fn key_of(vals: &[Val], i: usize) -> Option<Vec<Key>> {
+    vals.iter()
+        .map(|v| match v.at(i) {
+            Scalar::Null | Scalar::List(_) => None,
+            Scalar::Text(t) => Some(Key::Text(t.clone())),
+            Scalar::Int(n) => Some(Key::Int(*n)),
+            Scalar::Date(d) => Some(Key::Int(i64::from(*d))),
+            Scalar::Bool(b) => Some(Key::Int(i64::from(*b))),
+            Scalar::Dec(x) => Some(if x.fract() == 0.0 { Key::Int(*x as i64) } else { Key::Bits(x.to_bits()) }),
+        })
+        .collect()
+}
+
+/// Whether each pair passes the aggregate's filter.
+pub fn filter_mask(cx: &Ctx, p: &Pairs, filter: Option<&IExpr>) -> Vec<bool> {
+    match filter {
+        None => vec![true; p.outer.len()],
+        Some(e) => {
+            let v = eval(cx, &p.frame, e);
+            (0..p.outer.len()).map(|i| truth(v.at(i)) == Some(true)).collect()
+        }
+    }
+}
+
+fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter: Option<&IExpr>, arg: Option<&IExpr>) -> Val {
+    let n = f.len;
+    let p = pairs(cx, f, source, var);
+    let keep = filter_mask(cx, &p, filter);
+    let value = match arg {
+        Some(a) => Some(eval(cx, &p.frame, a)),
+        None => match p.frame.var(var) {
+            Bind::Items { vals, .. } => Some(Val::C(vals.clone())),
+            _ => None,
+        },
+    };
+    let mut out = vec![Scalar::Null; n];
+    match func {
+        AggFn::Count | AggFn::Exists | AggFn::None => {
+            let mut counts = vec![0i64; n];
+            for (k, o) in p.outer.iter().enumerate() {
+                if keep.get(k) == Some(&true)
+                    && let Some(c) = counts.get_mut(*o as usize)
+                {
+                    *c += 1;
+                }
+            }
+            for (o, c) in out.iter_mut().zip(counts) {
+                *o = match func {
+                    AggFn::Count => Scalar::Int(c),
+                    AggFn::Exists => Scalar::Bool(c > 0),
+                    _ => Scalar::Bool(c == 0),
+                };
+            }
+        }
+        AggFn::All => {
+            let mut ok = vec![true; n];
+            for (k, o) in p.outer.iter().enumerate() {
+                if keep.get(k) == Some(&true)
+                    && value.as_ref().is_some_and(|v| truth(v.at(k)) == Some(false))
+                    && let Some(x) = ok.get_mut(*o as usize)
+                {
+                    *x = false;
+                }
+            }
+            for (o, x) in out.iter_mut().zip(ok) {
+                *o = Scalar::Bool(x);
+            }
+        }
+        AggFn::Share => {
+            let mut num = vec![0u64; n];
+            let mut den = vec![0u64; n];
+            for (k, o) in p.outer.iter().enumerate() {
+                if keep.get(k) != Some(&true) {
+                    continue;
+                }
+                if let Some(d) = den.get_mut(*o as usize) {
+                    *d += 1;
+                }
+                if value.as_ref().is_some_and(|v| truth(v.at(k)) == Some(true))
+                    && let Some(x) = num.get_mut(*o as usize)
+                {
+                    *x += 1;
+                }
+            }
+            for (i, o) in out.iter_mut().enumerate() {
+                let d = den.get(i).copied().unwrap_or(0);
+                if d > 0 {
+                    *o = Scalar::Dec(num.get(i).copied().unwrap_or(0) as f64 / d as f64);
+                }
+            }
+        }
+        AggFn::Min | AggFn::Max | AggFn::Sum => {
+            let Some(v) = value else { return Val::col(out) };
+            let mut any = vec![false; n];
+            for (k, o) in p.outer.iter().enumerate() {
+                let x = v.at(k);
+                if keep.get(k) != Some(&true) || x.is_null() {
+                    continue;
+                }
+                let (Some(slot), Some(seen)) = (out.get_mut(*o as usize), any.get_mut(*o as usize)) else { continue };
+                if !*seen {
+                    *slot = x.clone();
+                    *seen = true;
+                    continue;
+                }
+                *slot = match func {
+                    AggFn::Min if compare(x, slot) == Some(Ordering::Less) => x.clone(),
+                    AggFn::Max if compare(x, slot) == Some(Ordering::Greater) => x.clone(),
+                    AggFn::Sum => arith(BinOp::Add, slot, x),
+                    _ => slot.clone(),
+                };
+            }
+            if func == AggFn::Sum {
+                for (o, seen) in out.iter_mut().zip(any) {
+                    if !seen {
+                        *o = Scalar::Int(0);
+                    }
+                }
+            }
+        }
+        AggFn::Distinct => {
+            let Some(v) = value else { return Val::col(out) };
+            let mut sets: Vec<HashSet<Key>> = vec![HashSet::new(); n];
+            for (k, o) in p.outer.iter().enumerate() {
+                if keep.get(k) != Some(&true) {
+                    continue;
+                }
+                if let Some(key) = key_of(std::slice::from_ref(&Val::S(v.at(k).clone())), 0)
+                    && let Some(s) = sets.get_mut(*o as usize)
+                    && let Some(k0) = key.into_iter().next()
+                {
+                    s.insert(k0);
+                }
+            }
+            for (o, s) in out.iter_mut().zip(sets) {
+                *o = Scalar::Int(s.len() as i64);
+            }
+        }
+    }
+    Val::col(out)
+}

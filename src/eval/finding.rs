@@ -1,0 +1,121 @@
+//! A finding: which rule failed, where in the data, on which values, and how to fix it.
+
+use crate::syntax::ast::Severity;
+use serde::Serialize;
+
+/// Where a value sits in a submitted file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Location {
+    /// A worksheet cell.
+    Cell {
+        /// The sheet.
+        sheet: String,
+        /// `B12`.
+        cell: String,
+    },
+    /// A line of a CSV file.
+    Line {
+        /// The CSV file.
+        file: String,
+        /// 1-based line.
+        line: u32,
+    },
+    /// An XML element.
+    Xml {
+        /// `Message/Children/Child[2]/CINdetails[1]/CINreferralDate`.
+        path: String,
+        /// 1-based line.
+        line: u32,
+    },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Cell { sheet, cell } => write!(f, "{sheet}!{cell}"),
+            Location::Line { file, line } => write!(f, "{file}:{line}"),
+            Location::Xml { path, line } => write!(f, "line {line} {path}"),
+        }
+    }
+}
+
+/// A field's value in a finding.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FieldValue {
+    /// `Table.Field`, or a `let` name.
+    pub field: String,
+    /// The value as shown (empty when missing; the raw text when it did not fit its type).
+    pub value: String,
+    /// Where the value sits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// Another row involved in a finding (the overlapping plan, the episode of an assessment).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Related {
+    /// Its table.
+    pub table: String,
+    /// Its 0-based row.
+    pub row: u32,
+    /// Where it sits.
+    pub location: Option<Location>,
+    /// Its values of the rule's fields.
+    pub values: Vec<FieldValue>,
+}
+
+/// Where the rule is written.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RuleRef {
+    /// The rule file.
+    pub file: String,
+    /// 1-based line of the rule.
+    pub line: usize,
+}
+
+/// One failed check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Rule code (`8500`) or input issue code (`input::invalid-date`).
+    pub code: String,
+    /// Error, query or info.
+    pub severity: Severity,
+    /// The message.
+    pub message: String,
+    /// The submission.
+    pub file: String,
+    /// The table (module, sheet), if the finding is about one.
+    pub table: Option<String>,
+    /// The fields the rule concerns.
+    pub fields: Vec<String>,
+    /// 0-based row in the table.
+    pub row: Option<u32>,
+    /// Where the first concerned value sits.
+    pub location: Option<Location>,
+    /// The child's LAchildID, if the row belongs to one.
+    pub child: Option<String>,
+    /// The values that made it fail.
+    pub values: Vec<FieldValue>,
+    /// Other rows involved.
+    pub related: Vec<Related>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// The rule's place in the rule files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleRef>,
+    /// Explanation given for a query (`--explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explained: Option<String>,
+    /// Order of the table in the schema (for sorting).
+    #[serde(skip)]
+    pub table_order: u32,
+}
+
+impl Finding {
+    /// The deterministic order of findings: file, table, row, code.
+    pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
+        (&self.file, self.table_order, self.row.unwrap_or(0), &self.code, &self.message)
+    }
+}

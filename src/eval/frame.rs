@@ -1,0 +1,148 @@
+//! Evaluation frames: a list of items (rows, groups, pairs of related rows) with the variables each
+//! item binds, evaluated one expression node at a time over all items.
+
+use crate::schema::TableId;
+use crate::table::Scalar;
+use std::sync::Arc;
+
+/// Rows grouped by a key: `rows[offsets[g]..offsets[g+1]]` are group `g`'s rows.
+#[derive(Clone, Debug, Default)]
+pub struct Csr {
+    /// Start of each group in `rows`, plus the end.
+    pub offsets: Vec<u32>,
+    /// Row indexes, group after group.
+    pub rows: Vec<u32>,
+}
+
+impl Csr {
+    /// The rows of group `g`.
+    pub fn group(&self, g: u32) -> &[u32] {
+        let s = self.offsets.get(g as usize).copied().unwrap_or(0) as usize;
+        let e = self.offsets.get(g as usize + 1).copied().unwrap_or(0) as usize;
+        self.rows.get(s..e).unwrap_or(&[])
+    }
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+    /// Whether there are no groups.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What a variable is bound to, per item.
+#[derive(Clone, Debug, Default)]
+pub enum Bind {
+    /// Not bound in this frame.
+    #[default]
+    None,
+    /// A row of `table` per item.
+    Rows {
+        /// The table.
+        table: TableId,
+        /// The row of each item.
+        rows: Arc<Vec<u32>>,
+    },
+    /// A list item per item, with its 1-based position in the list.
+    Items {
+        /// The item of each frame item.
+        vals: Arc<Vec<Scalar>>,
+        /// Its position.
+        pos: Arc<Vec<u32>>,
+    },
+    /// A group of rows per item.
+    Group {
+        /// The rows' table.
+        table: TableId,
+        /// The group of each item.
+        gid: Arc<Vec<u32>>,
+        /// The groups.
+        csr: Arc<Csr>,
+    },
+}
+
+/// A value: one for every item, or one shared by all.
+#[derive(Clone, Debug)]
+pub enum Val {
+    /// The same value for every item.
+    S(Scalar),
+    /// A value per item.
+    C(Arc<Vec<Scalar>>),
+}
+
+impl Val {
+    /// The value of item `i`.
+    pub fn at(&self, i: usize) -> &Scalar {
+        static NULL: Scalar = Scalar::Null;
+        match self {
+            Val::S(s) => s,
+            Val::C(c) => c.get(i).unwrap_or(&NULL),
+        }
+    }
+    /// A value per item.
+    pub fn col(v: Vec<Scalar>) -> Val {
+        Val::C(Arc::new(v))
+    }
+    /// Items `idx` of this value.
+    pub fn gather(&self, idx: &[u32]) -> Val {
+        match self {
+            Val::S(s) => Val::S(s.clone()),
+            Val::C(c) => Val::col(idx.iter().map(|i| c.get(*i as usize).cloned().unwrap_or_default()).collect()),
+        }
+    }
+}
+
+/// The items being evaluated and what each binds.
+#[derive(Clone, Debug, Default)]
+pub struct Frame {
+    /// Number of items.
+    pub len: usize,
+    /// Variables by `VarId`.
+    pub vars: Vec<Bind>,
+    /// The rule's `let` values so far.
+    pub lets: Vec<Val>,
+    /// A group rule's key per item.
+    pub key: Option<Val>,
+}
+
+fn gather_u32(v: &[u32], idx: &[u32]) -> Vec<u32> {
+    idx.iter().map(|i| v.get(*i as usize).copied().unwrap_or(crate::table::NONE)).collect()
+}
+
+impl Frame {
+    /// The frame of items `idx` (each an index into this frame).
+    pub fn select(&self, idx: &[u32]) -> Frame {
+        let vars = self
+            .vars
+            .iter()
+            .map(|b| match b {
+                Bind::None => Bind::None,
+                Bind::Rows { table, rows } => Bind::Rows { table: *table, rows: Arc::new(gather_u32(rows, idx)) },
+                Bind::Items { vals, pos } => Bind::Items {
+                    vals: Arc::new(idx.iter().map(|i| vals.get(*i as usize).cloned().unwrap_or_default()).collect()),
+                    pos: Arc::new(gather_u32(pos, idx)),
+                },
+                Bind::Group { table, gid, csr } => Bind::Group { table: *table, gid: Arc::new(gather_u32(gid, idx)), csr: csr.clone() },
+            })
+            .collect();
+        Frame { len: idx.len(), vars, lets: self.lets.iter().map(|l| l.gather(idx)).collect(), key: self.key.as_ref().map(|k| k.gather(idx)) }
+    }
+
+    /// Binds variable `v`.
+    pub fn bind(&mut self, v: u32, b: Bind) {
+        let i = v as usize;
+        if self.vars.len() <= i {
+            self.vars.resize(i + 1, Bind::None);
+        }
+        if let Some(slot) = self.vars.get_mut(i) {
+            *slot = b;
+        }
+    }
+
+    /// The binding of variable `v`.
+    pub fn var(&self, v: u32) -> &Bind {
+        static NONE: Bind = Bind::None;
+        self.vars.get(v as usize).unwrap_or(&NONE)
+    }
+}

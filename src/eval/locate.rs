@@ -1,0 +1,250 @@
+//! Turns failing items into findings: the row, its child, its place in the file, the values.
+
+use super::expr::Ctx;
+use super::finding::*;
+use super::frame::{Bind, Frame, Val};
+use crate::check::program::{Program, RuleDef, RuleScope};
+use crate::schema::{FieldId, TableId};
+use crate::syntax::ast::Severity;
+use crate::table::{Dataset, NONE, Origin, Scalar};
+
+/// A value as shown in messages: decimals rounded, missing as `missing`.
+pub fn show(v: &Scalar) -> String {
+    match v {
+        Scalar::Null => "missing".into(),
+        Scalar::Dec(x) => {
+            let s = format!("{x:.3}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        other => other.display(),
+    }
+}
+
+/// Spreadsheet column letters for a 0-based column.
+pub fn col_letters(mut c: u32) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(char::from(b'A' + (c % 26) as u8));
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    s.iter().rev().collect()
+}
+
+fn xml_path(data: &Dataset, prog: &Program, t: TableId, row: u32, depth: usize) -> String {
+    let ts = prog.schema.table(t);
+    let Some(tbl) = data.table(t) else { return String::new() };
+    let seg = match &tbl.origin {
+        Origin::Xml { path, .. } => path.clone(),
+        _ => ts.name.clone(),
+    };
+    let seg = if ts.singleton { seg } else { format!("{seg}[{}]", tbl.ordinal.get(row as usize).copied().unwrap_or(0)) };
+    match ts.parent {
+        Some(p) if depth < 32 => {
+            let pr = tbl.parent.get(row as usize).copied().unwrap_or(NONE);
+            if pr == NONE { seg } else { format!("{}/{seg}", xml_path(data, prog, p, pr, depth + 1)) }
+        }
+        _ => seg,
+    }
+}
+
+/// Where a row's field (or the row) sits in its file.
+pub fn location(data: &Dataset, prog: &Program, t: TableId, row: u32, field: Option<FieldId>) -> Option<Location> {
+    let tbl = data.table(t)?;
+    let pos = tbl.pos.get(row as usize).copied().unwrap_or(0);
+    match &tbl.origin {
+        Origin::Memory => None,
+        Origin::Sheet { sheet, cols } => {
+            let c = field.and_then(|f| cols.get(f.0 as usize).copied().flatten()).or_else(|| cols.iter().flatten().copied().min())?;
+            Some(Location::Cell { sheet: sheet.clone(), cell: format!("{}{pos}", col_letters(c)) })
+        }
+        Origin::Csv { file, .. } => Some(Location::Line { file: file.clone(), line: pos }),
+        Origin::Xml { fields, .. } => {
+            let mut path = xml_path(data, prog, t, row, 0);
+            let mut line = pos;
+            if let Some(f) = field {
+                let fp = fields.get(f.0 as usize).cloned().unwrap_or_default();
+                let fl = tbl.col(f).and_then(|c| c.lines.as_ref()).and_then(|l| l.get(row as usize)).copied().unwrap_or(0);
+                if !fp.is_empty() && fl > 0 {
+                    path = format!("{path}/{fp}");
+                    line = fl;
+                }
+            }
+            Some(Location::Xml { path, line })
+        }
+    }
+}
+
+/// The LAchildID of the child a row belongs to, if its table or an ancestor has that field.
+pub fn child_id(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<String> {
+    let mut cur = (t, row);
+    for _ in 0..32 {
+        if let Some(f) = prog.schema.table(cur.0).field_id("LAchildID") {
+            let v = data.table(cur.0)?.col(f)?.get(cur.1);
+            return (!v.is_null()).then(|| v.display());
+        }
+        let p = prog.schema.table(cur.0).parent?;
+        let pr = *data.table(cur.0)?.parent.get(cur.1 as usize)?;
+        if pr == NONE {
+            return None;
+        }
+        cur = (p, pr);
+    }
+    None
+}
+
+fn value_text(data: &Dataset, t: TableId, row: u32, f: FieldId) -> String {
+    let Some(col) = data.table(t).and_then(|x| x.col(f)) else { return String::new() };
+    match col.get(row) {
+        Scalar::Null => col.raw(row).map(|r| r.to_string()).unwrap_or_default(),
+        v => v.display(),
+    }
+}
+
+fn ancestor_row(cx: &Ctx, t: TableId, row: u32, a: TableId) -> Option<u32> {
+    if a == t {
+        return Some(row);
+    }
+    let r = *cx.index.ancestor(t, a)?.get(row as usize)?;
+    (r != NONE).then_some(r)
+}
+
+fn field_name(prog: &Program, t: TableId, f: FieldId) -> String {
+    format!("{}.{}", prog.schema.table(t).name, prog.schema.field(t, f).name)
+}
+
+/// Builds the finding for item `i` of a rule's frame.
+pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, rel: &[(TableId, u32)]) -> Finding {
+    let prog = cx.prog;
+    let data = cx.data;
+    let mut fd = Finding {
+        code: rule.code.clone(),
+        severity: rule.severity,
+        message,
+        file: data.file.clone(),
+        table: None,
+        fields: rule.fields.iter().map(|(t, fid)| field_name(prog, *t, *fid)).collect(),
+        row: None,
+        location: None,
+        child: None,
+        values: vec![],
+        related: vec![],
+        fix: rule.fix.clone(),
+        rule: Some(RuleRef { file: rule.file.clone(), line: rule.line }),
+        explained: None,
+        table_order: 0,
+    };
+    let lets = |fd: &mut Finding, which: &mut dyn Iterator<Item = usize>| {
+        for li in which {
+            if let (Some(name), Some(v)) = (rule.lets.get(li), f.lets.get(li)) {
+                fd.values.push(FieldValue { field: name.clone(), value: show(v.at(i)), location: None });
+            }
+        }
+    };
+    match &rule.scope {
+        RuleScope::Table(t) => {
+            let row = match f.var(0) {
+                Bind::Rows { rows, .. } => rows.get(i).copied().unwrap_or(0),
+                _ => 0,
+            };
+            fd.table = Some(prog.schema.table(*t).name.clone());
+            fd.table_order = t.0;
+            fd.row = Some(row);
+            fd.child = child_id(data, prog, *t, row);
+            for (ft, ff) in &rule.fields {
+                if let Some(ar) = ancestor_row(cx, *t, row, *ft) {
+                    let loc = location(data, prog, *ft, ar, Some(*ff));
+                    if fd.location.is_none() {
+                        fd.location = loc.clone();
+                    }
+                    fd.values.push(FieldValue { field: field_name(prog, *ft, *ff), value: value_text(data, *ft, ar, *ff), location: loc });
+                }
+            }
+            if fd.location.is_none() {
+                fd.location = location(data, prog, *t, row, None);
+            }
+            lets(&mut fd, &mut rule.report.iter().copied());
+        }
+        RuleScope::Group(t, _) => {
+            fd.table = Some(prog.schema.table(*t).name.clone());
+            fd.table_order = t.0;
+            if let Some(k) = &f.key {
+                fd.values.push(FieldValue { field: "group".into(), value: show(k.at(i)), location: None });
+            }
+            lets(&mut fd, &mut (0..rule.lets.len()));
+        }
+        RuleScope::Return => {
+            fd.table_order = 0;
+            lets(&mut fd, &mut (0..rule.lets.len()));
+        }
+    }
+    for (rt, rr) in rel {
+        let vals: Vec<FieldValue> = rule
+            .fields
+            .iter()
+            .filter(|(ft, _)| ft == rt || prog.schema.ancestors(*rt).contains(ft))
+            .filter_map(|(ft, ff)| {
+                let ar = ancestor_row(cx, *rt, *rr, *ft)?;
+                Some(FieldValue { field: field_name(prog, *ft, *ff), value: value_text(data, *ft, ar, *ff), location: location(data, prog, *ft, ar, Some(*ff)) })
+            })
+            .collect();
+        let first_field = rule.fields.iter().find(|(ft, _)| ft == rt).map(|(_, ff)| *ff);
+        fd.related.push(Related {
+            table: prog.schema.table(*rt).name.clone(),
+            row: *rr,
+            location: location(data, prog, *rt, *rr, first_field),
+            values: vals,
+        });
+        if fd.child.is_none() {
+            fd.child = child_id(data, prog, *rt, *rr);
+        }
+    }
+    fd.related.sort();
+    fd
+}
+
+/// Findings for problems met while reading the data.
+pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
+    data.issues
+        .iter()
+        .map(|is| {
+            let table = is.table.map(|t| prog.schema.table(t).name.clone());
+            let (location, child, values) = match (is.table, is.row) {
+                (Some(t), Some(r)) => {
+                    let loc = location(data, prog, t, r, is.field);
+                    let vals = is
+                        .field
+                        .map(|f| vec![FieldValue { field: field_name(prog, t, f), value: value_text(data, t, r, f), location: loc.clone() }])
+                        .unwrap_or_default();
+                    (loc, child_id(data, prog, t, r), vals)
+                }
+                _ => (None, None, vec![]),
+            };
+            Finding {
+                code: is.code.to_string(),
+                severity: if is.error { Severity::Error } else { Severity::Query },
+                message: is.message.clone(),
+                file: data.file.clone(),
+                table,
+                fields: match (is.table, is.field) {
+                    (Some(t), Some(f)) => vec![field_name(prog, t, f)],
+                    _ => vec![],
+                },
+                row: is.row,
+                location,
+                child,
+                values,
+                related: vec![],
+                fix: None,
+                rule: None,
+                explained: None,
+                table_order: is.table.map_or(0, |t| t.0),
+            }
+        })
+        .collect()
+}
+
+#[allow(dead_code)]
+fn _val(_: &Val) {}

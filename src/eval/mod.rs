@@ -1,0 +1,272 @@
+//! Program x data -> findings. A column at a time; findings are built only for failing items.
+//! No IO. Runs only programs that `check` accepted.
+
+pub mod builtins;
+pub mod dates;
+pub mod expr;
+pub mod finding;
+pub mod frame;
+pub mod index;
+mod locate;
+
+pub use finding::{FieldValue, Finding, Location, Related, RuleRef};
+
+use crate::check::program::{Derivation, IExpr, IKind, IStep, Program, RuleDef, RuleScope, Source};
+use crate::schema::TableId;
+use crate::syntax::ast::{AggFn, Severity};
+use crate::table::{Dataset, Scalar};
+use expr::{Ctx, eval, filter_mask, pairs};
+use frame::{Bind, Csr, Frame, Val};
+use index::Index;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The most related rows a finding lists.
+const MAX_RELATED: usize = 20;
+
+/// A dataset made ready for rules: derived fields filled, globals computed, links indexed.
+pub struct Prepared {
+    /// The data with derived columns.
+    pub data: Dataset,
+    /// Row links.
+    pub index: Index,
+    /// Global values, by index.
+    pub globals: Vec<Scalar>,
+}
+
+/// Computes derived values and fields, in dependency order.
+pub fn prepare(prog: &Program, mut data: Dataset) -> Prepared {
+    let index = Index::new(&prog.schema, &data);
+    let mut globals = vec![Scalar::Null; prog.globals.len()];
+    for step in &prog.order {
+        match step {
+            Derivation::Global(i) => {
+                let Some(g) = prog.globals.get(*i) else { continue };
+                let v = {
+                    let cx = Ctx { prog, data: &data, index: &index, globals: &globals };
+                    let f = Frame { len: 1, ..Frame::default() };
+                    eval(&cx, &f, &g.expr).at(0).clone()
+                };
+                if let Some(slot) = globals.get_mut(*i) {
+                    *slot = v;
+                }
+            }
+            Derivation::Field(i) => {
+                let Some(d) = prog.derived.get(*i) else { continue };
+                let len = data.table(d.table).map_or(0, |t| t.len);
+                let v = {
+                    let cx = Ctx { prog, data: &data, index: &index, globals: &globals };
+                    let mut f = Frame { len, ..Frame::default() };
+                    f.bind(0, Bind::Rows { table: d.table, rows: Arc::new((0..len as u32).collect()) });
+                    eval(&cx, &f, &d.expr)
+                };
+                if let Some(col) = data.tables.get_mut(d.table.0 as usize).and_then(|t| t.columns.get_mut(d.field.0 as usize)) {
+                    col.values = (0..len).map(|r| v.at(r).clone()).collect();
+                    col.present = true;
+                }
+            }
+        }
+    }
+    Prepared { data, index, globals }
+}
+
+/// Runs every rule that `keep` accepts, in parallel; findings in deterministic order.
+pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync)) -> Vec<Finding> {
+    let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals };
+    let mut out: Vec<Finding> = prog.rules.par_iter().filter(|r| keep(r)).flat_map_iter(|r| run_rule(&cx, r)).collect();
+    out.extend(locate::input_findings(prog, &p.data));
+    sort(&mut out);
+    out
+}
+
+/// Sorts findings into their deterministic order.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.related.cmp(&b.related))
+            .then_with(|| a.values.cmp(&b.values))
+    });
+}
+
+/// The first frame of a rule: its rows, its groups, or one item for the whole return.
+fn scope_frame(cx: &Ctx, rule: &RuleDef) -> Frame {
+    match &rule.scope {
+        RuleScope::Return => Frame { len: 1, ..Frame::default() },
+        RuleScope::Table(t) => {
+            let len = cx.data.table(*t).map_or(0, |x| x.len);
+            let mut f = Frame { len, ..Frame::default() };
+            f.bind(0, Bind::Rows { table: *t, rows: Arc::new((0..len as u32).collect()) });
+            f
+        }
+        RuleScope::Group(t, key) => {
+            let len = cx.data.table(*t).map_or(0, |x| x.len);
+            let mut rows_f = Frame { len, ..Frame::default() };
+            rows_f.bind(0, Bind::Rows { table: *t, rows: Arc::new((0..len as u32).collect()) });
+            let kv = eval(cx, &rows_f, key);
+            // Groups in order of first appearance; missing keys form no group.
+            let mut ids: HashMap<expr::Key, u32> = HashMap::new();
+            let mut keys: Vec<Scalar> = vec![];
+            let mut members: Vec<Vec<u32>> = vec![];
+            for r in 0..len {
+                let k = kv.at(r);
+                let hk = match k {
+                    Scalar::Null => continue,
+                    Scalar::Text(s) => expr::Key::Text(s.clone()),
+                    Scalar::Int(n) => expr::Key::Int(*n),
+                    Scalar::Date(d) => expr::Key::Int(i64::from(*d)),
+                    Scalar::Bool(b) => expr::Key::Int(i64::from(*b)),
+                    Scalar::Dec(x) => expr::Key::Bits(x.to_bits()),
+                    Scalar::List(_) => expr::Key::Text(Arc::from(k.display())),
+                };
+                let g = *ids.entry(hk).or_insert_with(|| {
+                    keys.push(k.clone());
+                    members.push(vec![]);
+                    (keys.len() - 1) as u32
+                });
+                if let Some(m) = members.get_mut(g as usize) {
+                    m.push(r as u32);
+                }
+            }
+            // Groups sorted by key for deterministic output.
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by(|a, b| {
+                let (x, y) = (keys.get(*a).cloned().unwrap_or_default(), keys.get(*b).cloned().unwrap_or_default());
+                expr::compare(&x, &y).unwrap_or(std::cmp::Ordering::Equal)
+            });
+            let mut csr = Csr { offsets: vec![0], rows: vec![] };
+            let mut sorted_keys = vec![];
+            for g in order {
+                csr.rows.extend(members.get(g).cloned().unwrap_or_default());
+                csr.offsets.push(csr.rows.len() as u32);
+                sorted_keys.push(keys.get(g).cloned().unwrap_or_default());
+            }
+            let n = sorted_keys.len();
+            let mut f = Frame { len: n, key: Some(Val::col(sorted_keys)), ..Frame::default() };
+            f.bind(0, Bind::Group { table: *t, gid: Arc::new((0..n as u32).collect()), csr: Arc::new(csr) });
+            f
+        }
+    }
+}
+
+fn truth(v: &Val, i: usize) -> Option<bool> {
+    match v.at(i) {
+        Scalar::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+/// Runs one rule and builds findings for its failing items.
+pub fn run_rule(cx: &Ctx, rule: &RuleDef) -> Vec<Finding> {
+    let mut frame = scope_frame(cx, rule);
+    let mut out = vec![];
+    let mut checked = false;
+    for step in &rule.steps {
+        if frame.len == 0 {
+            break;
+        }
+        match step {
+            IStep::When(e) => {
+                let v = eval(cx, &frame, e);
+                let keep: Vec<u32> = (0..frame.len).filter(|i| truth(&v, *i) == Some(true)).map(|i| i as u32).collect();
+                if keep.len() != frame.len {
+                    frame = frame.select(&keep);
+                }
+            }
+            IStep::Let(_, e) => {
+                let v = eval(cx, &frame, e);
+                frame.lets.push(v);
+            }
+            IStep::Require(e) | IStep::Forbid(e) => {
+                checked = true;
+                let fail_on = matches!(step, IStep::Forbid(_));
+                let v = eval(cx, &frame, e);
+                let failing: Vec<u32> = (0..frame.len).filter(|i| truth(&v, *i) == Some(fail_on)).map(|i| i as u32).collect();
+                if !failing.is_empty() {
+                    let sub = frame.select(&failing);
+                    out.extend(findings(cx, rule, &sub, Some(e)));
+                }
+            }
+        }
+    }
+    if !checked && rule.severity == Severity::Info && frame.len > 0 {
+        out.extend(findings(cx, rule, &frame, None));
+    }
+    out
+}
+
+/// Related rows of each item: rows an `exists`/`count` matched, or rows an `all` rejected.
+fn witnesses(cx: &Ctx, f: &Frame, e: &IExpr, acc: &mut Vec<Vec<(TableId, u32)>>) {
+    match &e.kind {
+        IKind::Agg { func, source, var, filter, arg } => {
+            if matches!(source, Source::List(_)) {
+                return;
+            }
+            let p = pairs(cx, f, source, var.0);
+            let keep = filter_mask(cx, &p, filter.as_deref());
+            let reject = if *func == AggFn::All { arg.as_ref().map(|a| eval(cx, &p.frame, a)) } else { None };
+            let Bind::Rows { table, rows } = p.frame.var(var.0) else { return };
+            for (k, o) in p.outer.iter().enumerate() {
+                if keep.get(k) != Some(&true) {
+                    continue;
+                }
+                if let Some(r) = &reject
+                    && truth(r, k) != Some(false)
+                {
+                    continue;
+                }
+                if let (Some(list), Some(row)) = (acc.get_mut(*o as usize), rows.get(k))
+                    && list.len() < MAX_RELATED
+                    && !list.contains(&(*table, *row))
+                {
+                    list.push((*table, *row));
+                }
+            }
+        }
+        IKind::Not(a) | IKind::Neg(a) => witnesses(cx, f, a, acc),
+        IKind::Binary(_, a, b) => {
+            witnesses(cx, f, a, acc);
+            witnesses(cx, f, b, acc);
+        }
+        IKind::If(c, a, b) => {
+            witnesses(cx, f, c, acc);
+            witnesses(cx, f, a, acc);
+            witnesses(cx, f, b, acc);
+        }
+        _ => {}
+    }
+}
+
+fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, check: Option<&IExpr>) -> Vec<Finding> {
+    let mut related: Vec<Vec<(TableId, u32)>> = vec![vec![]; f.len];
+    if let Some(e) = check {
+        witnesses(cx, f, e, &mut related);
+    }
+    let holes: Vec<Option<Val>> = rule
+        .template
+        .iter()
+        .map(|p| match p {
+            crate::check::program::IPart::Expr(e) => Some(eval(cx, f, e)),
+            crate::check::program::IPart::Text(_) => None,
+        })
+        .collect();
+    let mut out = Vec::with_capacity(f.len);
+    for (i, rel) in related.iter().enumerate() {
+        let message = if holes.iter().all(Option::is_none) {
+            rule.message.clone()
+        } else {
+            rule.template
+                .iter()
+                .zip(&holes)
+                .map(|(p, h)| match (p, h) {
+                    (crate::check::program::IPart::Text(t), _) => t.clone(),
+                    (_, Some(v)) => locate::show(v.at(i)),
+                    _ => String::new(),
+                })
+                .collect()
+        };
+        out.push(locate::finding(cx, rule, f, i, message, rel));
+    }
+    out
+}

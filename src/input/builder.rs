@@ -1,0 +1,180 @@
+//! Builds a [`Dataset`] row by row for the readers, typing every cell on the way in.
+
+use super::coerce::{Interner, coerce};
+use crate::schema::{FieldId, FieldType, Schema, TableId};
+use crate::table::{Dataset, InputIssue, NONE, Raw, Scalar};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Accumulates rows of every table of one submission.
+pub struct Builder<'s> {
+    schema: &'s Schema,
+    data: Dataset,
+    strings: Interner,
+    seen: Vec<HashMap<u32, u32>>,
+}
+
+impl<'s> Builder<'s> {
+    /// An empty dataset for `schema`, read from `file`.
+    pub fn new(schema: &'s Schema, file: impl Into<String>) -> Builder<'s> {
+        let data = Dataset::empty(schema, file);
+        Builder { schema, data, strings: Interner::default(), seen: vec![HashMap::new(); schema.tables.len()] }
+    }
+
+    /// The schema being filled.
+    pub fn schema(&self) -> &'s Schema {
+        self.schema
+    }
+
+    /// The dataset so far.
+    pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+
+    /// Mutable access for readers that set origins.
+    pub fn data_mut(&mut self) -> &mut Dataset {
+        &mut self.data
+    }
+
+    /// Adds a row to `t` below `parent` (or [`NONE`]), starting at `pos` (line or sheet row).
+    pub fn add_row(&mut self, t: TableId, parent: u32, pos: u32) -> u32 {
+        let ordinal = match self.seen.get_mut(t.0 as usize) {
+            Some(m) => {
+                let c = m.entry(parent).or_insert(0);
+                *c += 1;
+                *c
+            }
+            None => 1,
+        };
+        let has_parent = self.schema.table(t).parent.is_some();
+        let Some(tbl) = self.data.tables.get_mut(t.0 as usize) else { return NONE };
+        let row = tbl.len as u32;
+        tbl.len += 1;
+        for c in &mut tbl.columns {
+            c.values.push(Scalar::Null);
+            if let Some(l) = &mut c.lines {
+                l.push(0);
+            }
+        }
+        if has_parent {
+            tbl.parent.push(parent);
+        }
+        tbl.ordinal.push(ordinal);
+        tbl.pos.push(pos);
+        row
+    }
+
+    /// Marks a field's column as present in the file.
+    pub fn mark_present(&mut self, t: TableId, f: FieldId) {
+        if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize)) {
+            c.present = true;
+        }
+    }
+
+    /// Keeps per-cell source lines for a field (XML).
+    pub fn track_lines(&mut self, t: TableId, f: FieldId) {
+        if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize))
+            && c.lines.is_none()
+        {
+            c.lines = Some(vec![0; c.values.len()]);
+        }
+    }
+
+    /// Sets a cell, typing it; a value that does not fit becomes missing and an issue.
+    pub fn set(&mut self, t: TableId, row: u32, f: FieldId, raw: &Raw, line: u32) {
+        let ty = self.schema.field(t, f).ty.clone();
+        let value = match coerce(raw, &ty, &mut self.strings) {
+            Ok(v) => v,
+            Err((text, why)) => {
+                let fname = &self.schema.field(t, f).name;
+                self.data.issues.push(InputIssue {
+                    code: why.code(),
+                    table: Some(t),
+                    field: Some(f),
+                    row: Some(row),
+                    message: format!("{fname} `{text}` is not {}", why.expected()),
+                    error: true,
+                });
+                if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize)) {
+                    c.invalid.push((row, Arc::from(text.as_str())));
+                }
+                Scalar::Null
+            }
+        };
+        self.put(t, row, f, value, line, false);
+    }
+
+    /// Adds one item to a list field (an XML element that repeats).
+    pub fn push_item(&mut self, t: TableId, row: u32, f: FieldId, raw: &Raw, line: u32) {
+        let inner = match &self.schema.field(t, f).ty {
+            FieldType::List(i) => (**i).clone(),
+            other => other.clone(),
+        };
+        match coerce(raw, &inner, &mut self.strings) {
+            Ok(Scalar::Null) => {}
+            Ok(v) => self.put(t, row, f, v, line, true),
+            Err((text, why)) => {
+                let fname = &self.schema.field(t, f).name;
+                self.data.issues.push(InputIssue {
+                    code: why.code(),
+                    table: Some(t),
+                    field: Some(f),
+                    row: Some(row),
+                    message: format!("{fname} `{text}` is not {}", why.expected()),
+                    error: true,
+                });
+            }
+        }
+    }
+
+    fn put(&mut self, t: TableId, row: u32, f: FieldId, value: Scalar, line: u32, append: bool) {
+        let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize)) else { return };
+        let Some(slot) = c.values.get_mut(row as usize) else { return };
+        if append {
+            let mut items: Vec<Scalar> = match std::mem::take(slot) {
+                Scalar::List(xs) => xs.to_vec(),
+                Scalar::Null => vec![],
+                other => vec![other],
+            };
+            items.push(value);
+            *slot = Scalar::List(Arc::from(items));
+        } else if slot.is_null() || !value.is_null() {
+            // A repeated element keeps its first non-empty value.
+            if slot.is_null() {
+                *slot = value;
+            }
+        }
+        if let Some(l) = c.lines.as_mut().and_then(|l| l.get_mut(row as usize))
+            && *l == 0
+        {
+            *l = line;
+        }
+    }
+
+    /// Records a problem with the structure of the file.
+    pub fn issue(&mut self, issue: InputIssue) {
+        self.data.issues.push(issue);
+    }
+
+    /// Finishes: numbers ordinal keys that the file did not give, sorts invalid-value lists.
+    pub fn finish(mut self) -> Dataset {
+        for t in self.schema.table_ids() {
+            let ts = self.schema.table(t);
+            let Some(tbl) = self.data.tables.get_mut(t.0 as usize) else { continue };
+            if ts.ordinal
+                && let Some(k) = ts.key.last()
+                && let Some(col) = tbl.columns.get_mut(k.0 as usize)
+            {
+                for (v, o) in col.values.iter_mut().zip(&tbl.ordinal) {
+                    if v.is_null() {
+                        *v = Scalar::Int(i64::from(*o));
+                    }
+                }
+            }
+            for c in &mut tbl.columns {
+                c.invalid.sort_by_key(|(r, _)| *r);
+            }
+        }
+        self.data
+    }
+}

@@ -1,0 +1,184 @@
+//! Typing raw cells: text to dates, numbers, yes/no and lists, as councils actually write them.
+//!
+//! Accepted: dates as `YYYY-MM-DD` (with stray spaces, or a time after it), `DD/MM/YYYY`, `D/M/YYYY`,
+//! `DD-MM-YYYY`, `DD.MM.YYYY`, `YYYY/MM/DD`, and Excel serial numbers; yes/no as `true`, `false`, `1`,
+//! `0`, `yes`, `no`, `y`, `n` in any case; numbers with surrounding spaces; lists separated by `,` or
+//! `;`. A value that does not fit becomes missing, and its raw text is kept for the finding.
+
+use crate::schema::FieldType;
+use crate::table::{Raw, Scalar};
+use chrono::{Datelike, NaiveDate};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Why a raw value did not fit its type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misfit {
+    /// Not a date.
+    Date,
+    /// Not a whole number.
+    Int,
+    /// Not a number.
+    Decimal,
+    /// Not yes/no.
+    Bool,
+    /// A spreadsheet error value.
+    CellError,
+}
+
+impl Misfit {
+    /// The issue code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Misfit::Date => "input::invalid-date",
+            Misfit::Int | Misfit::Decimal => "input::invalid-number",
+            Misfit::Bool => "input::invalid-bool",
+            Misfit::CellError => "input::cell-error",
+        }
+    }
+    /// What was expected, for messages.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Misfit::Date => "a date (YYYY-MM-DD)",
+            Misfit::Int => "a whole number",
+            Misfit::Decimal => "a number",
+            Misfit::Bool => "yes/no (true, false, 1, 0, Y, N)",
+            Misfit::CellError => "a value, not a spreadsheet error",
+        }
+    }
+}
+
+/// Shares the text of repeated values (codes) between cells.
+#[derive(Default)]
+pub struct Interner {
+    map: HashMap<Box<str>, Arc<str>>,
+}
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.map.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        if self.map.len() < 200_000 {
+            self.map.insert(Box::from(s), a.clone());
+        }
+        a
+    }
+}
+
+/// Trims spaces, including non-breaking ones.
+pub fn clean(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{feff}')
+}
+
+/// Types one raw cell. `Err` carries the raw text and why it did not fit.
+pub fn coerce(raw: &Raw, ty: &FieldType, strings: &mut Interner) -> Result<Scalar, (String, Misfit)> {
+    match raw {
+        Raw::Empty => Ok(Scalar::Null),
+        Raw::Error(e) => Err((e.clone(), Misfit::CellError)),
+        Raw::Text(t) => {
+            let t = clean(t);
+            if t.is_empty() {
+                return Ok(Scalar::Null);
+            }
+            text(t, ty, strings)
+        }
+        Raw::Number(x) => match ty {
+            FieldType::Int if x.fract() == 0.0 && x.abs() < 9e15 => Ok(Scalar::Int(*x as i64)),
+            FieldType::Int => Err((format_number(*x), Misfit::Int)),
+            FieldType::Decimal => Ok(Scalar::Dec(*x)),
+            FieldType::Date => serial_date(*x).map(Scalar::Date).ok_or((format_number(*x), Misfit::Date)),
+            FieldType::Bool if *x == 1.0 => Ok(Scalar::Bool(true)),
+            FieldType::Bool if *x == 0.0 => Ok(Scalar::Bool(false)),
+            FieldType::Bool => Err((format_number(*x), Misfit::Bool)),
+            _ => text(&format_number(*x), ty, strings),
+        },
+        Raw::Date(d) => match ty {
+            FieldType::Date => Ok(Scalar::Date(d.num_days_from_ce())),
+            _ => text(&d.format("%Y-%m-%d").to_string(), ty, strings),
+        },
+        Raw::Bool(b) => match ty {
+            FieldType::Bool => Ok(Scalar::Bool(*b)),
+            _ => text(if *b { "true" } else { "false" }, ty, strings),
+        },
+    }
+}
+
+fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { x.to_string() }
+}
+
+fn text(t: &str, ty: &FieldType, strings: &mut Interner) -> Result<Scalar, (String, Misfit)> {
+    match ty {
+        FieldType::Text | FieldType::Code(_) => Ok(Scalar::Text(strings.get(t))),
+        FieldType::Int => {
+            let s = t.replace(',', "");
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().filter(|x| x.fract() == 0.0 && x.abs() < 9e15).map(|x| x as i64))
+                .map(Scalar::Int)
+                .ok_or((t.to_string(), Misfit::Int))
+        }
+        FieldType::Decimal => t.replace(',', "").parse::<f64>().ok().filter(|x| x.is_finite()).map(Scalar::Dec).ok_or((t.to_string(), Misfit::Decimal)),
+        FieldType::Date => parse_date(t).map(|d| Scalar::Date(d.num_days_from_ce())).ok_or((t.to_string(), Misfit::Date)),
+        FieldType::Bool => parse_bool(t).map(Scalar::Bool).ok_or((t.to_string(), Misfit::Bool)),
+        FieldType::List(inner) => {
+            let mut items = vec![];
+            for part in t.split([',', ';']) {
+                let p = clean(part);
+                if p.is_empty() {
+                    continue;
+                }
+                items.push(text(p, inner, strings)?);
+            }
+            Ok(if items.is_empty() { Scalar::Null } else { Scalar::List(Arc::from(items)) })
+        }
+    }
+}
+
+/// `true/false/1/0/yes/no/y/n` in any case.
+pub fn parse_bool(t: &str) -> Option<bool> {
+    match t.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" => Some(true),
+        "false" | "0" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// A date written as text, in the forms listed at the top of this module.
+pub fn parse_date(t: &str) -> Option<NaiveDate> {
+    let t = clean(t);
+    // ISO date, possibly followed by a time (`2024-03-31T00:00:00`, `2024-03-31 00:00`).
+    let head = t.get(..10).unwrap_or(t);
+    if let Ok(d) = NaiveDate::parse_from_str(head, "%Y-%m-%d")
+        && (t.len() == 10 || t.get(10..11).is_some_and(|c| c == "T" || c == " "))
+    {
+        return Some(d);
+    }
+    for fmt in ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d"] {
+        if let Ok(d) = NaiveDate::parse_from_str(t, fmt) {
+            return Some(d);
+        }
+    }
+    // `31/03/2024 00:00:00`
+    if let Some((d, _)) = t.split_once(' ')
+        && d.contains('/')
+    {
+        return NaiveDate::parse_from_str(d, "%d/%m/%Y").ok();
+    }
+    None
+}
+
+/// An Excel serial day number (1900 system, with its phantom 29 February 1900) as days from CE.
+pub fn serial_date(x: f64) -> Option<i32> {
+    if !(1.0..=2_958_465.0).contains(&x) {
+        return None;
+    }
+    let n = x.floor() as i32;
+    // Serial 60 is the non-existent 1900-02-29; serials after it are one day ahead.
+    let n = if n > 60 { n - 1 } else { n };
+    let base = NaiveDate::from_ymd_opt(1899, 12, 31)?.num_days_from_ce();
+    Some(base + n)
+}

@@ -1,0 +1,110 @@
+//! Files to the table model. Every format quirk lives here and only here: CIN census XML, xlsx
+//! workbooks (a sheet per table), CSV files (a file per table), and example rows from rule files.
+//!
+//! Readers never modify their input and never panic: a file that cannot be read is an
+//! [`InputError`] (exit code 2); a value that does not fit its type is an issue in the dataset.
+
+pub mod builder;
+pub mod coerce;
+pub mod records;
+pub mod sheet;
+pub mod xml;
+
+use std::path::{Path, PathBuf};
+
+/// A file that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The operating system refused.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not what its name says.
+    #[error("`{path}` is not a readable {format} file: {reason}")]
+    Malformed {
+        /// The file.
+        path: String,
+        /// `xlsx`, `CSV`, `XML`.
+        format: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The file lacks something the return needs.
+    #[error("`{path}`: {reason}")]
+    Missing {
+        /// The file.
+        path: String,
+        /// What is missing.
+        reason: String,
+    },
+}
+
+/// The kinds of file fettle reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Format {
+    /// CIN census XML.
+    Xml,
+    /// An Excel workbook.
+    Xlsx,
+    /// One CSV file per table.
+    Csv,
+}
+
+impl Format {
+    /// The format a file's extension names, if fettle reads it.
+    pub fn of(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "xml" => Some(Format::Xml),
+            "xlsx" | "xlsm" => Some(Format::Xlsx),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// A name as matched against table, sheet and column names: case, surrounding spaces and the
+/// difference between spaces and underscores are ignored.
+pub fn norm_name(s: &str) -> String {
+    coerce::clean(s).to_lowercase().replace([' ', '-'], "_")
+}
+
+/// What a file says about itself, for picking the return and year.
+#[derive(Clone, Debug, Default)]
+pub struct Sniff {
+    /// Root element and the first few element paths (XML).
+    pub xml_paths: Vec<String>,
+    /// Sheet names (xlsx) or file stems (CSV).
+    pub sheets: Vec<String>,
+}
+
+/// Reads just enough of a submission to pick its return.
+pub fn sniff(format: Format, files: &[PathBuf]) -> Sniff {
+    match format {
+        Format::Xml => files.first().map(|f| xml::sniff(f)).unwrap_or_default(),
+        Format::Xlsx => Sniff { sheets: files.first().map(|f| sheet::sheet_names(f)).unwrap_or_default(), ..Sniff::default() },
+        Format::Csv => Sniff {
+            sheets: files.iter().filter_map(|f| f.file_stem().and_then(|s| s.to_str()).map(str::to_string)).collect(),
+            ..Sniff::default()
+        },
+    }
+}
+
+/// Reads a submission (one XML or xlsx file, or a set of CSV files) into tables of `schema`.
+pub fn read(schema: &crate::schema::Schema, format: Format, files: &[PathBuf], display: &str) -> Result<crate::table::Dataset, InputError> {
+    match format {
+        Format::Xml => {
+            let Some(f) = files.first() else { return Err(InputError::Missing { path: display.into(), reason: "no file".into() }) };
+            let bytes = std::fs::read(f).map_err(|source| InputError::Io { path: display.into(), source })?;
+            xml::read(schema, &bytes, display)
+        }
+        Format::Xlsx => {
+            let Some(f) = files.first() else { return Err(InputError::Missing { path: display.into(), reason: "no file".into() }) };
+            sheet::read_xlsx(schema, f, display)
+        }
+        Format::Csv => sheet::read_csv(schema, files, display),
+    }
+}

@@ -1,0 +1,525 @@
+//! Worksheets and CSV files: a sheet (or file) per table, a header row, then a row per record.
+//!
+//! Both formats become a [`Grid`] (rows of cells, each with its 1-based sheet row or CSV line), and
+//! one path reads every table from it: find the table's sheet by name, find the header row among
+//! the first rows, map columns to fields by header text, link each row to its parent row by the
+//! parent's full key, and type every cell through the [`Builder`].
+//!
+//! Invariants: all names are matched through [`norm_name`]; tables are read in schema order, so a
+//! parent is complete before its children are linked to it; `Origin` columns are absolute 0-based
+//! sheet columns with one entry per schema field; nothing here panics or changes the input files.
+
+use super::builder::Builder;
+use super::coerce::clean;
+use super::{InputError, norm_name};
+use crate::schema::{FieldId, Schema, TableId};
+use crate::table::{Dataset, InputIssue, NONE, Origin, Raw, Scalar, Table};
+use calamine::{Data, Reader, Xlsx};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// How many non-empty rows at the top of a sheet may hold the header.
+const HEADER_SCAN: usize = 30;
+
+/// Sheet names of a workbook, or none when it cannot be opened.
+pub fn sheet_names(path: &Path) -> Vec<String> {
+    calamine::open_workbook::<Xlsx<_>, _>(path).map(|wb| wb.sheet_names()).unwrap_or_default()
+}
+
+/// Reads an xlsx workbook, one worksheet per table.
+pub fn read_xlsx(schema: &Schema, path: &Path, display: &str) -> Result<Dataset, InputError> {
+    let mut wb = open_xlsx(path, display)?;
+    let names = wb.sheet_names();
+    let mut b = Builder::new(schema, display);
+    for t in schema.table_ids() {
+        let Some(i) = find_name(&schema.table(t).sheets, &names) else {
+            missing(&mut b, t, Kind::Sheet, &names, display)?;
+            continue;
+        };
+        let Some(name) = names.get(i) else { continue };
+        let range = wb
+            .worksheet_range(name)
+            .map_err(|e| malformed(display, format!("the sheet `{name}` cannot be read ({})", lower_first(&e.to_string()))))?;
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        let rows = range.rows().enumerate().map(|(i, cells)| (r0 + i as u32 + 1, Line::Xlsx(cells))).collect();
+        read_table(&mut b, t, &Grid { name: name.clone(), col0: c0, rows, kind: Kind::Sheet });
+    }
+    Ok(b.finish())
+}
+
+/// Reads CSV files, one per table, each named after its table (or one of its sheet names).
+pub fn read_csv(schema: &Schema, files: &[PathBuf], display: &str) -> Result<Dataset, InputError> {
+    let stems: Vec<String> = files.iter().map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+    let mut b = Builder::new(schema, display);
+    for t in schema.table_ids() {
+        let Some(file) = find_name(&schema.table(t).sheets, &stems).and_then(|i| files.get(i)) else {
+            let found: Vec<String> = files.iter().map(|f| file_name(f)).collect();
+            missing(&mut b, t, Kind::Csv, &found, display)?;
+            continue;
+        };
+        let name = csv_name(display, file);
+        let records = read_records(file, &name)?;
+        let rows = records.iter().map(|(line, r)| (*line, Line::Csv(r))).collect();
+        read_table(&mut b, t, &Grid { name, col0: 0, rows, kind: Kind::Csv });
+    }
+    Ok(b.finish())
+}
+
+/// Which kind of file a grid came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sheet,
+    Csv,
+}
+
+/// One row of cells as the file holds them.
+enum Line<'a> {
+    Xlsx(&'a [Data]),
+    Csv(&'a csv::StringRecord),
+}
+
+impl Line<'_> {
+    /// The cell in 0-based column `i` of the row; past the end of a ragged row, empty.
+    fn cell(&self, i: usize) -> Raw<'_> {
+        match self {
+            Line::Xlsx(cells) => cells.get(i).map_or(Raw::Empty, raw_of),
+            Line::Csv(r) => r.get(i).map_or(Raw::Empty, Raw::Text),
+        }
+    }
+    /// The number of cells.
+    fn len(&self) -> usize {
+        match self {
+            Line::Xlsx(cells) => cells.len(),
+            Line::Csv(r) => r.len(),
+        }
+    }
+    /// Whether every cell is empty.
+    fn is_blank(&self) -> bool {
+        (0..self.len()).all(|i| text(&self.cell(i)).is_empty())
+    }
+}
+
+/// One worksheet or CSV file.
+struct Grid<'a> {
+    /// The sheet's name, or the CSV file's name as shown to users.
+    name: String,
+    /// Absolute 0-based column of each row's first cell.
+    col0: u32,
+    /// Each row's 1-based sheet row (or CSV line) and cells.
+    rows: Vec<(u32, Line<'a>)>,
+    kind: Kind,
+}
+
+/// An xlsx cell as a raw value.
+fn raw_of(d: &Data) -> Raw<'_> {
+    match d {
+        Data::Empty => Raw::Empty,
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Raw::Text(s),
+        Data::Float(x) => Raw::Number(*x),
+        Data::Int(n) => Raw::Number(*n as f64),
+        Data::Bool(b) => Raw::Bool(*b),
+        Data::Error(e) => Raw::Error(e.to_string()),
+        Data::DateTime(x) => {
+            let (y, m, d, ..) = x.to_ymd_hms_milli();
+            match chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d)) {
+                Some(date) if x.is_datetime() && x.as_f64() >= 1.0 => Raw::Date(date),
+                _ => Raw::Number(x.as_f64()),
+            }
+        }
+    }
+}
+
+/// A cell's text as it is matched against names and keys (trimmed; numbers without a trailing `.0`).
+fn text<'r>(raw: &'r Raw) -> Cow<'r, str> {
+    match raw {
+        Raw::Empty => Cow::Borrowed(""),
+        Raw::Text(s) => Cow::Borrowed(clean(s)),
+        Raw::Number(x) => Cow::Owned(Scalar::Dec(*x).display()),
+        Raw::Date(d) => Cow::Owned(d.format("%Y-%m-%d").to_string()),
+        Raw::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        Raw::Error(e) => Cow::Borrowed(e.as_str()),
+    }
+}
+
+/// The index of the first of `found` whose name matches one of `wanted`, trying `wanted` in order.
+fn find_name(wanted: &[String], found: &[String]) -> Option<usize> {
+    let found: Vec<String> = found.iter().map(|s| norm_name(s)).collect();
+    wanted.iter().find_map(|w| {
+        let w = norm_name(w);
+        found.iter().position(|f| *f == w)
+    })
+}
+
+/// Reports a table whose sheet (or file) is absent: an error for a top table with required fields,
+/// an issue for a child table with required fields, nothing otherwise.
+fn missing(b: &mut Builder, t: TableId, kind: Kind, found: &[String], display: &str) -> Result<(), InputError> {
+    let ts = b.schema().table(t);
+    if !ts.data_fields().any(|(_, f)| f.required) {
+        return Ok(());
+    }
+    let (what, ext) = if kind == Kind::Sheet { ("sheet", "") } else { ("file", ".csv") };
+    if ts.parent.is_none() {
+        let have = match (found.is_empty(), kind) {
+            (true, Kind::Sheet) => "the workbook has no sheets".to_string(),
+            (true, Kind::Csv) => "no CSV files were given".to_string(),
+            (false, Kind::Sheet) => format!("the workbook has sheets {}", found.join(", ")),
+            (false, Kind::Csv) => format!("the files given are {}", found.join(", ")),
+        };
+        return Err(InputError::Missing { path: display.into(), reason: format!("the {what} `{}{ext}` is missing; {have}", ts.name) });
+    }
+    let expected = ts.sheets.iter().map(|s| format!("`{s}{ext}`")).collect::<Vec<_>>().join(", ");
+    let message = format!("the {what} `{}{ext}` is missing (expected one of: {expected})", ts.name);
+    b.issue(InputIssue { code: "input::missing-sheet", table: Some(t), field: None, row: None, message, error: true });
+    Ok(())
+}
+
+/// Normalised header names a table's sheet may use.
+struct Names {
+    /// Data fields, by their names and header synonyms.
+    fields: HashMap<String, FieldId>,
+    /// Parts of the parent's full key, by their field names and header synonyms.
+    links: HashMap<String, usize>,
+}
+
+impl Names {
+    fn of(schema: &Schema, t: TableId) -> Names {
+        let mut fields = HashMap::new();
+        for (f, fs) in schema.table(t).data_fields() {
+            for n in std::iter::once(&fs.name).chain(&fs.headers) {
+                fields.entry(norm_name(n)).or_insert(f);
+            }
+        }
+        let mut links = HashMap::new();
+        if let Some(p) = schema.table(t).parent {
+            for (i, (kt, kf)) in full_key(schema, p).into_iter().enumerate() {
+                let fs = schema.field(kt, kf);
+                for n in std::iter::once(&fs.name).chain(&fs.headers) {
+                    links.entry(norm_name(n)).or_insert(i);
+                }
+            }
+        }
+        Names { fields, links }
+    }
+    /// Whether a header cell names a field or a key part.
+    fn knows(&self, n: &str) -> bool {
+        self.fields.contains_key(n) || self.links.contains_key(n)
+    }
+}
+
+/// The key fields that identify a row of `t` in the whole file: its root's key first, then each
+/// table's key down to `t`'s own.
+fn full_key(schema: &Schema, t: TableId) -> Vec<(TableId, FieldId)> {
+    let mut chain = schema.ancestors(t);
+    chain.reverse();
+    chain.push(t);
+    chain.into_iter().flat_map(|a| schema.table(a).key.iter().map(move |f| (a, *f))).collect()
+}
+
+/// The header row: among the first non-empty rows, the one naming the most fields (the first of
+/// equals). `None` when no row names any.
+fn find_header(grid: &Grid, names: &Names) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    for (i, (_, line)) in grid.rows.iter().enumerate().filter(|(_, (_, l))| !l.is_blank()).take(HEADER_SCAN) {
+        let hits = (0..line.len()).filter(|c| names.knows(&norm_name(&text(&line.cell(*c))))).count();
+        if hits > 0 && best.is_none_or(|(_, h)| hits > h) {
+            best = Some((i, hits));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// Which column holds each field and each part of the parent's key.
+struct Columns {
+    /// Column of each schema field (relative to the grid's first column).
+    fields: Vec<Option<usize>>,
+    /// Column of each part of the parent's full key.
+    links: Vec<Option<usize>>,
+}
+
+impl Columns {
+    /// Maps the header row's cells, reporting duplicate columns.
+    fn of(b: &mut Builder, t: TableId, names: &Names, header: &Line, sheet: &str) -> Columns {
+        let schema = b.schema();
+        let mut cols = Columns { fields: vec![None; schema.table(t).fields.len()], links: vec![None; names.links.values().max().map_or(0, |m| m + 1)] };
+        for c in 0..header.len() {
+            let n = norm_name(&text(&header.cell(c)));
+            if let Some(k) = names.links.get(&n).and_then(|k| cols.links.get_mut(*k))
+                && k.is_none()
+            {
+                *k = Some(c);
+            }
+            let Some(f) = names.fields.get(&n).copied() else { continue };
+            match cols.fields.get_mut(f.0 as usize) {
+                Some(slot @ None) => *slot = Some(c),
+                Some(Some(_)) => b.issue(InputIssue {
+                    code: "input::duplicate-column",
+                    table: Some(t),
+                    field: Some(f),
+                    row: None,
+                    message: format!("the column `{}` appears twice in sheet `{sheet}`; only the first is read", schema.field(t, f).name),
+                    error: false,
+                }),
+                None => {}
+            }
+        }
+        cols
+    }
+    /// Whether every cell this table reads is empty in `line`.
+    fn is_blank(&self, line: &Line) -> bool {
+        self.fields.iter().chain(&self.links).flatten().all(|c| text(&line.cell(*c)).is_empty())
+    }
+}
+
+/// Reads one table from its grid.
+fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
+    let schema = b.schema();
+    let ts = schema.table(t);
+    let names = Names::of(schema, t);
+    let Some(h) = find_header(grid, &names) else {
+        let message = format!("no header row naming the columns of `{}` was found in `{}`", ts.name, grid.name);
+        b.issue(InputIssue { code: "input::no-header", table: Some(t), field: None, row: None, message, error: true });
+        return;
+    };
+    let Some((_, header)) = grid.rows.get(h) else { return };
+    let cols = Columns::of(b, t, &names, header, &grid.name);
+    present_columns(b, t, &cols, &grid.name);
+    let abs: Vec<Option<u32>> = cols.fields.iter().map(|c| c.map(|c| grid.col0 + c as u32)).collect();
+    if let Some(tbl) = b.data_mut().tables.get_mut(t.0 as usize) {
+        tbl.origin = match grid.kind {
+            Kind::Sheet => Origin::Sheet { sheet: grid.name.clone(), cols: abs },
+            Kind::Csv => Origin::Csv { file: grid.name.clone(), cols: abs },
+        };
+    }
+    let link = ts.parent.map(|p| Link::new(b, t, p, &cols, &grid.name));
+    for (pos, line) in grid.rows.iter().skip(h + 1) {
+        if cols.is_blank(line) {
+            continue;
+        }
+        let (parent, unknown) = link.as_ref().map_or((NONE, None), |l| l.find(line, &cols));
+        let row = b.add_row(t, parent, *pos);
+        if let Some(message) = unknown {
+            b.issue(InputIssue { code: "input::unknown-parent", table: Some(t), field: None, row: Some(row), message, error: true });
+        }
+        for (f, c) in cols.fields.iter().enumerate() {
+            let raw = c.map_or(Raw::Empty, |c| line.cell(c));
+            if !matches!(raw, Raw::Empty) {
+                b.set(t, row, FieldId(f as u32), &raw, *pos);
+            }
+        }
+    }
+}
+
+/// Marks the fields found as present and reports required columns that are absent.
+fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str) {
+    let ts = b.schema().table(t);
+    // The builder numbers an ordinal key that the file lacks.
+    let numbered = if ts.ordinal { ts.key.last().copied() } else { None };
+    for (f, fs) in ts.data_fields() {
+        if cols.fields.get(f.0 as usize).copied().flatten().is_some() {
+            b.mark_present(t, f);
+        } else if fs.required && numbered != Some(f) {
+            let message = format!("the column `{}` is missing from sheet `{sheet}`", fs.name);
+            b.issue(InputIssue { code: "input::missing-column", table: Some(t), field: Some(f), row: None, message, error: true });
+        }
+    }
+}
+
+/// Finds parent rows by the parent's full key.
+struct Link {
+    /// The parent table's name, for messages.
+    parent: String,
+    /// The names of the key's parts, for messages.
+    parts: Vec<String>,
+    /// Parent rows by joined key text.
+    rows: HashMap<String, u32>,
+    /// The parent's only row, when its key is empty.
+    single: Option<u32>,
+    /// Whether every key column is present (otherwise no row is linked and no row is reported).
+    usable: bool,
+}
+
+impl Link {
+    /// Indexes the rows already read into `p`; reports key columns that `t`'s sheet lacks.
+    fn new(b: &mut Builder, t: TableId, p: TableId, cols: &Columns, sheet: &str) -> Link {
+        let schema = b.schema();
+        let key = full_key(schema, p);
+        let parts: Vec<String> = key.iter().map(|(kt, kf)| schema.field(*kt, *kf).name.clone()).collect();
+        let mut rows = HashMap::new();
+        let len = b.data().table(p).map_or(0, |x| x.len) as u32;
+        for r in 0..len {
+            if let Some(k) = row_key(schema, b.data(), p, r) {
+                rows.entry(k).or_insert(r);
+            }
+        }
+        let mut usable = true;
+        for (name, c) in parts.iter().zip(&cols.links) {
+            if c.is_none() {
+                usable = false;
+                let message = format!("the column `{name}` is missing from sheet `{sheet}`, so its rows cannot be linked to `{}`", schema.table(p).name);
+                b.issue(InputIssue { code: "input::missing-column", table: Some(t), field: None, row: None, message, error: true });
+            }
+        }
+        let single = (key.is_empty() && len > 0).then_some(0);
+        Link { parent: schema.table(p).name.clone(), parts, rows, single, usable }
+    }
+
+    /// The parent row of `line`, or [`NONE`] and why.
+    fn find(&self, line: &Line, cols: &Columns) -> (u32, Option<String>) {
+        if self.parts.is_empty() {
+            return (self.single.unwrap_or(NONE), None);
+        }
+        if !self.usable {
+            return (NONE, None);
+        }
+        let values: Vec<String> = cols.links.iter().map(|c| c.map_or_else(String::new, |c| key_text(&text(&line.cell(c))))).collect();
+        if let Some(r) = self.rows.get(&values.join("\u{1f}")) {
+            return (*r, None);
+        }
+        let said = self.parts.iter().zip(&values).map(|(n, v)| format!("{n} `{v}`")).collect::<Vec<_>>().join(", ");
+        (NONE, Some(format!("no `{}` row has {said}", self.parent)))
+    }
+}
+
+/// The joined full key of row `r` of `p`, walking up its parent links; `None` when unlinked.
+fn row_key(schema: &Schema, data: &Dataset, p: TableId, r: u32) -> Option<String> {
+    let mut parts: Vec<String> = vec![];
+    let (mut t, mut row) = (p, r);
+    for _ in 0..=schema.tables.len() {
+        let tbl = data.table(t)?;
+        let ts = schema.table(t);
+        let numbered = if ts.ordinal { ts.key.last().copied() } else { None };
+        let mut own: Vec<String> = ts.key.iter().map(|f| key_value(tbl, *f, row, numbered == Some(*f))).collect();
+        own.append(&mut parts);
+        parts = own;
+        let Some(up) = ts.parent else { return Some(parts.join("\u{1f}")) };
+        row = *tbl.parent.get(row as usize)?;
+        if row == NONE {
+            return None;
+        }
+        t = up;
+    }
+    None
+}
+
+/// One key value of a row as text: its value, else its invalid raw text, else its ordinal.
+fn key_value(tbl: &Table, f: FieldId, row: u32, numbered: bool) -> String {
+    let Some(col) = tbl.col(f) else { return String::new() };
+    match col.get(row) {
+        Scalar::Null => match col.raw(row) {
+            Some(raw) => key_text(raw),
+            None if numbered => tbl.ordinal.get(row as usize).map(u32::to_string).unwrap_or_default(),
+            None => String::new(),
+        },
+        v => key_text(&v.display()),
+    }
+}
+
+/// Key text as compared: trimmed, and `1.0` written `1` so numbers and text match.
+fn key_text(s: &str) -> String {
+    let s = clean(s);
+    match s.parse::<f64>() {
+        Ok(x) if s.contains('.') && x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        _ => s.to_string(),
+    }
+}
+
+/// Opens a workbook, explaining files that are not xlsx workbooks.
+fn open_xlsx(path: &Path, display: &str) -> Result<Xlsx<BufReader<File>>, InputError> {
+    let file = File::open(path).map_err(|source| InputError::Io { path: display.into(), source })?;
+    let mut head = Vec::with_capacity(8);
+    file.take(8).read_to_end(&mut head).map_err(|source| InputError::Io { path: display.into(), source })?;
+    if head.is_empty() {
+        return Err(malformed(display, "the file is empty".into()));
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        let why = "it is an old .xls workbook or a password-protected one; save it as an unprotected .xlsx workbook";
+        return Err(malformed(display, why.into()));
+    }
+    if !head.starts_with(b"PK") {
+        return Err(malformed(display, "it is not a zip archive, as xlsx workbooks are".into()));
+    }
+    calamine::open_workbook::<Xlsx<_>, _>(path).map_err(|e| malformed(display, lower_first(&e.to_string())))
+}
+
+fn malformed(display: &str, reason: String) -> InputError {
+    InputError::Malformed { path: display.into(), format: "xlsx", reason }
+}
+
+/// `Zip error: ...` as `zip error: ...`.
+fn lower_first(s: &str) -> String {
+    let mut cs = s.chars();
+    cs.next().map(|c| c.to_lowercase().chain(cs).collect()).unwrap_or_default()
+}
+
+/// A file's name (its last path component).
+fn file_name(f: &Path) -> String {
+    f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// A CSV file's name as shown to users: the folder given joined with the file's name, or the file
+/// itself when a CSV file was given.
+fn csv_name(display: &str, file: &Path) -> String {
+    let given = Path::new(display);
+    if given.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        file.display().to_string()
+    } else {
+        given.join(file_name(file)).display().to_string()
+    }
+}
+
+/// A CSV file's records with their 1-based line numbers.
+fn read_records(file: &Path, name: &str) -> Result<Vec<(u32, csv::StringRecord)>, InputError> {
+    let bytes = std::fs::read(file).map_err(|source| InputError::Io { path: name.into(), source })?;
+    let text = decode(&bytes);
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut out = vec![];
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| InputError::Malformed { path: name.into(), format: "CSV", reason: lower_first(&e.to_string()) })?;
+        let line = rec.position().map_or(0, |p| p.line()) as u32;
+        out.push((line, rec));
+    }
+    Ok(out)
+}
+
+/// Text of a CSV file: UTF-8 (BOM dropped), UTF-16 with a BOM, or else Windows-1252.
+fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return Cow::Owned(utf16(rest, u16::from_le_bytes));
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return Cow::Owned(utf16(rest, u16::from_be_bytes));
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(bytes.iter().map(|b| windows_1252(*b)).collect()),
+    }
+}
+
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
+    let units = bytes.chunks_exact(2).map(|c| match c {
+        [a, b] => unit([*a, *b]),
+        _ => 0,
+    });
+    char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
+}
+
+/// Windows-1252 characters for bytes 0x80 to 0x9F (undefined ones kept as C1 controls).
+const CP1252: [char; 32] = [
+    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•',
+    '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+];
+
+fn windows_1252(b: u8) -> char {
+    match b {
+        0x80..=0x9F => CP1252.get(usize::from(b - 0x80)).copied().unwrap_or(char::REPLACEMENT_CHARACTER),
+        _ => char::from(b),
+    }
+}
+
+#[cfg(test)]
+#[path = "sheet_tests.rs"]
+mod tests;

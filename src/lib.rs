@@ -1,0 +1,19 @@
+//! fettle: rules-as-code data-quality validation for children's social care statutory returns.
+//!
+//! Stages, each depending only on those above it: [`syntax`] (text to AST), [`check`] (AST to a
+//! resolved, typed [`check::Program`]), [`table`] (the in-memory data model), [`input`] (files to
+//! tables), [`eval`] (program and tables to findings), [`report`] (findings to output formats),
+//! [`cli`] (arguments and exit codes).
+
+pub mod diag;
+pub mod span;
+pub mod syntax;
+pub mod check;
+pub mod schema;
+pub mod input;
+pub mod table;
+pub mod eval;
+pub mod library;
+pub mod report;
+pub mod examples;
+pub mod cli;

@@ -1,0 +1,152 @@
+//! Rule sets: the shipped ones compiled into the binary, or a folder given with `--rules`.
+//!
+//! Layout: `<dir>/<return>/<year>/*.fettle`. A year whose files say `extends Y` starts from year Y's
+//! declarations. Compiling a set parses its files (and its base years'), merges them and checks the
+//! result; every diagnostic of every file is kept.
+
+use crate::check::{self, Decls, Program};
+use crate::diag::{Diag, Level};
+use crate::span::{Sources, Span};
+use crate::syntax;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+static SHIPPED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/rules");
+
+/// Rule files by return and year.
+#[derive(Clone, Debug, Default)]
+pub struct Library {
+    /// `(return, year)` to `(file name, text)` pairs, files sorted by name.
+    pub sets: BTreeMap<(String, String), Vec<(String, String)>>,
+}
+
+/// A compiled rule set with its sources (for rendering diagnostics and rule text).
+pub struct Compiled {
+    /// The program, when the rules have no errors.
+    pub program: Option<Program>,
+    /// Every diagnostic.
+    pub diags: Vec<Diag>,
+    /// The rule files.
+    pub sources: Sources,
+}
+
+impl Compiled {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diags.iter().any(|d| d.level == Level::Error)
+    }
+}
+
+impl Library {
+    /// The rule sets compiled into the binary.
+    pub fn shipped() -> Library {
+        let mut lib = Library::default();
+        for ret in SHIPPED.dirs() {
+            for year in ret.dirs() {
+                let (Some(r), Some(y)) = (name_of(ret.path()), name_of(year.path())) else { continue };
+                let mut files: Vec<(String, String)> = year
+                    .files()
+                    .filter(|f| f.path().extension().is_some_and(|e| e == "fettle"))
+                    .filter_map(|f| Some((format!("rules/{}", f.path().display()), f.contents_utf8()?.to_string())))
+                    .collect();
+                files.sort();
+                lib.sets.insert((r, y), files);
+            }
+        }
+        lib
+    }
+
+    /// Rule sets in a folder: `DIR/<return>/<year>/*.fettle`, or a single set when `DIR` (or a file)
+    /// holds `.fettle` files directly.
+    pub fn from_path(dir: &Path) -> std::io::Result<Library> {
+        let mut lib = Library::default();
+        let mut files: Vec<std::path::PathBuf> = vec![];
+        if dir.is_file() {
+            files.push(dir.to_path_buf());
+        } else {
+            for e in walkdir::WalkDir::new(dir).follow_links(false).max_depth(6).sort_by_file_name() {
+                let e = e.map_err(std::io::Error::other)?;
+                if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "fettle") {
+                    files.push(e.path().to_path_buf());
+                }
+            }
+        }
+        for f in files {
+            let text = std::fs::read_to_string(&f)?;
+            // The header names the return and year.
+            let (ret, year) = header_of(&text).unwrap_or_else(|| ("?".into(), "?".into()));
+            lib.sets.entry((ret, year)).or_default().push((f.display().to_string(), text));
+        }
+        for v in lib.sets.values_mut() {
+            v.sort();
+        }
+        Ok(lib)
+    }
+
+    /// Returns and their years.
+    pub fn years(&self, ret: &str) -> Vec<String> {
+        self.sets.keys().filter(|(r, _)| r == ret).map(|(_, y)| y.clone()).collect()
+    }
+
+    /// Names of the returns.
+    pub fn returns(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.sets.keys().map(|(r, _)| r.clone()).collect();
+        v.dedup();
+        v
+    }
+
+    /// Compiles the rule set of a return and year.
+    pub fn compile(&self, ret: &str, year: &str) -> Compiled {
+        let mut sources = Sources::default();
+        let mut diags = vec![];
+        let mut decls = Decls::default();
+        self.load(ret, year, &mut decls, &mut sources, &mut diags, 0);
+        let names = |s: Span| {
+            let name = sources.get(s.file).map(|x| x.name.clone()).unwrap_or_default();
+            (name, sources.line_col(s).0)
+        };
+        let (program, mut more) = if diags.iter().any(|d| d.level == Level::Error) { (None, vec![]) } else { check::check(&decls, &names) };
+        diags.append(&mut more);
+        Compiled { program, diags, sources }
+    }
+
+    fn load(&self, ret: &str, year: &str, decls: &mut Decls, sources: &mut Sources, diags: &mut Vec<Diag>, depth: usize) {
+        let Some(files) = self.sets.get(&(ret.to_string(), year.to_string())) else { return };
+        let mut parsed = vec![];
+        for (name, text) in files {
+            let id = sources.add(name.clone(), text.as_str());
+            let (file, mut d) = syntax::parse(id, text);
+            diags.append(&mut d);
+            if let Some(f) = file {
+                parsed.push(f);
+            }
+        }
+        if let Some(base) = parsed.iter().find_map(|f| f.header.extends.clone()) {
+            if depth > 8 || base.name == year {
+                diags.push(Diag::error("check::extends-cycle", base.span, format!("year `{}` extends itself", base.name)));
+            } else if !self.sets.contains_key(&(ret.to_string(), base.name.clone())) {
+                let mut d = Diag::error("check::unknown-year", base.span, format!("there are no `{ret}` rules for `{}` to extend", base.name))
+                    .label("unknown year");
+                d.help = crate::diag::did_you_mean(&base.name, self.years(ret).iter().map(String::as_str));
+                diags.push(d);
+            } else {
+                self.load(ret, &base.name, decls, sources, diags, depth + 1);
+            }
+        }
+        for f in &parsed {
+            decls.apply(f, diags);
+        }
+    }
+}
+
+fn name_of(p: &Path) -> Option<String> {
+    p.file_name()?.to_str().map(str::to_string)
+}
+
+/// `return cin 2024-25` from the start of a rule file.
+fn header_of(text: &str) -> Option<(String, String)> {
+    let line = text.lines().map(|l| l.split('#').next().unwrap_or("").trim()).find(|l| !l.is_empty())?;
+    let mut it = line.split_whitespace();
+    (it.next()? == "return").then_some(())?;
+    Some((it.next()?.to_string(), it.next()?.to_string()))
+}

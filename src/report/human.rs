@@ -1,0 +1,113 @@
+//! The terminal report: findings grouped by rule, each with its child, place, values and fix, then a
+//! summary by severity and by rule.
+
+use super::Summary;
+use crate::eval::{Finding, Location};
+use crate::syntax::ast::Severity;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Rule text to show under a rule's findings, by code: `file:line` and the check as written.
+pub type RuleTexts = BTreeMap<String, (String, String)>;
+
+/// How many findings of one rule are printed in full before the rest are counted.
+const MAX_PER_RULE: usize = 50;
+
+fn loc(l: &Location) -> String {
+    l.to_string()
+}
+
+/// Renders findings for a terminal (no colour: output is stable for tests and pipes).
+pub fn render(findings: &[Finding], files: &[String], texts: &RuleTexts) -> String {
+    let mut out = String::new();
+    let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        by_file.entry(f.file.as_str()).or_default().push(f);
+    }
+    for file in files {
+        let fs = by_file.remove(file.as_str()).unwrap_or_default();
+        render_file(&mut out, file, &fs, texts);
+    }
+    for (file, fs) in by_file {
+        render_file(&mut out, file, &fs, texts);
+    }
+    let s = Summary::of(findings, files.len());
+    let _ = writeln!(
+        out,
+        "summary: {} file{}, {} error{}, {} quer{}, {} info",
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        s.errors,
+        if s.errors == 1 { "" } else { "s" },
+        s.queries,
+        if s.queries == 1 { "y" } else { "ies" },
+        s.info
+    );
+    if !s.by_rule.is_empty() {
+        let parts: Vec<String> = s.by_rule.iter().map(|(c, n)| format!("{c} ({n})")).collect();
+        let _ = writeln!(out, "by rule: {}", parts.join(", "));
+    }
+    out
+}
+
+fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &RuleTexts) {
+    let _ = writeln!(out, "{file}: {} finding{}", fs.len(), if fs.len() == 1 { "" } else { "s" });
+    // Group by rule, errors first, then queries, then info; codes in order.
+    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &str, &str), Vec<&Finding>> = BTreeMap::new();
+    for f in fs {
+        groups.entry((std::cmp::Reverse(f.severity), f.code.as_str(), if f.code.starts_with("input::") { "" } else { f.message.as_str() })).or_default().push(f);
+    }
+    for ((sev, code, _), list) in &groups {
+        let first = list.first().map_or("", |f| f.message.as_str());
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), code, first);
+        if let Some((place, text)) = texts.get(*code) {
+            let _ = writeln!(out, "  rule: {place}  {text}");
+        }
+        for f in list.iter().take(MAX_PER_RULE) {
+            render_one(out, f, list.len() > 1 && !code.starts_with("input::"));
+        }
+        if list.len() > MAX_PER_RULE {
+            let _ = writeln!(out, "  ... and {} more", list.len() - MAX_PER_RULE);
+        }
+        if let Some(fix) = list.first().and_then(|f| f.fix.as_ref()) {
+            let _ = writeln!(out, "  fix: {fix}");
+        }
+    }
+    let _ = writeln!(out);
+}
+
+fn render_one(out: &mut String, f: &Finding, same_message: bool) {
+    let mut head = String::from("  - ");
+    if let Some(c) = &f.child {
+        let _ = write!(head, "child {c}");
+    } else if let Some(t) = &f.table {
+        let _ = write!(head, "{t}");
+    } else {
+        head.push_str("return");
+    }
+    if let Some(l) = &f.location {
+        let _ = write!(head, " at {}", loc(l));
+    }
+    let _ = writeln!(out, "{head}");
+    if !same_message || f.code.starts_with("input::") {
+        if f.code.starts_with("input::") {
+            let _ = writeln!(out, "    {}", f.message);
+        }
+    } else if let Some(first) = Some(&f.message)
+        && f.message.contains(['{', '}'])
+    {
+        let _ = writeln!(out, "    {first}");
+    }
+    let vals: Vec<String> =
+        f.values.iter().map(|v| format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) })).collect();
+    if !vals.is_empty() && !f.code.starts_with("input::") {
+        let _ = writeln!(out, "    values: {}", vals.join(", "));
+    }
+    for r in &f.related {
+        let vals: Vec<String> =
+            r.values.iter().map(|v| format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) })).collect();
+        let place = r.location.as_ref().map(loc).unwrap_or_else(|| format!("row {}", r.row + 1));
+        let _ = writeln!(out, "    with {} at {}{}", r.table, place, if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) });
+    }
+}

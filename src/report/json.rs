@@ -1,0 +1,22 @@
+//! The JSON report: `{"version": 1, "findings": [...], "summary": {...}}`. A stable contract: fields
+//! are only ever added, with `version` raised when one changes meaning.
+
+use super::Summary;
+use crate::eval::Finding;
+use serde::Serialize;
+
+/// Version of the JSON contract.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    version: u32,
+    findings: &'a [Finding],
+    summary: Summary,
+}
+
+/// Renders findings as pretty JSON.
+pub fn render(findings: &[Finding], files: usize) -> String {
+    let doc = Doc { version: VERSION, findings, summary: Summary::of(findings, files) };
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
