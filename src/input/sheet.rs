@@ -26,9 +26,7 @@ const HEADER_SCAN: usize = 30;
 
 /// Sheet names of a workbook, or none when it cannot be opened.
 pub fn sheet_names(path: &Path) -> Vec<String> {
-    calamine::open_workbook::<Xlsx<_>, _>(path)
-        .map(|wb| wb.sheet_names())
-        .unwrap_or_default()
+    calamine::open_workbook::<Xlsx<_>, _>(path).map(|wb| wb.sheet_names()).unwrap_or_default()
 }
 
 /// Reads an xlsx workbook, one worksheet per table.
@@ -42,69 +40,30 @@ pub fn read_xlsx(schema: &Schema, path: &Path, display: &str) -> Result<Dataset,
             continue;
         };
         let Some(name) = names.get(i) else { continue };
-        let range = wb.worksheet_range(name).map_err(|e| {
-            malformed(
-                display,
-                format!(
-                    "the sheet `{name}` cannot be read ({})",
-                    lower_first(&e.to_string())
-                ),
-            )
-        })?;
+        let range = wb
+            .worksheet_range(name)
+            .map_err(|e| malformed(display, format!("the sheet `{name}` cannot be read ({})", lower_first(&e.to_string()))))?;
         let (r0, c0) = range.start().unwrap_or((0, 0));
-        let rows = range
-            .rows()
-            .enumerate()
-            .map(|(i, cells)| (r0 + i as u32 + 1, Line::Xlsx(cells)))
-            .collect();
-        read_table(
-            &mut b,
-            t,
-            &Grid {
-                name: name.clone(),
-                col0: c0,
-                rows,
-                kind: Kind::Sheet,
-            },
-        );
+        let rows = range.rows().enumerate().map(|(i, cells)| (r0 + i as u32 + 1, Line::Xlsx(cells))).collect();
+        read_table(&mut b, t, &Grid { name: name.clone(), col0: c0, rows, kind: Kind::Sheet });
     }
     Ok(b.finish())
 }
 
 /// Reads CSV files, one per table, each named after its table (or one of its sheet names).
 pub fn read_csv(schema: &Schema, files: &[PathBuf], display: &str) -> Result<Dataset, InputError> {
-    let stems: Vec<String> = files
-        .iter()
-        .map(|f| {
-            f.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-        .collect();
+    let stems: Vec<String> = files.iter().map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     let mut b = Builder::new(schema, display);
     for t in schema.table_ids() {
-        let Some(file) = find_name(&schema.table(t).sheets, &stems).and_then(|i| files.get(i))
-        else {
+        let Some(file) = find_name(&schema.table(t).sheets, &stems).and_then(|i| files.get(i)) else {
             let found: Vec<String> = files.iter().map(|f| file_name(f)).collect();
             missing(&mut b, t, Kind::Csv, &found, display)?;
             continue;
         };
         let name = csv_name(display, file);
         let records = read_records(file, &name)?;
-        let rows = records
-            .iter()
-            .map(|(line, r)| (*line, Line::Csv(r)))
-            .collect();
-        read_table(
-            &mut b,
-            t,
-            &Grid {
-                name,
-                col0: 0,
-                rows,
-                kind: Kind::Csv,
-            },
-        );
+        let rows = records.iter().map(|(line, r)| (*line, Line::Csv(r))).collect();
+        read_table(&mut b, t, &Grid { name, col0: 0, rows, kind: Kind::Csv });
     }
     Ok(b.finish())
 }
@@ -196,22 +155,12 @@ fn find_name(wanted: &[String], found: &[String]) -> Option<usize> {
 
 /// Reports a table whose sheet (or file) is absent: an error for a top table with required fields,
 /// an issue for a child table with required fields, nothing otherwise.
-fn missing(
-    b: &mut Builder,
-    t: TableId,
-    kind: Kind,
-    found: &[String],
-    display: &str,
-) -> Result<(), InputError> {
+fn missing(b: &mut Builder, t: TableId, kind: Kind, found: &[String], display: &str) -> Result<(), InputError> {
     let ts = b.schema().table(t);
     if !ts.data_fields().any(|(_, f)| f.required) {
         return Ok(());
     }
-    let (what, ext) = if kind == Kind::Sheet {
-        ("sheet", "")
-    } else {
-        ("file", ".csv")
-    };
+    let (what, ext) = if kind == Kind::Sheet { ("sheet", "") } else { ("file", ".csv") };
     if ts.parent.is_none() {
         let have = match (found.is_empty(), kind) {
             (true, Kind::Sheet) => "the workbook has no sheets".to_string(),
@@ -219,29 +168,11 @@ fn missing(
             (false, Kind::Sheet) => format!("the workbook has sheets {}", found.join(", ")),
             (false, Kind::Csv) => format!("the files given are {}", found.join(", ")),
         };
-        return Err(InputError::Missing {
-            path: display.into(),
-            reason: format!("the {what} `{}{ext}` is missing; {have}", ts.name),
-        });
+        return Err(InputError::Missing { path: display.into(), reason: format!("the {what} `{}{ext}` is missing; {have}", ts.name) });
     }
-    let expected = ts
-        .sheets
-        .iter()
-        .map(|s| format!("`{s}{ext}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let message = format!(
-        "the {what} `{}{ext}` is missing (expected one of: {expected})",
-        ts.name
-    );
-    b.issue(InputIssue {
-        code: "input::missing-sheet",
-        table: Some(t),
-        field: None,
-        row: None,
-        message,
-        error: true,
-    });
+    let expected = ts.sheets.iter().map(|s| format!("`{s}{ext}`")).collect::<Vec<_>>().join(", ");
+    let message = format!("the {what} `{}{ext}` is missing (expected one of: {expected})", ts.name);
+    b.issue(InputIssue { code: "input::missing-sheet", table: Some(t), field: None, row: None, message, error: true });
     Ok(())
 }
 
@@ -284,31 +215,20 @@ fn full_key(schema: &Schema, t: TableId) -> Vec<(TableId, FieldId)> {
     let mut chain = schema.ancestors(t);
     chain.reverse();
     chain.push(t);
-    chain
-        .into_iter()
-        .flat_map(|a| schema.table(a).key.iter().map(move |f| (a, *f)))
-        .collect()
+    chain.into_iter().flat_map(|a| schema.table(a).key.iter().map(move |f| (a, *f))).collect()
 }
 
 /// The header row: among the first non-empty rows, the one naming the most fields (the first of
 /// equals). `None` when no row names any.
-fn find_header(grid: &Grid, names: &Names) -> Option<usize> {
-    let mut best: Option<(usize, usize)> = None;
-    for (i, (_, line)) in grid
-        .rows
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, l))| !l.is_blank())
-        .take(HEADER_SCAN)
-    {
-        let hits = (0..line.len())
-            .filter(|c| names.knows(&norm_name(&text(&line.cell(*c)))))
-            .count();
-        if hits > 0 && best.is_none_or(|(_, h)| hits > h) {
-            best = Some((i, hits));
+fn find_header<'g>(grid: &'g Grid, names: &Names) -> Option<(usize, &'g Line<'g>)> {
+    let mut best: Option<(usize, &Line, usize)> = None;
+    for (i, (_, line)) in grid.rows.iter().enumerate().filter(|(_, (_, l))| !l.is_blank()).take(HEADER_SCAN) {
+        let hits = (0..line.len()).filter(|c| names.knows(&norm_name(&text(&line.cell(*c))))).count();
+        if hits > 0 && best.is_none_or(|(.., h)| hits > h) {
+            best = Some((i, line, hits));
         }
     }
-    best.map(|(i, _)| i)
+    best.map(|(i, line, _)| (i, line))
 }
 
 /// Which column holds each field and each part of the parent's key.
@@ -344,10 +264,7 @@ impl Columns {
                     table: Some(t),
                     field: Some(f),
                     row: None,
-                    message: format!(
-                        "the column `{}` appears twice in sheet `{sheet}`; only the first is read",
-                        schema.field(t, f).name
-                    ),
+                    message: format!("the column `{}` appears twice in sheet `{sheet}`; only the first is read", schema.field(t, f).name),
                     error: false,
                 }),
                 None => {}
@@ -357,11 +274,7 @@ impl Columns {
     }
     /// Whether every cell this table reads is empty in `line`.
     fn is_blank(&self, line: &Line) -> bool {
-        self.fields
-            .iter()
-            .chain(&self.links)
-            .flatten()
-            .all(|c| text(&line.cell(*c)).is_empty())
+        self.fields.iter().chain(&self.links).flatten().all(|c| text(&line.cell(*c)).is_empty())
     }
 }
 
@@ -370,41 +283,18 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
     let schema = b.schema();
     let ts = schema.table(t);
     let names = Names::of(schema, t);
-    let Some(h) = find_header(grid, &names) else {
-        let message = format!(
-            "no header row naming the columns of `{}` was found in `{}`",
-            ts.name, grid.name
-        );
-        b.issue(InputIssue {
-            code: "input::no-header",
-            table: Some(t),
-            field: None,
-            row: None,
-            message,
-            error: true,
-        });
-        return;
-    };
-    let Some((_, header)) = grid.rows.get(h) else {
+    let Some((h, header)) = find_header(grid, &names) else {
+        let message = format!("no header row naming the columns of `{}` was found in `{}`", ts.name, grid.name);
+        b.issue(InputIssue { code: "input::no-header", table: Some(t), field: None, row: None, message, error: true });
         return;
     };
     let cols = Columns::of(b, t, &names, header, &grid.name);
     present_columns(b, t, &cols, &grid.name);
-    let abs: Vec<Option<u32>> = cols
-        .fields
-        .iter()
-        .map(|c| c.map(|c| grid.col0 + c as u32))
-        .collect();
+    let abs: Vec<Option<u32>> = cols.fields.iter().map(|c| c.map(|c| grid.col0 + c as u32)).collect();
     if let Some(tbl) = b.data_mut().tables.get_mut(t.0 as usize) {
         tbl.origin = match grid.kind {
-            Kind::Sheet => Origin::Sheet {
-                sheet: grid.name.clone(),
-                cols: abs,
-            },
-            Kind::Csv => Origin::Csv {
-                file: grid.name.clone(),
-                cols: abs,
-            },
+            Kind::Sheet => Origin::Sheet { sheet: grid.name.clone(), cols: abs },
+            Kind::Csv => Origin::Csv { file: grid.name.clone(), cols: abs },
         };
     }
     let link = ts.parent.map(|p| Link::new(b, t, p, &cols, &grid.name));
@@ -415,14 +305,7 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
         let (parent, unknown) = link.as_ref().map_or((NONE, None), |l| l.find(line, &cols));
         let row = b.add_row(t, parent, *pos);
         if let Some(message) = unknown {
-            b.issue(InputIssue {
-                code: "input::unknown-parent",
-                table: Some(t),
-                field: None,
-                row: Some(row),
-                message,
-                error: true,
-            });
+            b.issue(InputIssue { code: "input::unknown-parent", table: Some(t), field: None, row: Some(row), message, error: true });
         }
         for (f, c) in cols.fields.iter().enumerate() {
             let raw = c.map_or(Raw::Empty, |c| line.cell(c));
@@ -437,24 +320,13 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
 fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str) {
     let ts = b.schema().table(t);
     // The builder numbers an ordinal key that the file lacks.
-    let numbered = if ts.ordinal {
-        ts.key.last().copied()
-    } else {
-        None
-    };
+    let numbered = if ts.ordinal { ts.key.last().copied() } else { None };
     for (f, fs) in ts.data_fields() {
         if cols.fields.get(f.0 as usize).copied().flatten().is_some() {
             b.mark_present(t, f);
         } else if fs.required && numbered != Some(f) {
             let message = format!("the column `{}` is missing from sheet `{sheet}`", fs.name);
-            b.issue(InputIssue {
-                code: "input::missing-column",
-                table: Some(t),
-                field: Some(f),
-                row: None,
-                message,
-                error: true,
-            });
+            b.issue(InputIssue { code: "input::missing-column", table: Some(t), field: Some(f), row: None, message, error: true });
         }
     }
 }
@@ -478,10 +350,7 @@ impl Link {
     fn new(b: &mut Builder, t: TableId, p: TableId, cols: &Columns, sheet: &str) -> Link {
         let schema = b.schema();
         let key = full_key(schema, p);
-        let parts: Vec<String> = key
-            .iter()
-            .map(|(kt, kf)| schema.field(*kt, *kf).name.clone())
-            .collect();
+        let parts: Vec<String> = key.iter().map(|(kt, kf)| schema.field(*kt, *kf).name.clone()).collect();
         let mut rows = HashMap::new();
         let len = b.data().table(p).map_or(0, |x| x.len) as u32;
         for r in 0..len {
@@ -497,24 +366,11 @@ impl Link {
                     "the column `{name}` is missing from sheet `{sheet}`, so its rows cannot be linked to `{}`",
                     schema.table(p).name
                 );
-                b.issue(InputIssue {
-                    code: "input::missing-column",
-                    table: Some(t),
-                    field: None,
-                    row: None,
-                    message,
-                    error: true,
-                });
+                b.issue(InputIssue { code: "input::missing-column", table: Some(t), field: None, row: None, message, error: true });
             }
         }
         let single = (key.is_empty() && len > 0).then_some(0);
-        Link {
-            parent: schema.table(p).name.clone(),
-            parts,
-            rows,
-            single,
-            usable,
-        }
+        Link { parent: schema.table(p).name.clone(), parts, rows, single, usable }
     }
 
     /// The parent row of `line`, or [`NONE`] and why.
@@ -525,21 +381,11 @@ impl Link {
         if !self.usable {
             return (NONE, None);
         }
-        let values: Vec<String> = cols
-            .links
-            .iter()
-            .map(|c| c.map_or_else(String::new, |c| key_text(&text(&line.cell(c)))))
-            .collect();
+        let values: Vec<String> = cols.links.iter().map(|c| c.map_or_else(String::new, |c| key_text(&text(&line.cell(c))))).collect();
         if let Some(r) = self.rows.get(&values.join("\u{1f}")) {
             return (*r, None);
         }
-        let said = self
-            .parts
-            .iter()
-            .zip(&values)
-            .map(|(n, v)| format!("{n} `{v}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let said = self.parts.iter().zip(&values).map(|(n, v)| format!("{n} `{v}`")).collect::<Vec<_>>().join(", ");
         (NONE, Some(format!("no `{}` row has {said}", self.parent)))
     }
 }
@@ -551,16 +397,8 @@ fn row_key(schema: &Schema, data: &Dataset, p: TableId, r: u32) -> Option<String
     for _ in 0..=schema.tables.len() {
         let tbl = data.table(t)?;
         let ts = schema.table(t);
-        let numbered = if ts.ordinal {
-            ts.key.last().copied()
-        } else {
-            None
-        };
-        let mut own: Vec<String> = ts
-            .key
-            .iter()
-            .map(|f| key_value(tbl, *f, row, numbered == Some(*f)))
-            .collect();
+        let numbered = if ts.ordinal { ts.key.last().copied() } else { None };
+        let mut own: Vec<String> = ts.key.iter().map(|f| key_value(tbl, *f, row, numbered == Some(*f))).collect();
         own.append(&mut parts);
         parts = own;
         let Some(up) = ts.parent else {
@@ -577,20 +415,11 @@ fn row_key(schema: &Schema, data: &Dataset, p: TableId, r: u32) -> Option<String
 
 /// One key value of a row as text: its value, else its invalid raw text, else its ordinal.
 fn key_value(tbl: &Table, f: FieldId, row: u32, numbered: bool) -> String {
-    let Some(col) = tbl.col(f) else {
-        return String::new();
-    };
-    match col.get(row) {
-        Scalar::Null => match col.raw(row) {
-            Some(raw) => key_text(raw),
-            None if numbered => tbl
-                .ordinal
-                .get(row as usize)
-                .map(u32::to_string)
-                .unwrap_or_default(),
-            None => String::new(),
-        },
-        v => key_text(&v.display()),
+    match (tbl.col(f).map(|c| (c.get(row), c.raw(row))), numbered) {
+        (Some((Scalar::Null, Some(raw))), _) => key_text(raw),
+        (Some((Scalar::Null, None)) | None, true) => tbl.ordinal.get(row as usize).map(u32::to_string).unwrap_or_default(),
+        (Some((Scalar::Null, None)) | None, false) => String::new(),
+        (Some((v, _)), _) => key_text(&v.display()),
     }
 }
 
@@ -605,17 +434,9 @@ fn key_text(s: &str) -> String {
 
 /// Opens a workbook, explaining files that are not xlsx workbooks.
 fn open_xlsx(path: &Path, display: &str) -> Result<Xlsx<BufReader<File>>, InputError> {
-    let file = File::open(path).map_err(|source| InputError::Io {
-        path: display.into(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| InputError::Io { path: display.into(), source })?;
     let mut head = Vec::with_capacity(8);
-    file.take(8)
-        .read_to_end(&mut head)
-        .map_err(|source| InputError::Io {
-            path: display.into(),
-            source,
-        })?;
+    file.take(8).read_to_end(&mut head).map_err(|source| InputError::Io { path: display.into(), source })?;
     if head.is_empty() {
         return Err(malformed(display, "the file is empty".into()));
     }
@@ -624,47 +445,31 @@ fn open_xlsx(path: &Path, display: &str) -> Result<Xlsx<BufReader<File>>, InputE
         return Err(malformed(display, why.into()));
     }
     if !head.starts_with(b"PK") {
-        return Err(malformed(
-            display,
-            "it is not a zip archive, as xlsx workbooks are".into(),
-        ));
+        return Err(malformed(display, "it is not a zip archive, as xlsx workbooks are".into()));
     }
-    calamine::open_workbook::<Xlsx<_>, _>(path)
-        .map_err(|e| malformed(display, lower_first(&e.to_string())))
+    calamine::open_workbook::<Xlsx<_>, _>(path).map_err(|e| malformed(display, lower_first(&e.to_string())))
 }
 
 fn malformed(display: &str, reason: String) -> InputError {
-    InputError::Malformed {
-        path: display.into(),
-        format: "xlsx",
-        reason,
-    }
+    InputError::Malformed { path: display.into(), format: "xlsx", reason }
 }
 
 /// `Zip error: ...` as `zip error: ...`.
 fn lower_first(s: &str) -> String {
     let mut cs = s.chars();
-    cs.next()
-        .map(|c| c.to_lowercase().chain(cs).collect())
-        .unwrap_or_default()
+    cs.next().map(|c| c.to_lowercase().chain(cs).collect()).unwrap_or_default()
 }
 
 /// A file's name (its last path component).
 fn file_name(f: &Path) -> String {
-    f.file_name().map_or_else(
-        || f.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
+    f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// A CSV file's name as shown to users: the folder given joined with the file's name, or the file
 /// itself when a CSV file was given.
 fn csv_name(display: &str, file: &Path) -> String {
     let given = Path::new(display);
-    if given
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
+    if given.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
         file.display().to_string()
     } else {
         given.join(file_name(file)).display().to_string()
@@ -673,23 +478,13 @@ fn csv_name(display: &str, file: &Path) -> String {
 
 /// A CSV file's records with their 1-based line numbers.
 fn read_records(file: &Path, name: &str) -> Result<Vec<(u32, csv::StringRecord)>, InputError> {
-    let bytes = std::fs::read(file).map_err(|source| InputError::Io {
-        path: name.into(),
-        source,
-    })?;
+    let bytes = std::fs::read(file).map_err(|source| InputError::Io { path: name.into(), source })?;
     let text = decode(&bytes);
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let bytes = text.as_bytes();
     let (mut out, mut at, mut line) = (vec![], 0, 1);
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| InputError::Malformed {
-            path: name.into(),
-            format: "CSV",
-            reason: lower_first(&e.to_string()),
-        })?;
+        let rec = rec.map_err(|e| InputError::Malformed { path: name.into(), format: "CSV", reason: lower_first(&e.to_string()) })?;
         // The csv crate's own line numbers lag a line after `\r\n`: count from the record's byte.
         let mut start = rec.position().map_or(at, |p| p.byte() as usize).max(at);
         while let Some(b'\r' | b'\n') = bytes.get(start) {
@@ -705,10 +500,7 @@ fn read_records(file: &Path, name: &str) -> Result<Vec<(u32, csv::StringRecord)>
 /// Line breaks in `s`: `\n`, `\r\n` or a lone `\r`.
 fn line_breaks(s: &[u8]) -> u32 {
     let next = s.iter().skip(1).map(Some).chain([None]);
-    s.iter()
-        .zip(next)
-        .filter(|(b, n)| **b == b'\n' || (**b == b'\r' && *n != Some(&b'\n')))
-        .count() as u32
+    s.iter().zip(next).filter(|(b, n)| **b == b'\n' || (**b == b'\r' && *n != Some(&b'\n'))).count() as u32
 }
 
 /// Text of a CSV file: UTF-8 (BOM dropped), UTF-16 with a BOM, or else Windows-1252.
@@ -731,23 +523,18 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
         [a, b] => unit([*a, *b]),
         _ => 0,
     });
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+    char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
 }
 
 /// Windows-1252 characters for bytes 0x80 to 0x9F (undefined ones kept as C1 controls).
 const CP1252: [char; 32] = [
-    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}',
-    '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–',
+    '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
 ];
 
 fn windows_1252(b: u8) -> char {
     match b {
-        0x80..=0x9F => CP1252
-            .get(usize::from(b - 0x80))
-            .copied()
-            .unwrap_or(char::REPLACEMENT_CHARACTER),
+        0x80..=0x9F => CP1252.get(usize::from(b - 0x80)).copied().unwrap_or(char::REPLACEMENT_CHARACTER),
         _ => char::from(b),
     }
 }

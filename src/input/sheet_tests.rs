@@ -1,9 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used, clippy::panic)]
 
 use super::*;
 use crate::schema::{FieldSchema, FieldType, TableSchema};
@@ -26,14 +21,7 @@ fn field(name: &str, ty: FieldType, required: bool, headers: &[&str]) -> FieldSc
     }
 }
 
-fn table(
-    name: &str,
-    parent: Option<u32>,
-    key: &[u32],
-    ordinal: bool,
-    sheets: &[&str],
-    fields: Vec<FieldSchema>,
-) -> TableSchema {
+fn table(name: &str, parent: Option<u32>, key: &[u32], ordinal: bool, sheets: &[&str], fields: Vec<FieldSchema>) -> TableSchema {
     TableSchema {
         name: name.into(),
         label: None,
@@ -41,10 +29,7 @@ fn table(
         parent: parent.map(TableId),
         key: key.iter().map(|k| FieldId(*k)).collect(),
         ordinal,
-        sheets: std::iter::once(name)
-            .chain(sheets.iter().copied())
-            .map(str::to_string)
-            .collect(),
+        sheets: std::iter::once(name).chain(sheets.iter().copied()).map(str::to_string).collect(),
         xml: None,
         fields,
         span: Span::default(),
@@ -63,12 +48,7 @@ fn schema() -> Schema {
         &["Children"],
         vec![
             field("LAchildID", FieldType::Text, true, &["Child ID"]),
-            field(
-                "PersonBirthDate",
-                FieldType::Date,
-                false,
-                &["Date of birth", "DOB"],
-            ),
+            field("PersonBirthDate", FieldType::Date, false, &["Date of birth", "DOB"]),
             field("Gender", FieldType::Text, false, &[]),
             age,
         ],
@@ -79,10 +59,7 @@ fn schema() -> Schema {
         &[0],
         false,
         &["CIN details"],
-        vec![
-            field("CINdetailsID", FieldType::Int, true, &[]),
-            field("ReferralDate", FieldType::Date, true, &["Referral date"]),
-        ],
+        vec![field("CINdetailsID", FieldType::Int, true, &[]), field("ReferralDate", FieldType::Date, true, &["Referral date"])],
     );
     let asmt = table(
         "Assessments",
@@ -90,15 +67,9 @@ fn schema() -> Schema {
         &[0],
         true,
         &[],
-        vec![
-            field("AssessmentID", FieldType::Int, false, &[]),
-            field("AssessmentStart", FieldType::Date, false, &[]),
-        ],
+        vec![field("AssessmentID", FieldType::Int, false, &[]), field("AssessmentStart", FieldType::Date, false, &[])],
     );
-    Schema {
-        tables: vec![child, cin, asmt],
-        code_lists: vec![],
-    }
+    Schema { tables: vec![child, cin, asmt], code_lists: vec![] }
 }
 
 const CHILD: TableId = TableId(0);
@@ -132,15 +103,9 @@ fn put(ws: &mut Worksheet, row: u32, col: u16, rows: &[&[C]]) {
             match cell {
                 C::S(s) => ws.write_string(r, c, *s).map(|_| ()).unwrap(),
                 C::N(x) => ws.write_number(r, c, *x).map(|_| ()).unwrap(),
-                C::D(y, m, d) => ws
-                    .write_datetime_with_format(
-                        r,
-                        c,
-                        ExcelDateTime::from_ymd(*y, *m, *d).unwrap(),
-                        &date,
-                    )
-                    .map(|_| ())
-                    .unwrap(),
+                C::D(y, m, d) => {
+                    ws.write_datetime_with_format(r, c, ExcelDateTime::from_ymd(*y, *m, *d).unwrap(), &date).map(|_| ()).unwrap()
+                }
                 C::B => {}
             }
         }
@@ -166,9 +131,7 @@ fn a1(col: u32, row: u32) -> String {
 /// The sheet cell of `t.f` in row `r`, from the table's origin and positions.
 fn cell_of(d: &Dataset, t: TableId, f: u32, r: usize) -> String {
     let tbl = &d.tables[t.0 as usize];
-    let Origin::Sheet { cols, .. } = &tbl.origin else {
-        panic!("not a sheet: {:?}", tbl.origin)
-    };
+    let Origin::Sheet { cols, .. } = &tbl.origin else { panic!("not a sheet: {:?}", tbl.origin) };
     a1(cols[f as usize].unwrap(), tbl.pos[r])
 }
 
@@ -177,9 +140,7 @@ fn value(d: &Dataset, t: TableId, f: u32, r: u32) -> Scalar {
 }
 
 fn date(y: i32, m: u32, d: u32) -> Scalar {
-    Scalar::Date(chrono::Datelike::num_days_from_ce(
-        &chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap(),
-    ))
+    Scalar::Date(chrono::Datelike::num_days_from_ce(&chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()))
 }
 
 fn text_of(s: &str) -> Scalar {
@@ -205,12 +166,7 @@ fn child_workbook() -> PathBuf {
         &[
             &[C::S("Children in need 2024-25")],
             &[],
-            &[
-                C::S("Date of birth"),
-                C::S("Notes"),
-                C::S(" gender "),
-                C::S("child_id"),
-            ],
+            &[C::S("Date of birth"), C::S("Notes"), C::S(" gender "), C::S("child_id")],
             &[C::D(2015, 3, 31), C::S("first"), C::S("M"), C::S("C1")],
             &[C::S("31/03/2024"), C::B, C::S("F"), C::N(2.0)],
             &[C::B, C::S("a note on a blank row"), C::S("  "), C::B],
@@ -230,21 +186,11 @@ fn xlsx_header_below_title_with_shuffled_extra_and_synonym_columns() {
     assert_eq!(child.len, 4, "the blank row is skipped");
     assert_eq!(child.pos, vec![5, 6, 8, 9]);
     assert_eq!(value(&d, CHILD, 0, 0), text_of("C1"));
-    assert_eq!(
-        value(&d, CHILD, 0, 1),
-        text_of("2"),
-        "a number in a text column reads as its text"
-    );
+    assert_eq!(value(&d, CHILD, 0, 1), text_of("2"), "a number in a text column reads as its text");
     assert_eq!(value(&d, CHILD, 2, 0), text_of("M"));
-    let Origin::Sheet { sheet, cols } = &child.origin else {
-        panic!()
-    };
+    let Origin::Sheet { sheet, cols } = &child.origin else { panic!() };
     assert_eq!(sheet, "children");
-    assert_eq!(
-        cols,
-        &vec![Some(4), Some(1), Some(3), None],
-        "absolute columns; derived field has none"
-    );
+    assert_eq!(cols, &vec![Some(4), Some(1), Some(3), None], "absolute columns; derived field has none");
     assert_eq!(cell_of(&d, CHILD, 1, 0), "B5");
     assert_eq!(cell_of(&d, CHILD, 0, 3), "E9");
     assert!(child.columns[0].present && child.columns[1].present && !child.columns[3].present);
@@ -254,18 +200,10 @@ fn xlsx_header_below_title_with_shuffled_extra_and_synonym_columns() {
 fn xlsx_dates_in_every_form() {
     let s = schema();
     let d = read_xlsx(&s, &child_workbook(), "children.xlsx").unwrap();
-    assert_eq!(
-        value(&d, CHILD, 1, 0),
-        date(2015, 3, 31),
-        "a real Excel date"
-    );
+    assert_eq!(value(&d, CHILD, 1, 0), date(2015, 3, 31), "a real Excel date");
     assert_eq!(value(&d, CHILD, 1, 1), date(2024, 3, 31), "text 31/03/2024");
     assert_eq!(value(&d, CHILD, 1, 2), date(2016, 1, 2), "ISO text");
-    assert_eq!(
-        value(&d, CHILD, 1, 3),
-        date(2024, 3, 31),
-        "a serial number without a date format"
-    );
+    assert_eq!(value(&d, CHILD, 1, 3), date(2024, 3, 31), "a serial number without a date format");
     assert_eq!(codes(&d), vec!["input::missing-sheet"], "{:?}", d.issues);
 }
 
@@ -278,10 +216,7 @@ fn xlsx_missing_top_sheet_is_an_error_naming_the_sheets() {
     let e = read_xlsx(&schema(), &path, "nochild.xlsx").unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, InputError::Missing { .. }), "{e:?}");
-    assert!(
-        msg.contains("the sheet `Child` is missing; the workbook has sheets Summary, Other"),
-        "{msg}"
-    );
+    assert!(msg.contains("the sheet `Child` is missing; the workbook has sheets Summary, Other"), "{msg}");
 }
 
 #[test]
@@ -289,40 +224,17 @@ fn xlsx_missing_child_sheet_and_column_are_issues() {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("Child").unwrap();
-    put(
-        ws,
-        0,
-        0,
-        &[
-            &[C::S("Gender"), C::S("DOB")],
-            &[C::S("F"), C::S("2020-01-01")],
-        ],
-    );
+    put(ws, 0, 0, &[&[C::S("Gender"), C::S("DOB")], &[C::S("F"), C::S("2020-01-01")]]);
     let path = save(&mut wb, "nocin.xlsx");
     let d = read_xlsx(&schema(), &path, "nocin.xlsx").unwrap();
-    assert_eq!(
-        codes(&d),
-        vec!["input::missing-column", "input::missing-sheet"]
-    );
-    assert_eq!(
-        d.issues[0].message,
-        "the column `LAchildID` is missing from sheet `Child`"
-    );
+    assert_eq!(codes(&d), vec!["input::missing-column", "input::missing-sheet"]);
+    assert_eq!(d.issues[0].message, "the column `LAchildID` is missing from sheet `Child`");
     assert_eq!(d.issues[0].field, Some(FieldId(0)));
-    assert!(
-        d.issues[1]
-            .message
-            .starts_with("the sheet `CINdetails` is missing (expected one of: "),
-        "{}",
-        d.issues[1].message
-    );
+    assert!(d.issues[1].message.starts_with("the sheet `CINdetails` is missing (expected one of: "), "{}", d.issues[1].message);
     assert!(d.issues.iter().all(|i| i.error));
     assert_eq!(d.tables[0].len, 1);
     assert!(!d.tables[0].columns[0].present);
-    assert_eq!(
-        d.tables[2].len, 0,
-        "a table without required fields and without a sheet stays empty"
-    );
+    assert_eq!(d.tables[2].len, 0, "a table without required fields and without a sheet stays empty");
 }
 
 /// Child, CINdetails and Assessments sheets linked by key, one CIN row with an unknown child.
@@ -330,12 +242,7 @@ fn linked_workbook() -> PathBuf {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("Child").unwrap();
-    put(
-        ws,
-        0,
-        0,
-        &[&[C::S("LAchildID")], &[C::S("C1")], &[C::S("C2")]],
-    );
+    put(ws, 0, 0, &[&[C::S("LAchildID")], &[C::S("C1")], &[C::S("C2")]]);
     let ws = wb.add_worksheet();
     ws.set_name("cin_details").unwrap();
     put(
@@ -343,11 +250,7 @@ fn linked_workbook() -> PathBuf {
         0,
         0,
         &[
-            &[
-                C::S("CINdetailsID"),
-                C::S("LAchildID"),
-                C::S("Referral date"),
-            ],
+            &[C::S("CINdetailsID"), C::S("LAchildID"), C::S("Referral date")],
             &[C::N(1.0), C::S("C1"), C::S("2024-01-01")],
             &[C::S("2"), C::S(" C1 "), C::S("2024-02-01")],
             &[C::N(1.0), C::S("C2"), C::S("2024-03-01")],
@@ -361,11 +264,7 @@ fn linked_workbook() -> PathBuf {
         0,
         0,
         &[
-            &[
-                C::S("LAchildID"),
-                C::S("CINdetailsID"),
-                C::S("AssessmentStart"),
-            ],
+            &[C::S("LAchildID"), C::S("CINdetailsID"), C::S("AssessmentStart")],
             &[C::S("C1"), C::N(2.0), C::S("2024-02-02")],
             &[C::S("C1"), C::S("2.0"), C::S("2024-02-03")],
             &[C::S("C2"), C::S("1"), C::S("2024-03-02")],
@@ -380,22 +279,10 @@ fn xlsx_links_rows_by_full_parent_key() {
     let cin = &d.tables[1];
     assert_eq!(cin.len, 4);
     assert_eq!(cin.parent, vec![0, 0, 1, NONE]);
-    assert_eq!(
-        value(&d, CIN, 0, 1),
-        Scalar::Int(2),
-        "an int stored as text"
-    );
+    assert_eq!(value(&d, CIN, 0, 1), Scalar::Int(2), "an int stored as text");
     let asmt = &d.tables[2];
-    assert_eq!(
-        asmt.parent,
-        vec![1, 1, 2],
-        "1, \"1\" and 2.0 match their parents' keys"
-    );
-    assert_eq!(
-        value(&d, ASMT, 0, 0),
-        Scalar::Int(1),
-        "ordinal key numbered within the parent"
-    );
+    assert_eq!(asmt.parent, vec![1, 1, 2], "1, \"1\" and 2.0 match their parents' keys");
+    assert_eq!(value(&d, ASMT, 0, 0), Scalar::Int(1), "ordinal key numbered within the parent");
     assert_eq!(value(&d, ASMT, 0, 1), Scalar::Int(2));
     assert_eq!(value(&d, ASMT, 0, 2), Scalar::Int(1));
     assert_eq!(codes(&d), vec!["input::unknown-parent"]);
@@ -413,46 +300,15 @@ fn xlsx_unknown_grandparent_names_the_whole_key() {
     put(ws, 0, 0, &[&[C::S("LAchildID")], &[C::S("C1")]]);
     let ws = wb.add_worksheet();
     ws.set_name("CINdetails").unwrap();
-    put(
-        ws,
-        0,
-        0,
-        &[
-            &[
-                C::S("LAchildID"),
-                C::S("CINdetailsID"),
-                C::S("ReferralDate"),
-            ],
-            &[C::S("C1"), C::N(1.0), C::S("2024-01-01")],
-        ],
-    );
+    put(ws, 0, 0, &[&[C::S("LAchildID"), C::S("CINdetailsID"), C::S("ReferralDate")], &[C::S("C1"), C::N(1.0), C::S("2024-01-01")]]);
     let ws = wb.add_worksheet();
     ws.set_name("Assessments").unwrap();
-    put(
-        ws,
-        0,
-        0,
-        &[
-            &[
-                C::S("LAchildID"),
-                C::S("CINdetailsID"),
-                C::S("AssessmentID"),
-            ],
-            &[C::S("C1"), C::N(2.0), C::N(7.0)],
-        ],
-    );
+    put(ws, 0, 0, &[&[C::S("LAchildID"), C::S("CINdetailsID"), C::S("AssessmentID")], &[C::S("C1"), C::N(2.0), C::N(7.0)]]);
     let path = save(&mut wb, "grand.xlsx");
     let d = read_xlsx(&schema(), &path, "grand.xlsx").unwrap();
     assert_eq!(d.tables[2].parent, vec![NONE]);
-    assert_eq!(
-        d.issues[0].message,
-        "no `CINdetails` row has LAchildID `C1`, CINdetailsID `2`"
-    );
-    assert_eq!(
-        value(&d, ASMT, 0, 0),
-        Scalar::Int(7),
-        "a given ordinal key is kept"
-    );
+    assert_eq!(d.issues[0].message, "no `CINdetails` row has LAchildID `C1`, CINdetailsID `2`");
+    assert_eq!(value(&d, ASMT, 0, 0), Scalar::Int(7), "a given ordinal key is kept");
 }
 
 #[test]
@@ -460,30 +316,14 @@ fn xlsx_duplicate_column_uses_the_first_and_no_header_is_reported() {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("Child").unwrap();
-    put(
-        ws,
-        0,
-        0,
-        &[
-            &[C::S("LAchildID"), C::S("DOB"), C::S("Date of Birth")],
-            &[C::S("C1"), C::S("2020-01-01"), C::S("2021-01-01")],
-        ],
-    );
+    put(ws, 0, 0, &[&[C::S("LAchildID"), C::S("DOB"), C::S("Date of Birth")], &[C::S("C1"), C::S("2020-01-01"), C::S("2021-01-01")]]);
     let ws = wb.add_worksheet();
     ws.set_name("CINdetails").unwrap();
-    put(
-        ws,
-        0,
-        0,
-        &[&[C::S("nothing"), C::S("here")], &[C::S("x"), C::S("y")]],
-    );
+    put(ws, 0, 0, &[&[C::S("nothing"), C::S("here")], &[C::S("x"), C::S("y")]]);
     let path = save(&mut wb, "dup.xlsx");
     let d = read_xlsx(&schema(), &path, "dup.xlsx").unwrap();
     assert_eq!(value(&d, CHILD, 1, 0), date(2020, 1, 1));
-    assert_eq!(
-        codes(&d),
-        vec!["input::duplicate-column", "input::no-header"]
-    );
+    assert_eq!(codes(&d), vec!["input::duplicate-column", "input::no-header"]);
     assert!(!d.issues[0].error && d.issues[1].error);
     assert_eq!(d.tables[1].len, 0);
 }
@@ -493,60 +333,37 @@ fn xlsx_files_that_are_not_workbooks_are_malformed() {
     let dir = temp_dir();
     let cases: [(&str, &[u8]); 3] = [
         ("garbage.xlsx", b"this is not a zip"),
-        (
-            "old.xlsx",
-            &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0],
-        ),
+        ("old.xlsx", &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0]),
         ("empty.xlsx", b""),
     ];
     for (name, bytes) in cases {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
         match read_xlsx(&schema(), &path, name) {
-            Err(InputError::Malformed {
-                format: "xlsx",
-                reason,
-                ..
-            }) => assert!(reason.chars().next().unwrap().is_lowercase(), "{reason}"),
+            Err(InputError::Malformed { format: "xlsx", reason, .. }) => assert!(reason.chars().next().unwrap().is_lowercase(), "{reason}"),
             other => panic!("{name}: {other:?}"),
         }
         assert!(sheet_names(&path).is_empty());
     }
     let path = dir.join("broken.xlsx");
     std::fs::write(&path, b"PK\x03\x04 truncated").unwrap();
-    assert!(matches!(
-        read_xlsx(&schema(), &path, "broken.xlsx"),
-        Err(InputError::Malformed { .. })
-    ));
-    assert!(matches!(
-        read_xlsx(&schema(), &dir.join("absent.xlsx"), "absent.xlsx"),
-        Err(InputError::Io { .. })
-    ));
+    assert!(matches!(read_xlsx(&schema(), &path, "broken.xlsx"), Err(InputError::Malformed { .. })));
+    assert!(matches!(read_xlsx(&schema(), &dir.join("absent.xlsx"), "absent.xlsx"), Err(InputError::Io { .. })));
 }
 
 #[test]
 fn xlsx_sheet_names_lists_sheets() {
-    assert_eq!(
-        sheet_names(&linked_workbook()),
-        vec!["Child", "cin_details", "Assessments"]
-    );
+    assert_eq!(sheet_names(&linked_workbook()), vec!["Child", "cin_details", "Assessments"]);
 }
 
 #[test]
 fn xlsx_cells_become_raw_values() {
-    assert!(
-        matches!(raw_of(&Data::Error(calamine::CellErrorType::Ref)), Raw::Error(e) if e == "#REF!")
-    );
+    assert!(matches!(raw_of(&Data::Error(calamine::CellErrorType::Ref)), Raw::Error(e) if e == "#REF!"));
     assert!(matches!(raw_of(&Data::Int(3)), Raw::Number(x) if x == 3.0));
     assert!(matches!(raw_of(&Data::Bool(true)), Raw::Bool(true)));
-    assert!(matches!(
-        raw_of(&Data::DateTimeIso("2024-03-31T00:00:00".into())),
-        Raw::Text("2024-03-31T00:00:00")
-    ));
+    assert!(matches!(raw_of(&Data::DateTimeIso("2024-03-31T00:00:00".into())), Raw::Text("2024-03-31T00:00:00")));
     let dt = calamine::ExcelDateTime::new(45382.5, calamine::ExcelDateTimeType::DateTime, false);
-    assert!(
-        matches!(raw_of(&Data::DateTime(dt)), Raw::Date(d) if d == chrono::NaiveDate::from_ymd_opt(2024, 3, 31).unwrap())
-    );
+    assert!(matches!(raw_of(&Data::DateTime(dt)), Raw::Date(d) if d == chrono::NaiveDate::from_ymd_opt(2024, 3, 31).unwrap()));
     let dt = calamine::ExcelDateTime::new(43920.0, calamine::ExcelDateTimeType::DateTime, true);
     assert!(
         matches!(raw_of(&Data::DateTime(dt)), Raw::Date(d) if d == chrono::NaiveDate::from_ymd_opt(2024, 3, 31).unwrap()),
@@ -572,40 +389,23 @@ fn csv_files(files: &[(&str, &[u8])]) -> (PathBuf, Vec<PathBuf>) {
 #[test]
 fn csv_bom_quotes_newlines_and_ragged_rows() {
     let child = "\u{feff}LAchildID,Gender,DOB\nC1,\"M, mostly\",31/03/2024\n\"C\n2\",F\nC3,\"F\",2020-01-01,extra\n,,\nC4,,\"2021-\n01-01\"\nC5,F,2019-05-06\n";
-    let cin =
-        "la child id,LAchildID,CINdetailsID,ReferralDate\nx,C1,1,2024-01-01\ny,C9,1,2024-01-01\n";
-    let (dir, files) = csv_files(&[
-        ("Child.csv", child.as_bytes()),
-        ("CIN-details.csv", cin.as_bytes()),
-    ]);
+    let cin = "la child id,LAchildID,CINdetailsID,ReferralDate\nx,C1,1,2024-01-01\ny,C9,1,2024-01-01\n";
+    let (dir, files) = csv_files(&[("Child.csv", child.as_bytes()), ("CIN-details.csv", cin.as_bytes())]);
     let display = dir.display().to_string();
     let d = read_csv(&schema(), &files, &display).unwrap();
     let t = &d.tables[0];
     assert_eq!(t.len, 5);
     assert_eq!(t.pos, vec![2, 3, 5, 7, 9], "lines where each record starts");
-    assert_eq!(
-        value(&d, CHILD, 0, 0),
-        text_of("C1"),
-        "the BOM is not part of the header"
-    );
+    assert_eq!(value(&d, CHILD, 0, 0), text_of("C1"), "the BOM is not part of the header");
     assert_eq!(value(&d, CHILD, 2, 0), text_of("M, mostly"));
     assert_eq!(value(&d, CHILD, 0, 1), text_of("C\n2"));
-    assert_eq!(
-        value(&d, CHILD, 1, 1),
-        Scalar::Null,
-        "a ragged row's missing cells are empty"
-    );
+    assert_eq!(value(&d, CHILD, 1, 1), Scalar::Null, "a ragged row's missing cells are empty");
     assert_eq!(value(&d, CHILD, 1, 0), date(2024, 3, 31));
-    let Origin::Csv { file, cols } = &t.origin else {
-        panic!()
-    };
+    let Origin::Csv { file, cols } = &t.origin else { panic!() };
     assert_eq!(file, &dir.join("Child.csv").display().to_string());
     assert_eq!(cols, &vec![Some(0), Some(2), Some(1), None]);
     assert_eq!(d.tables[1].parent, vec![0, NONE]);
-    assert_eq!(
-        codes(&d),
-        vec!["input::invalid-date", "input::unknown-parent"]
-    );
+    assert_eq!(codes(&d), vec!["input::invalid-date", "input::unknown-parent"]);
     assert_eq!(d.issues[0].row, Some(3), "the date broken by a newline");
 }
 
@@ -613,52 +413,31 @@ fn csv_bom_quotes_newlines_and_ragged_rows() {
 fn csv_missing_top_file_is_an_error_and_single_file_keeps_its_name() {
     let (_, files) = csv_files(&[("Other.csv", b"a,b\n1,2\n")]);
     let e = read_csv(&schema(), &files, "in").unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("the file `Child.csv` is missing; the files given are Other.csv"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("the file `Child.csv` is missing; the files given are Other.csv"), "{e}");
     let (_, files) = csv_files(&[("children.csv", b"LAchildID\nC1\n")]);
     let shown = files[0].display().to_string();
     let d = read_csv(&schema(), &files, &shown).unwrap();
     assert!(matches!(&d.tables[0].origin, Origin::Csv { file, .. } if *file == shown));
     assert_eq!(codes(&d), vec!["input::missing-sheet"]);
-    assert_eq!(
-        d.issues[0].message,
-        "the file `CINdetails.csv` is missing (expected one of: `CINdetails.csv`, `CIN details.csv`)"
-    );
+    assert_eq!(d.issues[0].message, "the file `CINdetails.csv` is missing (expected one of: `CINdetails.csv`, `CIN details.csv`)");
 }
 
 #[test]
 fn csv_other_encodings_are_decoded() {
     let mut utf16 = vec![0xFF, 0xFE];
-    utf16.extend(
-        "LAchildID,Gender\r\nC1,Zoë\r\n"
-            .encode_utf16()
-            .flat_map(u16::to_le_bytes),
-    );
+    utf16.extend("LAchildID,Gender\r\nC1,Zoë\r\n".encode_utf16().flat_map(u16::to_le_bytes));
     let (_, files) = csv_files(&[("Child.csv", &utf16)]);
     let d = read_csv(&schema(), &files, "in").unwrap();
     assert_eq!(value(&d, CHILD, 2, 0), text_of("Zoë"));
     assert_eq!(d.tables[0].pos, vec![2]);
-    let (_, files) = csv_files(&[(
-        "Child.csv",
-        b"LAchildID,Gender\rC0,\"a\r\nb\"\r\rC1,Zo\xeb \x93q\x94\r",
-    )]);
+    let (_, files) = csv_files(&[("Child.csv", b"LAchildID,Gender\rC0,\"a\r\nb\"\r\rC1,Zo\xeb \x93q\x94\r")]);
     let d = read_csv(&schema(), &files, "in").unwrap();
     assert_eq!(value(&d, CHILD, 2, 1), text_of("Zoë “q”"));
-    assert_eq!(
-        d.tables[0].pos,
-        vec![2, 5],
-        "lone carriage returns end lines too"
-    );
+    assert_eq!(d.tables[0].pos, vec![2, 5], "lone carriage returns end lines too");
     let mut be = vec![0xFE, 0xFF];
     be.extend("LAchildID\nC7\n".encode_utf16().flat_map(u16::to_be_bytes));
     let (_, files) = csv_files(&[("Child.csv", &be)]);
-    assert_eq!(
-        value(&read_csv(&schema(), &files, "in").unwrap(), CHILD, 0, 0),
-        text_of("C7")
-    );
+    assert_eq!(value(&read_csv(&schema(), &files, "in").unwrap(), CHILD, 0, 0), text_of("C7"));
 }
 
 #[test]
