@@ -17,3 +17,4 @@ pub mod library;
 pub mod report;
 pub mod examples;
 pub mod cli;
+pub mod generate;

@@ -127,7 +127,9 @@ impl Library {
             } else if !self.sets.contains_key(&(ret.to_string(), base.name.clone())) {
                 let mut d = Diag::error("check::unknown-year", base.span, format!("there are no `{ret}` rules for `{}` to extend", base.name))
                     .label("unknown year");
-                d.help = crate::diag::did_you_mean(&base.name, self.years(ret).iter().map(String::as_str));
+                let others: Vec<String> = self.years(ret).into_iter().filter(|y| y != year).collect();
+                d.help = crate::diag::did_you_mean(&base.name, others.iter().map(String::as_str))
+                    .or_else(|| (!others.is_empty()).then(|| format!("`{ret}` rules exist for {}", others.join(", "))));
                 diags.push(d);
             } else {
                 self.load(ret, &base.name, decls, sources, diags, depth + 1);

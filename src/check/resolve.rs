@@ -718,8 +718,7 @@ impl<'d> Checker<'d> {
                     self.diags.push(
                         err("check::type", span, format!("cannot compare a {} with a {}", ia.ty.describe(), ib.ty.describe()))
                             .label(format!("{} `{}` {}", ia.ty.describe(), op.as_str(), ib.ty.describe()))
-                            .related(ia.span, ia.ty.describe())
-                            .related(ib.span, ib.ty.describe()),
+                            .help("compare values of the same kind: dates with dates, numbers with numbers, text with text"),
                     );
                 }
                 self.code_literal(&ia, &ib);
@@ -977,6 +976,24 @@ impl<'d> Checker<'d> {
         // A list value?
         let table_name = segs.last().map(|s| s.name.as_str()).unwrap_or("");
         if segs.len() == 1 && self.schema.table_id(table_name).is_none() {
+            let known_field = env.scopes.iter().any(|s| match s.kind {
+                ScopeKind::Row(t) => {
+                    let mut chain = vec![t];
+                    chain.extend(self.schema.ancestors(t));
+                    chain.iter().any(|c| self.schema.table(*c).field_id(table_name).is_some())
+                }
+                _ => s.alias.as_deref() == Some(table_name),
+            }) || env.lets.iter().any(|(n, _)| n == table_name);
+            if !known_field
+                && let Some(help) = did_you_mean(table_name, self.schema.tables.iter().map(|t| t.name.as_str()))
+            {
+                self.diags.push(
+                    err("check::unknown-table", first.span, format!("there is no table `{table_name}`"))
+                        .label("unknown table")
+                        .help(help),
+                );
+                return None;
+            }
             let ie = self.path(p, env);
             return match &ie.ty {
                 Type::List(t) => {

@@ -35,6 +35,24 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Write a realistic, made-up CIN census XML file (deterministic for a seed).
+    Generate {
+        /// Number of children.
+        #[arg(long, default_value_t = 100)]
+        children: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Share of children given one deliberate mistake.
+        #[arg(long, default_value_t = 0.05)]
+        error_rate: f64,
+        /// The year the census ends (2025 for 2024-25).
+        #[arg(long, default_value_t = 2025)]
+        year: i32,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// The severity from which findings fail a run.
@@ -86,6 +104,16 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(&a),
         Command::Check { rules } => check(rules.as_ref()),
         Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
+        Command::Generate { children, seed, error_rate, year, out: path } => {
+            let xml = crate::generate::cin_xml(children, seed, error_rate, year);
+            match std::fs::write(&path, xml) {
+                Ok(()) => 0,
+                Err(e) => {
+                    err(&format!("error: cannot write `{}`: {e}\n", path.display()));
+                    2
+                }
+            }
+        }
     })
 }
 

@@ -1,1 +1,39 @@
+//! The integration tests: one binary, a module per suite. Fixtures live in `tests/fixtures/<suite>/`,
+//! snapshots in `snapshots/<suite>/`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod catalogue;
+mod check;
+mod examples;
+mod parser;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The crate root; commands run there so that paths in output are relative and stable.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A path relative to the crate root.
+pub fn rel(p: &Path) -> PathBuf {
+    p.strip_prefix(root()).unwrap_or(p).to_path_buf()
+}
+
+/// The `fettle` binary, run from the crate root.
+pub fn fettle() -> Command {
+    let mut c = Command::new(insta_cmd::get_cargo_bin("fettle"));
+    c.current_dir(root());
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Runs `f` with snapshots stored in `snapshots/<suite>/`.
+pub fn in_suite(suite: &str, f: impl FnOnce()) {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(root().join("snapshots").join(suite));
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s.bind(f);
+}
