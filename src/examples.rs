@@ -23,9 +23,9 @@ pub struct Outcome {
 }
 
 /// The rows of an example, with fixture rows for the tables it does not give.
-pub fn example_records<'a>(prog: &'a Program, ex: &'a Example) -> Vec<&'a Record> {
+pub fn example_records<'a>(rule: &'a RuleDef, ex: &'a Example) -> Vec<&'a Record> {
     let given: HashSet<&str> = ex.records.iter().map(|r| r.table.name.as_str()).collect();
-    let mut recs: Vec<&Record> = prog.fixture.iter().filter(|r| !given.contains(r.table.name.as_str())).collect();
+    let mut recs: Vec<&Record> = rule.fixture.iter().filter(|r| !given.contains(r.table.name.as_str())).collect();
     recs.extend(ex.records.iter());
     recs
 }
@@ -36,7 +36,7 @@ pub fn run_rule(prog: &Program, rule: &RuleDef) -> Vec<Outcome> {
         .iter()
         .enumerate()
         .map(|(i, ex)| {
-            let recs = example_records(prog, ex);
+            let recs = example_records(rule, ex);
             let data = crate::input::records::read(&prog.schema, &recs, "example");
             let prepared = eval::prepare(prog, data);
             let code = rule.code.clone();

@@ -135,9 +135,7 @@ impl Library {
                 self.load(ret, &base.name, decls, sources, diags, depth + 1);
             }
         }
-        for f in &parsed {
-            decls.apply(f, diags);
-        }
+        decls.apply_year(&parsed, diags);
     }
 }
 

@@ -23,6 +23,41 @@ pub struct Schema {
     pub tables: Vec<TableSchema>,
     /// Code lists.
     pub code_lists: Vec<CodeList>,
+    /// Accepted spellings of yes and no, lower case.
+    pub booleans: Booleans,
+}
+
+/// The spellings a return accepts for yes/no values (compared in lower case).
+#[derive(Clone, Debug)]
+pub struct Booleans {
+    /// Spellings of yes.
+    pub yes: Vec<String>,
+    /// Spellings of no.
+    pub no: Vec<String>,
+}
+
+impl Default for Booleans {
+    fn default() -> Self {
+        Booleans { yes: ["true", "1", "yes", "y"].map(String::from).to_vec(), no: ["false", "0", "no", "n"].map(String::from).to_vec() }
+    }
+}
+
+impl Booleans {
+    /// The value of a spelling, if accepted.
+    pub fn parse(&self, t: &str) -> Option<bool> {
+        let l = t.to_lowercase();
+        if self.yes.contains(&l) {
+            Some(true)
+        } else if self.no.contains(&l) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+    /// The accepted spellings, for messages.
+    pub fn describe(&self) -> String {
+        format!("yes/no ({} or {})", self.yes.join(", "), self.no.join(", "))
+    }
 }
 
 impl Schema {

@@ -20,6 +20,8 @@ pub struct Decls {
     pub title: Option<String>,
     /// `detect year from`.
     pub detect: Option<Path>,
+    /// Accepted yes/no spellings.
+    pub booleans: Option<(Vec<String>, Vec<String>)>,
     /// Code lists.
     pub codes: Vec<CodesDecl>,
     /// Tables.
@@ -32,8 +34,10 @@ pub struct Decls {
     pub rules: Vec<RuleDecl>,
     /// Holidays.
     pub holidays: Vec<(chrono::NaiveDate, Span)>,
-    /// Fixture rows.
+    /// Fixture rows of the year being applied.
     pub fixture: Vec<Record>,
+    /// The fixture each rule's examples run with: that of the year that declared the rule.
+    pub rule_fixtures: std::collections::HashMap<String, Vec<Record>>,
 }
 
 fn dup(kind: &str, name: &str, span: Span, first: Span) -> Diag {
@@ -51,6 +55,23 @@ fn nothing_to_replace<'a>(kind: &str, name: &str, span: Span, names: impl IntoIt
 }
 
 impl Decls {
+    /// Applies the files of one year: fixtures first (a table given replaces that table's earlier
+    /// fixture rows), then every other declaration in file order.
+    pub fn apply_year(&mut self, files: &[File], diags: &mut Vec<Diag>) {
+        for f in files {
+            for item in &f.items {
+                if let Item::Fixture(recs, _) = item {
+                    let tables: Vec<&str> = recs.iter().map(|r| r.table.name.as_str()).collect();
+                    self.fixture.retain(|r| !tables.contains(&r.table.name.as_str()));
+                    self.fixture.extend(recs.iter().cloned());
+                }
+            }
+        }
+        for f in files {
+            self.apply(f, diags);
+        }
+    }
+
     /// Applies one file's declarations.
     pub fn apply(&mut self, file: &File, diags: &mut Vec<Diag>) {
         let h = &file.header;
@@ -77,6 +98,7 @@ impl Decls {
         match item {
             Item::Title(t, _) => self.title = Some(t.clone()),
             Item::Detect(p) => self.detect = Some(p.clone()),
+            Item::Booleans(y, n, _) => self.booleans = Some((y.clone(), n.clone())),
             Item::Codes(c) => {
                 let pos = self.codes.iter().position(|x| x.name.name == c.name.name);
                 match (pos, c.replace) {
@@ -206,6 +228,7 @@ impl Decls {
                         if let Some(slot) = self.rules.get_mut(i) {
                             *slot = (**r).clone();
                         }
+                        self.rule_fixtures.insert(r.code.name.clone(), self.fixture.clone());
                     }
                     (Some(i), false) => {
                         let first = self.rules.get(i).map_or(r.span, |x| x.code.span);
@@ -222,10 +245,19 @@ impl Decls {
                         r.code.span,
                         self.rules.iter().map(|x| x.code.name.as_str()),
                     )),
-                    (None, false) => self.rules.push((**r).clone()),
+                    (None, false) => {
+                        self.rules.push((**r).clone());
+                        self.rule_fixtures.insert(r.code.name.clone(), self.fixture.clone());
+                    }
                 }
             }
-            Item::Fixture(recs, _) => self.fixture.extend(recs.iter().cloned()),
+            Item::Fixture(recs, _) => {
+                for r in recs {
+                    if !self.fixture.iter().any(|x| std::ptr::eq(x, r) || (x.table.name == r.table.name && x.span.same(r.span))) {
+                        self.fixture.push(r.clone());
+                    }
+                }
+            }
             Item::Remove(rm) => self.remove(rm, diags),
         }
     }

@@ -125,6 +125,8 @@ pub struct RuleDef {
     pub steps: Vec<IStep>,
     /// Its examples, checked against the schema.
     pub examples: Vec<crate::syntax::ast::Example>,
+    /// Rows its examples get for the tables they do not give (the fixture of the rule's year).
+    pub fixture: Vec<Record>,
     /// The rule's text in its file.
     pub span: Span,
     /// The rule's file name.
@@ -295,6 +297,8 @@ pub enum IKind {
     Row(VarId),
     /// A list item bound by an aggregate.
     Item(VarId),
+    /// The 1-based position of a list item in its list (`x.position`).
+    ItemPos(VarId),
     /// A group rule's key.
     GroupKey,
     /// A parameter or derived value (index into [`Program::globals`]).

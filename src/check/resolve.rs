@@ -84,6 +84,10 @@ impl<'d> Checker<'d> {
     }
 
     pub fn code_lists(&mut self) {
+        if let Some((y, n)) = &self.decls.booleans {
+            self.schema.booleans =
+                Booleans { yes: y.iter().map(|s| s.to_lowercase()).collect(), no: n.iter().map(|s| s.to_lowercase()).collect() };
+        }
         for c in &self.decls.codes {
             let codes = expand_codes(c, &mut self.diags);
             let set = codes.iter().map(|(c, _)| c.clone()).collect();
@@ -495,6 +499,7 @@ impl<'d> Checker<'d> {
             fix: r.fix.clone(),
             steps,
             examples: r.examples.clone(),
+            fixture: self.decls.rule_fixtures.get(&r.code.name).cloned().unwrap_or_else(|| self.decls.fixture.clone()),
             span: r.span,
             file: file_names(r.span).0,
             line: file_names(r.span).1,
@@ -1134,8 +1139,14 @@ impl<'d> Checker<'d> {
                 ScopeKind::Row(t) if rest.is_empty() => IExpr { kind: IKind::Row(s.var), ty: Type::Row(t), span },
                 ScopeKind::Row(t) => self.field_chain(s.var, t, rest, span),
                 ScopeKind::Item(ty) if rest.is_empty() => IExpr { kind: IKind::Item(s.var), ty, span },
+                ScopeKind::Item(_) if rest.len() == 1 && rest.first().is_some_and(|r| r.name == "position") => {
+                    IExpr { kind: IKind::ItemPos(s.var), ty: Type::Int, span }
+                }
                 _ => {
-                    self.diags.push(err("check::unknown-field", span, format!("`{}` is a value, it has no fields", first.name)));
+                    self.diags.push(
+                        err("check::unknown-field", span, format!("`{}` is a list item; it has only `{}.position`", first.name, first.name))
+                            .label("not a field"),
+                    );
                     error
                 }
             };
@@ -1303,7 +1314,7 @@ fn unify(a: &Type, b: &Type) -> Type {
 /// Variables an expression reads.
 pub(crate) fn vars_used(e: &IExpr, out: &mut HashSet<VarId>) {
     e.walk(&mut |x| match &x.kind {
-        IKind::Field { var, .. } | IKind::Row(var) | IKind::Item(var) => {
+        IKind::Field { var, .. } | IKind::Row(var) | IKind::Item(var) | IKind::ItemPos(var) => {
             out.insert(*var);
         }
         IKind::Agg { source: Source::Below { var, .. }, .. } => {

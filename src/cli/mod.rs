@@ -35,6 +35,17 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Write the blank template of a return as an xlsx workbook.
+    Template {
+        /// The return (`fgc`, `disability`, `cin`).
+        ret: String,
+        /// The year (default: the latest).
+        #[arg(long)]
+        year: Option<String>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a realistic, made-up CIN census XML file (deterministic for a seed).
     Generate {
         /// Number of children.
@@ -104,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(&a),
         Command::Check { rules } => check(rules.as_ref()),
         Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
+        Command::Template { ret, year, out: path } => template(&ret, year.as_deref(), &path),
         Command::Generate { children, seed, error_rate, year, out: path } => {
             let xml = crate::generate::cin_xml(children, seed, error_rate, year);
             match std::fs::write(&path, xml) {
@@ -189,4 +201,30 @@ fn test(rules: Option<&PathBuf>, filter: Option<&str>) -> u8 {
 
 fn example_text(c: &Compiled, span: crate::span::Span) -> String {
     c.sources.snippet(span).lines().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn template(ret: &str, year: Option<&str>, path: &std::path::Path) -> u8 {
+    let lib = Library::shipped();
+    let Some(year) = year.map(str::to_string).or_else(|| lib.years(ret).into_iter().max()) else {
+        err(&format!("error: there is no return `{ret}`; returns: {}\n", lib.returns().join(", ")));
+        return 2;
+    };
+    let c = lib.compile(ret, &year);
+    let Some(p) = &c.program else {
+        err(&render_diags(&c));
+        return 2;
+    };
+    match crate::report::template::workbook(p) {
+        Ok(bytes) => match crate::report::write_atomic(path, &bytes) {
+            Ok(()) => 0,
+            Err(e) => {
+                err(&format!("error: cannot write `{}`: {e}\n", path.display()));
+                2
+            }
+        },
+        Err(e) => {
+            err(&format!("error: cannot build the template: {e}\n"));
+            2
+        }
+    }
 }

@@ -106,6 +106,10 @@ pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Val {
             Bind::Items { vals, .. } => Val::C(vals.clone()),
             _ => Val::S(Scalar::Null),
         },
+        IKind::ItemPos(var) => match f.var(var.0) {
+            Bind::Items { pos, .. } => Val::col(pos.iter().map(|p| Scalar::Int(i64::from(*p))).collect()),
+            _ => Val::S(Scalar::Null),
+        },
         IKind::GroupKey => f.key.clone().unwrap_or(Val::S(Scalar::Null)),
         IKind::Global(i) => Val::S(cx.globals.get(*i).cloned().unwrap_or_default()),
         IKind::Let(i) => f.lets.get(*i).cloned().unwrap_or(Val::S(Scalar::Null)),

@@ -83,7 +83,7 @@ impl<'s> Builder<'s> {
     /// Sets a cell, typing it; a value that does not fit becomes missing and an issue.
     pub fn set(&mut self, t: TableId, row: u32, f: FieldId, raw: &Raw, line: u32) {
         let ty = self.schema.field(t, f).ty.clone();
-        let value = match coerce(raw, &ty, &mut self.strings) {
+        let value = match coerce(raw, &ty, &self.schema.booleans, &mut self.strings) {
             Ok(v) => v,
             Err((text, why)) => {
                 let fname = &self.schema.field(t, f).name;
@@ -92,7 +92,7 @@ impl<'s> Builder<'s> {
                     table: Some(t),
                     field: Some(f),
                     row: Some(row),
-                    message: format!("{fname} `{text}` is not {}", why.expected()),
+                    message: format!("{fname} `{text}` is not {}", self.expected(why)),
                     error: true,
                 });
                 if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize)) {
@@ -110,7 +110,7 @@ impl<'s> Builder<'s> {
             FieldType::List(i) => (**i).clone(),
             other => other.clone(),
         };
-        match coerce(raw, &inner, &mut self.strings) {
+        match coerce(raw, &inner, &self.schema.booleans, &mut self.strings) {
             Ok(Scalar::Null) => {}
             Ok(v) => self.put(t, row, f, v, line, true),
             Err((text, why)) => {
@@ -120,10 +120,17 @@ impl<'s> Builder<'s> {
                     table: Some(t),
                     field: Some(f),
                     row: Some(row),
-                    message: format!("{fname} `{text}` is not {}", why.expected()),
+                    message: format!("{fname} `{text}` is not {}", self.expected(why)),
                     error: true,
                 });
             }
+        }
+    }
+
+    fn expected(&self, why: super::coerce::Misfit) -> String {
+        match why {
+            super::coerce::Misfit::Bool => self.schema.booleans.describe(),
+            other => other.expected().to_string(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! `0`, `yes`, `no`, `y`, `n` in any case; numbers with surrounding spaces; lists separated by `,` or
 //! `;`. A value that does not fit becomes missing, and its raw text is kept for the finding.
 
-use crate::schema::FieldType;
+use crate::schema::{Booleans, FieldType};
 use crate::table::{Raw, Scalar};
 use chrono::{Datelike, NaiveDate};
 use std::collections::HashMap;
@@ -74,7 +74,7 @@ pub fn clean(s: &str) -> &str {
 }
 
 /// Types one raw cell. `Err` carries the raw text and why it did not fit.
-pub fn coerce(raw: &Raw, ty: &FieldType, strings: &mut Interner) -> Result<Scalar, (String, Misfit)> {
+pub fn coerce(raw: &Raw, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Result<Scalar, (String, Misfit)> {
     match raw {
         Raw::Empty => Ok(Scalar::Null),
         Raw::Error(e) => Err((e.clone(), Misfit::CellError)),
@@ -83,7 +83,7 @@ pub fn coerce(raw: &Raw, ty: &FieldType, strings: &mut Interner) -> Result<Scala
             if t.is_empty() {
                 return Ok(Scalar::Null);
             }
-            text(t, ty, strings)
+            text(t, ty, bools, strings)
         }
         Raw::Number(x) => match ty {
             FieldType::Int if x.fract() == 0.0 && x.abs() < 9e15 => Ok(Scalar::Int(*x as i64)),
@@ -93,15 +93,15 @@ pub fn coerce(raw: &Raw, ty: &FieldType, strings: &mut Interner) -> Result<Scala
             FieldType::Bool if *x == 1.0 => Ok(Scalar::Bool(true)),
             FieldType::Bool if *x == 0.0 => Ok(Scalar::Bool(false)),
             FieldType::Bool => Err((format_number(*x), Misfit::Bool)),
-            _ => text(&format_number(*x), ty, strings),
+            _ => text(&format_number(*x), ty, bools, strings),
         },
         Raw::Date(d) => match ty {
             FieldType::Date => Ok(Scalar::Date(d.num_days_from_ce())),
-            _ => text(&d.format("%Y-%m-%d").to_string(), ty, strings),
+            _ => text(&d.format("%Y-%m-%d").to_string(), ty, bools, strings),
         },
         Raw::Bool(b) => match ty {
             FieldType::Bool => Ok(Scalar::Bool(*b)),
-            _ => text(if *b { "true" } else { "false" }, ty, strings),
+            _ => text(if *b { "true" } else { "false" }, ty, bools, strings),
         },
     }
 }
@@ -110,7 +110,7 @@ fn format_number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { x.to_string() }
 }
 
-fn text(t: &str, ty: &FieldType, strings: &mut Interner) -> Result<Scalar, (String, Misfit)> {
+fn text(t: &str, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Result<Scalar, (String, Misfit)> {
     match ty {
         FieldType::Text | FieldType::Code(_) => Ok(Scalar::Text(strings.get(t))),
         FieldType::Int => {
@@ -123,7 +123,7 @@ fn text(t: &str, ty: &FieldType, strings: &mut Interner) -> Result<Scalar, (Stri
         }
         FieldType::Decimal => t.replace(',', "").parse::<f64>().ok().filter(|x| x.is_finite()).map(Scalar::Dec).ok_or((t.to_string(), Misfit::Decimal)),
         FieldType::Date => parse_date(t).map(|d| Scalar::Date(d.num_days_from_ce())).ok_or((t.to_string(), Misfit::Date)),
-        FieldType::Bool => parse_bool(t).map(Scalar::Bool).ok_or((t.to_string(), Misfit::Bool)),
+        FieldType::Bool => bools.parse(t).map(Scalar::Bool).ok_or((t.to_string(), Misfit::Bool)),
         FieldType::List(inner) => {
             let mut items = vec![];
             for part in t.split([',', ';']) {
@@ -131,7 +131,7 @@ fn text(t: &str, ty: &FieldType, strings: &mut Interner) -> Result<Scalar, (Stri
                 if p.is_empty() {
                     continue;
                 }
-                items.push(text(p, inner, strings)?);
+                items.push(text(p, inner, bools, strings)?);
             }
             Ok(if items.is_empty() { Scalar::Null } else { Scalar::List(Arc::from(items)) })
         }

@@ -55,17 +55,22 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &RuleTexts)
     // Group by rule, errors first, then queries, then info; codes in order.
     let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &str, &str), Vec<&Finding>> = BTreeMap::new();
     for f in fs {
-        groups.entry((std::cmp::Reverse(f.severity), f.code.as_str(), if f.code.starts_with("input::") { "" } else { f.message.as_str() })).or_default().push(f);
+        groups.entry((std::cmp::Reverse(f.severity), f.code.as_str(), "")).or_default().push(f);
     }
     for ((sev, code, _), list) in &groups {
         let first = list.first().map_or("", |f| f.message.as_str());
         let _ = writeln!(out);
-        let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), code, first);
+        let title = if code.starts_with("input::invalid") || *code == "input::cell-error" { "values that do not fit their column's type" } else { first };
+        let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), code, title);
         if let Some((place, text)) = texts.get(*code) {
             let _ = writeln!(out, "  rule: {place}  {text}");
         }
+        if sev.0 == Severity::Info && list.iter().all(|f| f.row.is_none() && !f.values.is_empty()) {
+            render_table(out, list);
+            continue;
+        }
         for f in list.iter().take(MAX_PER_RULE) {
-            render_one(out, f, list.len() > 1 && !code.starts_with("input::"));
+            render_one(out, f, title);
         }
         if list.len() > MAX_PER_RULE {
             let _ = writeln!(out, "  ... and {} more", list.len() - MAX_PER_RULE);
@@ -77,7 +82,7 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &RuleTexts)
     let _ = writeln!(out);
 }
 
-fn render_one(out: &mut String, f: &Finding, same_message: bool) {
+fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     let mut head = String::from("  - ");
     if let Some(c) = &f.child {
         let _ = write!(head, "child {c}");
@@ -90,14 +95,8 @@ fn render_one(out: &mut String, f: &Finding, same_message: bool) {
         let _ = write!(head, " at {}", loc(l));
     }
     let _ = writeln!(out, "{head}");
-    if !same_message || f.code.starts_with("input::") {
-        if f.code.starts_with("input::") {
-            let _ = writeln!(out, "    {}", f.message);
-        }
-    } else if let Some(first) = Some(&f.message)
-        && f.message.contains(['{', '}'])
-    {
-        let _ = writeln!(out, "    {first}");
+    if f.message != group_message {
+        let _ = writeln!(out, "    {}", f.message);
     }
     let vals: Vec<String> =
         f.values.iter().map(|v| format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) })).collect();
@@ -109,5 +108,23 @@ fn render_one(out: &mut String, f: &Finding, same_message: bool) {
             r.values.iter().map(|v| format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) })).collect();
         let place = r.location.as_ref().map(loc).unwrap_or_else(|| format!("row {}", r.row + 1));
         let _ = writeln!(out, "    with {} at {}{}", r.table, place, if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) });
+    }
+}
+
+/// Info figures of a group rule as a small table: a row per group, a column per value.
+fn render_table(out: &mut String, list: &[&Finding]) {
+    let Some(first) = list.first() else { return };
+    let heads: Vec<&str> = first.values.iter().map(|v| v.field.as_str()).collect();
+    let rows: Vec<Vec<&str>> = list.iter().map(|f| f.values.iter().map(|v| v.value.as_str()).collect()).collect();
+    let widths: Vec<usize> = (0..heads.len())
+        .map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).chain([heads.get(i).map_or(0, |h| h.len())]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: &[&str]| -> String {
+        let parts: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{:<w$}", c, w = widths.get(i).copied().unwrap_or(0))).collect();
+        format!("    {}", parts.join("  ").trim_end())
+    };
+    let _ = writeln!(out, "{}", line(&heads));
+    for r in &rows {
+        let _ = writeln!(out, "{}", line(r));
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod human;
 pub mod json;
+pub mod template;
 
 use crate::eval::Finding;
 use crate::syntax::ast::Severity;
@@ -36,4 +37,16 @@ impl Summary {
         }
         s
     }
+}
+
+/// Writes a file through a temporary file renamed into place, so an interrupted run leaves no
+/// half-written output.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let tmp = dir.join(format!(".{name}.fettle-tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

@@ -42,6 +42,8 @@ pub enum Item {
     Title(String, Span),
     /// `detect year from Header.ReferenceDate`.
     Detect(Path),
+    /// `booleans { true "true" "1" false "false" "0" }`: accepted spellings.
+    Booleans(Vec<String>, Vec<String>, Span),
     /// `codes Name { ... }`.
     Codes(CodesDecl),
     /// `table Name { ... }`.

@@ -121,6 +121,20 @@ fn item(cx: &mut Cx, p: Pair<Rule>) -> Option<Item> {
             let path = p.into_inner().find(|q| q.as_rule() == Rule::path)?;
             Item::Detect(lower_path(cx, path))
         }
+        Rule::booleans_decl => {
+            let mut yes = vec![];
+            let mut no = vec![];
+            let mut in_false = false;
+            for q in p.into_inner() {
+                match q.as_rule() {
+                    Rule::kw_false_lit => in_false = true,
+                    Rule::string if in_false => no.push(unquote(q.as_str())),
+                    Rule::string => yes.push(unquote(q.as_str())),
+                    _ => {}
+                }
+            }
+            Item::Booleans(yes, no, span)
+        }
         Rule::codes_decl => {
             let mut replace = false;
             let mut name = None;
@@ -663,7 +677,12 @@ fn primary(cx: &mut Cx, p: Pair<Rule>) -> Expr {
     let span = cx.span(&p);
     let kind = match p.as_rule() {
         Rule::paren => match p.into_inner().next() {
-            Some(e) => return expr(cx, e),
+            Some(e) => {
+                // The brackets belong to the expression's text (rule text in findings).
+                let mut inner = expr(cx, e);
+                inner.span = span;
+                return inner;
+            }
             None => ExprKind::Tuple(vec![]),
         },
         Rule::tuple => ExprKind::Tuple(p.into_inner().map(|x| expr(cx, x)).collect()),

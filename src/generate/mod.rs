@@ -218,3 +218,4 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
     x.push_str("  </Children>\n</Message>\n");
     x
 }
+pub mod templates;
