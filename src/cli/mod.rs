@@ -46,21 +46,27 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Write a realistic, made-up CIN census XML file (deterministic for a seed).
+    /// Write a realistic, made-up return (deterministic for a seed): cin as XML, fgc and disability
+    /// as xlsx, or any as a folder of CSV files with `--csv`.
     Generate {
-        /// Number of children.
+        /// The return: cin, fgc or disability.
+        ret: String,
+        /// Number of children (families for fgc).
         #[arg(long, default_value_t = 100)]
-        children: usize,
+        size: usize,
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Share of children given one deliberate mistake.
+        /// Share of children given one deliberate mistake (cin).
         #[arg(long, default_value_t = 0.05)]
         error_rate: f64,
-        /// The year the census ends (2025 for 2024-25).
+        /// The year the census ends (2025 for 2024-25; cin).
         #[arg(long, default_value_t = 2025)]
         year: i32,
-        /// Output file.
+        /// Write a folder of CSV files instead (fgc, disability).
+        #[arg(long)]
+        csv: bool,
+        /// Output file (or folder with --csv).
         #[arg(long)]
         out: PathBuf,
     },
@@ -116,16 +122,7 @@ pub fn main() -> ExitCode {
         Command::Check { rules } => check(rules.as_ref()),
         Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
         Command::Template { ret, year, out: path } => template(&ret, year.as_deref(), &path),
-        Command::Generate { children, seed, error_rate, year, out: path } => {
-            let xml = crate::generate::cin_xml(children, seed, error_rate, year);
-            match std::fs::write(&path, xml) {
-                Ok(()) => 0,
-                Err(e) => {
-                    err(&format!("error: cannot write `{}`: {e}\n", path.display()));
-                    2
-                }
-            }
-        }
+        Command::Generate { ret, size, seed, error_rate, year, csv, out: path } => generate(&ret, size, seed, error_rate, year, csv, &path),
     })
 }
 
@@ -224,6 +221,34 @@ fn template(ret: &str, year: Option<&str>, path: &std::path::Path) -> u8 {
         },
         Err(e) => {
             err(&format!("error: cannot build the template: {e}\n"));
+            2
+        }
+    }
+}
+
+fn generate(ret: &str, size: usize, seed: u64, error_rate: f64, year: i32, csv: bool, path: &std::path::Path) -> u8 {
+    use crate::generate::templates;
+    let result: Result<(), String> = match (ret, csv) {
+        ("cin", false) => crate::report::write_atomic(path, crate::generate::cin_xml(size, seed, error_rate, year).as_bytes()).map_err(|e| e.to_string()),
+        ("fgc" | "disability", _) => {
+            let sheets = if ret == "fgc" { templates::fgc(seed, size) } else { templates::disability(seed, size) };
+            if csv {
+                std::fs::create_dir_all(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| {
+                        templates::csv(&sheets).iter().try_for_each(|(name, text)| crate::report::write_atomic(&path.join(name), text.as_bytes()).map_err(|e| e.to_string()))
+                    })
+            } else {
+                templates::xlsx(&sheets).map_err(|e| e.to_string()).and_then(|b| crate::report::write_atomic(path, &b).map_err(|e| e.to_string()))
+            }
+        }
+        ("cin", true) => Err("the CIN census is generated as XML".into()),
+        _ => Err(format!("there is no generator for `{ret}`; use cin, fgc or disability")),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            err(&format!("error: cannot write `{}`: {e}\n", path.display()));
             2
         }
     }
