@@ -37,7 +37,8 @@ pub fn run_rule(prog: &Program, rule: &RuleDef) -> Vec<Outcome> {
         .enumerate()
         .map(|(i, ex)| {
             let recs = example_records(rule, ex);
-            let data = crate::input::records::read(&prog.schema, &recs, "example");
+            let mut data = crate::input::records::read(&prog.schema, &recs, "example");
+            data.attached = rule.needs.clone();
             let prepared = eval::prepare(prog, data);
             let code = rule.code.clone();
             let findings: Vec<eval::Finding> = eval::run(prog, &prepared, &|r| r.code == code).into_iter().filter(|f| f.code == rule.code).collect();

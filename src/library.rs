@@ -105,7 +105,33 @@ impl Library {
             let name = sources.get(s.file).map(|x| x.name.clone()).unwrap_or_default();
             (name, sources.line_col(s).0)
         };
-        let (program, mut more) = if diags.iter().any(|d| d.level == Level::Error) { (None, vec![]) } else { check::check(&decls, &names) };
+        // Schemas of the returns this one `uses` (their latest year).
+        let mut foreign = vec![];
+        for u in &decls.uses {
+            if u.name == ret {
+                continue;
+            }
+            // A rules folder without the used return borrows it from the shipped rules.
+            let shipped;
+            let lib = if self.years(&u.name).is_empty() {
+                shipped = Library::shipped();
+                &shipped
+            } else {
+                self
+            };
+            if let Some(y) = lib.years(&u.name).into_iter().max() {
+                let mut fsrc = Sources::default();
+                let mut fdiags = vec![];
+                let mut fdecls = Decls::default();
+                lib.load(&u.name, &y, &mut fdecls, &mut fsrc, &mut fdiags, 0);
+                let fnames = |_: Span| (String::new(), 0);
+                if let (Some(p), _) = check::check(&fdecls, &fnames) {
+                    foreign.push((u.name.clone(), p.schema));
+                }
+            }
+        }
+        let (program, mut more) =
+            if diags.iter().any(|d| d.level == Level::Error) { (None, vec![]) } else { check::check_with(&decls, &names, &foreign) };
         diags.append(&mut more);
         Compiled { program, diags, sources }
     }

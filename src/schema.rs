@@ -131,6 +131,8 @@ pub struct TableSchema {
     pub fields: Vec<FieldSchema>,
     /// Where it was declared.
     pub span: Span,
+    /// For a table of another return (`uses`): that return and the table's id there.
+    pub foreign: Option<(String, TableId)>,
 }
 
 impl TableSchema {

@@ -58,6 +58,8 @@ pub enum Builtin {
     ToText,
     /// `collection_year(d)`: `2024-25` for a date from 1 April 2024 to 31 March 2025.
     CollectionYear,
+    /// `same_items(a, b)`: two lists hold the same values, in any order and number.
+    SameItems,
 }
 
 /// Every built-in with its name, for lookups and "did you mean".
@@ -88,6 +90,7 @@ pub const ALL: &[(&str, Builtin)] = &[
     ("percent", Builtin::Percent),
     ("text", Builtin::ToText),
     ("collection_year", Builtin::CollectionYear),
+    ("same_items", Builtin::SameItems),
 ];
 
 impl Builtin {
@@ -123,6 +126,7 @@ impl Builtin {
             Percent => (vec![Some(Type::Dec), i()], Type::Text),
             ToText => (vec![None], Type::Text),
             CollectionYear => (vec![d()], Type::Text),
+            SameItems => (vec![None, None], Type::Bool),
         }
     }
 
@@ -156,6 +160,7 @@ impl Builtin {
             Percent => "a share (0.061) as text (6.1%) with the given decimal places",
             ToText => "a value as text",
             CollectionYear => "the collection year (2024-25) a date falls in, 1 April to 31 March",
+            SameItems => "two lists hold the same values, in any order and number",
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct Decls {
     pub title: Option<String>,
     /// `detect year from`.
     pub detect: Option<Path>,
+    /// Other returns whose tables the rules read.
+    pub uses: Vec<Ident>,
     /// Accepted yes/no spellings.
     pub booleans: Option<(Vec<String>, Vec<String>)>,
     /// Code lists.
@@ -98,6 +100,11 @@ impl Decls {
         match item {
             Item::Title(t, _) => self.title = Some(t.clone()),
             Item::Detect(p) => self.detect = Some(p.clone()),
+            Item::Uses(u) => {
+                if !self.uses.iter().any(|x| x.name == u.name) {
+                    self.uses.push(u.clone());
+                }
+            }
             Item::Booleans(y, n, _) => self.booleans = Some((y.clone(), n.clone())),
             Item::Codes(c) => {
                 let pos = self.codes.iter().position(|x| x.name.name == c.name.name);

@@ -17,9 +17,19 @@ use std::sync::Arc;
 
 /// Checks merged declarations. The program is `None` when any error was found.
 pub fn check(decls: &Decls, file_names: &dyn Fn(crate::span::Span) -> (String, usize)) -> (Option<Program>, Vec<Diag>) {
+    check_with(decls, file_names, &[])
+}
+
+/// Checks merged declarations, with the schemas of other returns that `uses` may name.
+pub fn check_with(
+    decls: &Decls,
+    file_names: &dyn Fn(crate::span::Span) -> (String, usize),
+    foreign: &[(String, Schema)],
+) -> (Option<Program>, Vec<Diag>) {
     let mut cx = resolve::Checker::new(decls);
     cx.code_lists();
     cx.tables();
+    cx.foreign(foreign);
     cx.derived_slots();
     cx.all_globals();
     cx.all_derived();

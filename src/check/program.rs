@@ -125,6 +125,8 @@ pub struct RuleDef {
     pub steps: Vec<IStep>,
     /// Its examples, checked against the schema.
     pub examples: Vec<crate::syntax::ast::Example>,
+    /// Other returns whose tables the rule reads; it runs only when they are in the run.
+    pub needs: Vec<String>,
     /// Rows its examples get for the tables they do not give (the fixture of the rule's year).
     pub fixture: Vec<Record>,
     /// The rule's text in its file.

@@ -135,6 +135,7 @@ impl<'d> Checker<'d> {
                 xml: t.xml.clone(),
                 fields,
                 span: t.name.span,
+                foreign: None,
             });
         }
         // Parents and keys, now every table has an id.
@@ -190,6 +191,49 @@ impl<'d> Checker<'d> {
                     break;
                 }
                 cur = self.schema.table(p).parent;
+            }
+        }
+    }
+
+    /// Imports the tables and code lists of the returns named by `uses`, as `ret.Name`. Their rows
+    /// come from another submission of the same run; they are never read from this return's files.
+    pub fn foreign(&mut self, foreign: &[(String, Schema)]) {
+        for u in &self.decls.uses {
+            let Some((ret, schema)) = foreign.iter().find(|(r, _)| *r == u.name) else {
+                self.diags.push(
+                    err("check::unknown-return", u.span, format!("there are no rules for a return `{}`", u.name))
+                        .label("unknown return")
+                        .help(format!("returns: {}", foreign.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>().join(", "))),
+                );
+                continue;
+            };
+            let list_base = self.schema.code_lists.len() as u32;
+            for cl in &schema.code_lists {
+                let mut c = cl.clone();
+                c.name = format!("{ret}.{}", cl.name);
+                self.list_ids.insert(c.name.clone(), CodeListId(self.schema.code_lists.len() as u32));
+                self.schema.code_lists.push(c);
+            }
+            let table_base = self.schema.tables.len() as u32;
+            fn remap(t: &FieldType, base: u32) -> FieldType {
+                match t {
+                    FieldType::Code(c) => FieldType::Code(CodeListId(c.0 + base)),
+                    FieldType::List(i) => FieldType::List(Box::new(remap(i, base))),
+                    other => other.clone(),
+                }
+            }
+            for (i, t) in schema.tables.iter().enumerate() {
+                let mut t2 = t.clone();
+                t2.name = format!("{ret}.{}", t.name);
+                t2.parent = t.parent.map(|p| TableId(p.0 + table_base));
+                t2.sheets = vec![];
+                t2.xml = None;
+                t2.foreign = Some((ret.clone(), TableId(i as u32)));
+                for f in &mut t2.fields {
+                    f.ty = remap(&f.ty, list_base);
+                    f.required = false;
+                }
+                self.schema.tables.push(t2);
             }
         }
     }
@@ -486,6 +530,7 @@ impl<'d> Checker<'d> {
         if self.diags.len() > before && self.diags.iter().skip(before).any(|d| d.level == crate::diag::Level::Error) {
             return None;
         }
+        let needs = self.needs(&steps_for_needs(&steps), &template);
         Some(RuleDef {
             code: r.code.name.clone(),
             severity: r.severity,
@@ -499,6 +544,7 @@ impl<'d> Checker<'d> {
             fix: r.fix.clone(),
             steps,
             examples: r.examples.clone(),
+            needs,
             fixture: self.decls.rule_fixtures.get(&r.code.name).cloned().unwrap_or_else(|| self.decls.fixture.clone()),
             span: r.span,
             file: file_names(r.span).0,
@@ -508,6 +554,34 @@ impl<'d> Checker<'d> {
                 _ => None,
             }),
         })
+    }
+
+    /// The other returns whose tables these expressions read.
+    fn needs(&self, exprs: &[&IExpr], template: &[IPart]) -> Vec<String> {
+        let mut out: Vec<String> = vec![];
+        let mut add = |t: TableId| {
+            if let Some((r, _)) = &self.schema.table(t).foreign
+                && !out.contains(r)
+            {
+                out.push(r.clone());
+            }
+        };
+        let mut visit = |e: &IExpr| {
+            e.walk(&mut |x| match &x.kind {
+                IKind::Field { table, .. } | IKind::Single { table, .. } => add(*table),
+                IKind::Agg { source: Source::Below { table, .. } | Source::All { table, .. } | Source::Group { table }, .. } => add(*table),
+                _ => {}
+            })
+        };
+        for e in exprs {
+            visit(e);
+        }
+        for p in template {
+            if let IPart::Expr(e) = p {
+                visit(e);
+            }
+        }
+        out
     }
 
     /// `fields` entries: `F` (of the rule's table or an ancestor) or `T.F`.
@@ -534,6 +608,7 @@ impl<'d> Checker<'d> {
                 }
             }
             [t, f] => (self.table_named(t)?, f),
+            [r, t, f] => (self.table_named(&ast::Ident { name: format!("{}.{}", r.name, t.name), span: r.span.to(t.span) })?, f),
             _ => {
                 self.diags.push(err("check::unknown-field", p.span, "a field is `Name` or `Table.Name`"));
                 return None;
@@ -917,6 +992,11 @@ impl<'d> Checker<'d> {
             AggFn::Count | AggFn::Distinct => Type::Int,
             AggFn::Exists | AggFn::None | AggFn::All => Type::Bool,
             AggFn::Share => Type::Dec,
+            AggFn::List => match (&iarg, &item_ty) {
+                (Some(a), _) => Type::List(Box::new(a.ty.clone())),
+                (None, Some(t)) => Type::List(Box::new(t.clone())),
+                (None, None) => Type::Error,
+            },
             AggFn::Min | AggFn::Max | AggFn::Sum => match (&iarg, &item_ty) {
                 (Some(a), _) => a.ty.clone(),
                 (None, Some(t)) => t.clone(),
@@ -925,7 +1005,7 @@ impl<'d> Checker<'d> {
         };
         let needs_arg = match func {
             AggFn::All | AggFn::Share => true,
-            AggFn::Min | AggFn::Max | AggFn::Sum | AggFn::Distinct => item_ty.is_none(),
+            AggFn::Min | AggFn::Max | AggFn::Sum | AggFn::Distinct | AggFn::List => item_ty.is_none(),
             _ => false,
         };
         if needs_arg && iarg.is_none() {
@@ -978,6 +1058,14 @@ impl<'d> Checker<'d> {
     fn set_source(&mut self, p: &ast::Path, env: &mut Env) -> Option<(Source, ScopeKind)> {
         let segs = &p.segments;
         let first = segs.first()?;
+        // Another return's table, `cin.Disabilities`: like a table named in one word.
+        let dotted = p.dotted();
+        let p = &if segs.len() == 2 && self.schema.table_id(&dotted).is_some() {
+            ast::Path { segments: vec![ast::Ident { name: dotted.clone(), span: p.span }], span: p.span }
+        } else {
+            p.clone()
+        };
+        let segs = &p.segments;
         // A list value?
         let table_name = segs.last().map(|s| s.name.as_str()).unwrap_or("");
         if segs.len() == 1 && self.schema.table_id(table_name).is_none() {
@@ -1353,3 +1441,12 @@ fn collect_keys(f: &IExpr, var: VarId, keys: &mut Vec<(IExpr, IExpr)>) {
 
 #[allow(dead_code)]
 fn _unit_used(_: Unit) {}
+
+fn steps_for_needs(steps: &[IStep]) -> Vec<&IExpr> {
+    steps
+        .iter()
+        .map(|s| match s {
+            IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e) => e,
+        })
+        .collect()
+}

@@ -234,10 +234,11 @@ pub fn run(a: &Args) -> u8 {
         }
     };
     let mut book = Rulebook::new(lib);
-    let mut findings: Vec<Finding> = vec![];
     let mut texts = report::human::RuleTexts::new();
     let mut failed_tool = false;
     let mut files = vec![];
+    // Read every submission first: a return may read another's tables (`uses`).
+    let mut loaded: Vec<(String, String, crate::table::Dataset)> = vec![];
     for sub in &subs {
         files.push(sub.display.clone());
         let ret = match &a.ret {
@@ -251,17 +252,22 @@ pub fn run(a: &Args) -> u8 {
                 }
             },
         };
-        let (year, data, notes) = match read_submission(&mut book, sub, &ret, a.year.as_deref()) {
-            Ok(x) => x,
+        match read_submission(&mut book, sub, &ret, a.year.as_deref()) {
+            Ok((year, data, notes)) => {
+                for n in notes {
+                    err(&format!("{n}\n"));
+                }
+                loaded.push((ret, year, data));
+            }
             Err(e) => {
                 err(&format!("error: {e}\n"));
                 failed_tool = true;
-                continue;
             }
-        };
-        for n in notes {
-            err(&format!("{n}\n"));
         }
+    }
+    attach_foreign(&mut book, &mut loaded);
+    let mut findings: Vec<Finding> = vec![];
+    for (ret, year, data) in loaded {
         let c = book.get(&ret, &year);
         if c.has_errors() {
             err(&render_diags(c));
@@ -286,4 +292,27 @@ pub fn run(a: &Args) -> u8 {
         FailOn::Never => false,
     };
     if findings.iter().any(|f| fails(f.severity) && f.explained.is_none()) { 1 } else { 0 }
+}
+
+/// Gives each submission the tables of the other returns it `uses`, from another submission of the
+/// same run (the first of that return).
+fn attach_foreign(book: &mut Rulebook, loaded: &mut [(String, String, crate::table::Dataset)]) {
+    let sources: Vec<(String, crate::table::Dataset)> = loaded.iter().map(|(r, _, d)| (r.clone(), d.clone())).collect();
+    for (ret, year, data) in loaded.iter_mut() {
+        let Some(prog) = &book.get(ret, year).program else { continue };
+        for (i, t) in prog.schema.tables.iter().enumerate() {
+            let Some((other, orig)) = &t.foreign else { continue };
+            let Some((_, src)) = sources.iter().find(|(r, _)| r == other) else { continue };
+            let Some(table) = src.table(*orig) else { continue };
+            let mut table = table.clone();
+            // Columns beyond the other return's own (never the case for data fields) stay empty.
+            table.columns.resize(t.fields.len(), crate::table::Column::default());
+            if let Some(slot) = data.tables.get_mut(i) {
+                *slot = table;
+            }
+            if !data.attached.contains(other) {
+                data.attached.push(other.clone());
+            }
+        }
+    }
 }

@@ -113,6 +113,18 @@ pub fn call(b: Builtin, a: &[&Scalar], holidays: &[i32]) -> Scalar {
         })(),
         Builtin::ToText => Some(t(arg(0).display())),
         Builtin::CollectionYear => date(arg(0)).and_then(dates::collection_year).map(t),
+        Builtin::SameItems => match (arg(0), arg(1)) {
+            (Scalar::List(a), Scalar::List(b)) => {
+                let key = |l: &[Scalar]| {
+                    let mut v: Vec<String> = l.iter().map(Scalar::display).collect();
+                    v.sort();
+                    v.dedup();
+                    v
+                };
+                Some(Scalar::Bool(key(a) == key(b)))
+            }
+            _ => None,
+        },
     };
     r.unwrap_or(Scalar::Null)
 }

@@ -521,6 +521,24 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
                 }
             }
         }
+        AggFn::List => {
+            let Some(v) = value else { return Val::col(out) };
+            let mut lists: Vec<Vec<Scalar>> = vec![vec![]; n];
+            for (k, o) in p.outer.iter().enumerate() {
+                let x = v.at(k);
+                if keep.get(k) == Some(&true)
+                    && !x.is_null()
+                    && let Some(l) = lists.get_mut(*o as usize)
+                {
+                    l.push(x.clone());
+                }
+            }
+            for (o, l) in out.iter_mut().zip(lists) {
+                if !l.is_empty() {
+                    *o = Scalar::List(Arc::from(l));
+                }
+            }
+        }
         AggFn::Distinct => {
             let Some(v) = value else { return Val::col(out) };
             let mut sets: Vec<HashSet<Key>> = vec![HashSet::new(); n];

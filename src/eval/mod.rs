@@ -74,7 +74,8 @@ pub fn prepare(prog: &Program, mut data: Dataset) -> Prepared {
 /// Runs every rule that `keep` accepts, in parallel; findings in deterministic order.
 pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync)) -> Vec<Finding> {
     let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals };
-    let mut out: Vec<Finding> = prog.rules.par_iter().filter(|r| keep(r)).flat_map_iter(|r| run_rule(&cx, r)).collect();
+    let runs = |r: &RuleDef| keep(r) && r.needs.iter().all(|n| p.data.attached.contains(n));
+    let mut out: Vec<Finding> = prog.rules.par_iter().filter(|r| runs(r)).flat_map_iter(|r| run_rule(&cx, r)).collect();
     out.extend(locate::input_findings(prog, &p.data));
     sort(&mut out);
     out

@@ -229,6 +229,7 @@ pub fn disability(seed: u64, children: usize) -> Vec<Sheet> {
     let mut rows = vec![];
     // Per cohort: total, with a disability, not recorded, and per type.
     let mut counts: std::collections::BTreeMap<&str, (u32, u32, u32, [u32; 13])> = std::collections::BTreeMap::new();
+    let mut cin_no = 0;
     for i in 0..children {
         let cohort = rng.pick(&["CLA", "CLA", "CL", "CIN", "CIN", "CIN"]);
         let age = if cohort == "CL" { 16 + rng.below(9) as i32 } else { rng.below(18) as i32 };
@@ -259,8 +260,15 @@ pub fn disability(seed: u64, children: usize) -> Vec<Sheet> {
         } else {
             list.join(", ")
         };
+        // Children in need share their LAchildID with the CIN census sample (C0000001, ...).
+        let id = if cohort == "CIN" {
+            cin_no += 1;
+            format!("C{cin_no:07}")
+        } else {
+            format!("D{:05}", i + 1)
+        };
         rows.push(vec![
-            t(&format!("D{:05}", i + 1)),
+            t(&id),
             t(cohort),
             d(dob),
             t(rng.pick(&["1", "2"])),

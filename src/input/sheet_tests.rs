@@ -33,6 +33,7 @@ fn table(name: &str, parent: Option<u32>, key: &[u32], ordinal: bool, sheets: &[
         xml: None,
         fields,
         span: Span::default(),
+        foreign: None,
     }
 }
 
@@ -69,7 +70,7 @@ fn schema() -> Schema {
         &[],
         vec![field("AssessmentID", FieldType::Int, false, &[]), field("AssessmentStart", FieldType::Date, false, &[])],
     );
-    Schema { tables: vec![child, cin, asmt], code_lists: vec![] }
+    Schema { tables: vec![child, cin, asmt], ..Schema::default() }
 }
 
 const CHILD: TableId = TableId(0);

@@ -61,7 +61,7 @@ pub fn workbook(program: &Program) -> Result<Vec<u8>, XlsxError> {
         lists.set_hidden(true);
     }
     let yes_no_col = schema.code_lists.len() as u16;
-    for t in &schema.tables {
+    for t in schema.tables.iter().filter(|t| t.foreign.is_none()) {
         let ws = wb.add_worksheet();
         ws.set_name(t.sheets.first().unwrap_or(&t.name))?;
         ws.set_freeze_panes(1, 0)?;
@@ -111,7 +111,7 @@ pub fn workbook(program: &Program) -> Result<Vec<u8>, XlsxError> {
     let mut r = 1u32;
     notes.write_string(r, 0, format!("{} ({} {})", program.title, program.ret, program.year))?;
     r += 2;
-    for t in &schema.tables {
+    for t in schema.tables.iter().filter(|t| t.foreign.is_none()) {
         for (_, f) in t.data_fields() {
             notes.write_string(r, 0, t.sheets.first().unwrap_or(&t.name))?;
             notes.write_string(r, 1, &f.name)?;

@@ -42,6 +42,8 @@ pub enum Item {
     Title(String, Span),
     /// `detect year from Header.ReferenceDate`.
     Detect(Path),
+    /// `uses cin`: another return whose tables rules may read.
+    Uses(Ident),
     /// `booleans { true "true" "1" false "false" "0" }`: accepted spellings.
     Booleans(Vec<String>, Vec<String>, Span),
     /// `codes Name { ... }`.
@@ -504,6 +506,8 @@ pub enum AggFn {
     Distinct,
     /// Share of items for which the second argument is true.
     Share,
+    /// The present values, as a list.
+    List,
 }
 
 impl AggFn {
@@ -519,6 +523,7 @@ impl AggFn {
             AggFn::Sum => "sum",
             AggFn::Distinct => "distinct",
             AggFn::Share => "share",
+            AggFn::List => "list",
         }
     }
 }

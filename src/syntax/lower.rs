@@ -121,6 +121,7 @@ fn item(cx: &mut Cx, p: Pair<Rule>) -> Option<Item> {
             let path = p.into_inner().find(|q| q.as_rule() == Rule::path)?;
             Item::Detect(lower_path(cx, path))
         }
+        Rule::uses_decl => Item::Uses(cx.ident(p.into_inner().find(|q| q.as_rule() == Rule::ident)?)),
         Rule::booleans_decl => {
             let mut yes = vec![];
             let mut no = vec![];
@@ -464,7 +465,7 @@ fn record(cx: &mut Cx, p: Pair<Rule>) -> Record {
     let mut children = vec![];
     for q in p.into_inner() {
         match q.as_rule() {
-            Rule::ident => table = cx.ident(q),
+            Rule::ident | Rule::qualified => table = cx.ident(q),
             Rule::assign => {
                 let mut it = q.into_inner();
                 if let (Some(n), Some(v)) = (it.next(), it.next()) {
@@ -711,6 +712,7 @@ fn primary(cx: &mut Cx, p: Pair<Rule>) -> Expr {
                 Some("max") => AggFn::Max,
                 Some("sum") => AggFn::Sum,
                 Some("distinct") => AggFn::Distinct,
+                Some("list") => AggFn::List,
                 _ => AggFn::Share,
             };
             let mut set = SetExpr { var: None, source: Path { segments: vec![], span }, filter: None };

@@ -76,8 +76,8 @@ fn error_offset(e: &pest::error::Error<Rule>) -> usize {
 
 /// Byte ranges of top-level declarations: each starts at a line that begins with a declaration keyword.
 fn chunks(text: &str) -> Vec<(usize, usize)> {
-    const STARTS: [&str; 12] =
-        ["rule ", "replace ", "table ", "extend ", "codes ", "param ", "derive ", "fixture ", "remove ", "holidays ", "detect ", "booleans "];
+    const STARTS: [&str; 13] =
+        ["rule ", "replace ", "table ", "extend ", "codes ", "param ", "derive ", "fixture ", "remove ", "holidays ", "detect ", "booleans ", "uses "];
     let mut starts = vec![];
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -135,7 +135,7 @@ fn token_name(rule: Rule) -> Option<&'static str> {
         Rule::severity => "`error`, `query` or `info`",
         Rule::rule_code => "a rule code",
         Rule::rule_scope | Rule::scope_table | Rule::scope_group | Rule::scope_return => "a table name or `return`",
-        Rule::item | Rule::title_decl | Rule::detect_decl | Rule::booleans_decl | Rule::codes_decl | Rule::table_decl | Rule::extend_decl
+        Rule::item | Rule::title_decl | Rule::detect_decl | Rule::booleans_decl | Rule::uses_decl | Rule::codes_decl | Rule::table_decl | Rule::extend_decl
         | Rule::param_decl | Rule::holidays_decl | Rule::derive_decl | Rule::rule_decl | Rule::fixture_decl
         | Rule::remove_decl | Rule::replace | Rule::kw_replace => "a declaration",
         Rule::rule_part | Rule::fields_decl | Rule::note_decl | Rule::fix_decl | Rule::when_decl | Rule::let_decl

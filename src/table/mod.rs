@@ -165,6 +165,8 @@ pub struct Dataset {
     pub file: String,
     /// Problems found while reading.
     pub issues: Vec<InputIssue>,
+    /// Other returns whose tables were attached from the same run (`uses`).
+    pub attached: Vec<String>,
 }
 
 impl Dataset {
@@ -175,7 +177,7 @@ impl Dataset {
             .iter()
             .map(|t| Table { columns: vec![Column::default(); t.fields.len()], ..Table::default() })
             .collect();
-        Dataset { tables, file: file.into(), issues: vec![] }
+        Dataset { tables, file: file.into(), issues: vec![], attached: vec![] }
     }
     /// The table with this id.
     pub fn table(&self, t: TableId) -> Option<&Table> {
