@@ -41,8 +41,9 @@ pub fn run_rule(prog: &Program, rule: &RuleDef) -> Vec<Outcome> {
             data.attached = rule.needs.clone();
             let prepared = eval::prepare(prog, data);
             let code = rule.code.clone();
-            let findings: Vec<eval::Finding> = eval::run(prog, &prepared, &|r| r.code == code).into_iter().filter(|f| f.code == rule.code).collect();
-            let ok = ex.fail == !findings.is_empty();
+            let findings: Vec<eval::Finding> =
+                eval::run(prog, &prepared, &|r| r.code == code).into_iter().filter(|f| f.code == rule.code).collect();
+            let ok = ex.fail != findings.is_empty();
             Outcome {
                 code: rule.code.clone(),
                 label: ex.label.clone().unwrap_or_else(|| format!("example {}", i + 1)),

@@ -5,16 +5,16 @@
 //! tables), [`eval`] (program and tables to findings), [`report`] (findings to output formats),
 //! [`cli`] (arguments and exit codes).
 
-pub mod diag;
-pub mod span;
-pub mod syntax;
 pub mod check;
-pub mod schema;
-pub mod input;
-pub mod table;
+pub mod cli;
+pub mod diag;
 pub mod eval;
+pub mod examples;
+pub mod generate;
+pub mod input;
 pub mod library;
 pub mod report;
-pub mod examples;
-pub mod cli;
-pub mod generate;
+pub mod schema;
+pub mod span;
+pub mod syntax;
+pub mod table;

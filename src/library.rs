@@ -130,8 +130,11 @@ impl Library {
                 }
             }
         }
-        let (program, mut more) =
-            if diags.iter().any(|d| d.level == Level::Error) { (None, vec![]) } else { check::check_with(&decls, &names, &foreign) };
+        let (program, mut more) = if diags.iter().any(|d| d.level == Level::Error) {
+            (None, vec![])
+        } else {
+            check::check_with(&decls, &names, &foreign)
+        };
         diags.append(&mut more);
         Compiled { program, diags, sources }
     }
@@ -151,8 +154,12 @@ impl Library {
             if depth > 8 || base.name == year {
                 diags.push(Diag::error("check::extends-cycle", base.span, format!("year `{}` extends itself", base.name)));
             } else if !self.sets.contains_key(&(ret.to_string(), base.name.clone())) {
-                let mut d = Diag::error("check::unknown-year", base.span, format!("there are no `{ret}` rules for `{}` to extend", base.name))
-                    .label("unknown year");
+                let mut d = Diag::error(
+                    "check::unknown-year",
+                    base.span,
+                    format!("there are no `{ret}` rules for `{}` to extend", base.name),
+                )
+                .label("unknown year");
                 let others: Vec<String> = self.years(ret).into_iter().filter(|y| y != year).collect();
                 d.help = crate::diag::did_you_mean(&base.name, others.iter().map(String::as_str))
                     .or_else(|| (!others.is_empty()).then(|| format!("`{ret}` rules exist for {}", others.join(", "))));

@@ -38,7 +38,10 @@ pub struct Booleans {
 
 impl Default for Booleans {
     fn default() -> Self {
-        Booleans { yes: ["true", "1", "yes", "y"].map(String::from).to_vec(), no: ["false", "0", "no", "n"].map(String::from).to_vec() }
+        Booleans {
+            yes: ["true", "1", "yes", "y"].map(String::from).to_vec(),
+            no: ["false", "0", "no", "n"].map(String::from).to_vec(),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 /// Index of a source file in a [`Sources`] map.
-#[derive(Clone, Copy, Debug, Default, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialOrd, Ord)]
 pub struct FileId(pub u32);
 
 impl PartialEq for FileId {

@@ -80,8 +80,12 @@ impl Decls {
         match &self.ret {
             Some(r) if r.name != h.ret.name && self.year.as_ref().map(|y| &y.name) == Some(&h.year.name) => {
                 diags.push(
-                    Diag::error("check::mixed-returns", h.ret.span, format!("this file is for `{}`, the others for `{}`", h.ret.name, r.name))
-                        .related(r.span, "declared here"),
+                    Diag::error(
+                        "check::mixed-returns",
+                        h.ret.span,
+                        format!("this file is for `{}`, the others for `{}`", h.ret.name, r.name),
+                    )
+                    .related(r.span, "declared here"),
                 );
             }
             _ => {}
@@ -139,8 +143,12 @@ impl Decls {
             Item::Extend(ext) => {
                 let names: Vec<String> = self.tables.iter().map(|x| x.name.name.clone()).collect();
                 let Some(t) = self.tables.iter_mut().find(|x| x.name.name == ext.name.name) else {
-                    let mut d = Diag::error("check::unknown-table", ext.name.span, format!("there is no table `{}` to extend", ext.name.name))
-                        .label("unknown table");
+                    let mut d = Diag::error(
+                        "check::unknown-table",
+                        ext.name.span,
+                        format!("there is no table `{}` to extend", ext.name.name),
+                    )
+                    .label("unknown table");
                     d.help = did_you_mean(&ext.name.name, names.iter().map(String::as_str));
                     diags.push(d);
                     return;
@@ -151,8 +159,12 @@ impl Decls {
                             t.fields.remove(i);
                         }
                         None => {
-                            let mut d = Diag::error("check::unknown-field", r.span, format!("table `{}` has no field `{}`", t.name.name, r.name))
-                                .label("unknown field");
+                            let mut d = Diag::error(
+                                "check::unknown-field",
+                                r.span,
+                                format!("table `{}` has no field `{}`", t.name.name, r.name),
+                            )
+                            .label("unknown field");
                             d.help = did_you_mean(&r.name, t.fields.iter().map(|f| f.name.name.as_str()));
                             diags.push(d);
                         }
@@ -162,10 +174,14 @@ impl Decls {
                     match t.fields.iter_mut().find(|x| x.name.name == f.name.name) {
                         Some(first) => {
                             diags.push(
-                                Diag::error("check::duplicate", f.name.span, format!("field `{}` is declared twice", f.name.name))
-                                    .label("declared again here")
-                                    .related(first.name.span, "first declared here")
-                                    .help(format!("write `remove field {}` first to redeclare it", f.name.name)),
+                                Diag::error(
+                                    "check::duplicate",
+                                    f.name.span,
+                                    format!("field `{}` is declared twice", f.name.name),
+                                )
+                                .label("declared again here")
+                                .related(first.name.span, "first declared here")
+                                .help(format!("write `remove field {}` first to redeclare it", f.name.name)),
                             );
                         }
                         None => t.fields.push(f.clone()),
@@ -240,10 +256,14 @@ impl Decls {
                     (Some(i), false) => {
                         let first = self.rules.get(i).map_or(r.span, |x| x.code.span);
                         diags.push(
-                            Diag::error("check::duplicate-rule", r.code.span, format!("rule code `{}` is used twice", r.code.name))
-                                .label("used again here")
-                                .related(first, "first used here")
-                                .help("give each rule its own code, or write `replace rule` to change it in a later year"),
+                            Diag::error(
+                                "check::duplicate-rule",
+                                r.code.span,
+                                format!("rule code `{}` is used twice", r.code.name),
+                            )
+                            .label("used again here")
+                            .related(first, "first used here")
+                            .help("give each rule its own code, or write `replace rule` to change it in a later year"),
                         );
                     }
                     (None, true) => diags.push(nothing_to_replace(

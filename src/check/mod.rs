@@ -94,12 +94,17 @@ pub(crate) fn expand_codes(c: &ast::CodesDecl, diags: &mut Vec<Diag>) -> Vec<(St
         match e {
             CodeEntry::Single { code, label, span } => {
                 if !seen.insert(code.clone()) {
-                    diags.push(Diag::warning("check::duplicate-code", *span, format!("code `{code}` is listed twice in `{}`", c.name.name)));
+                    diags.push(Diag::warning(
+                        "check::duplicate-code",
+                        *span,
+                        format!("code `{code}` is listed twice in `{}`", c.name.name),
+                    ));
                 }
                 out.push((code.clone(), label.clone()));
             }
             CodeEntry::Range { from, to, span } => {
-                let ok = from.len() == to.len() && from.chars().all(|c| c.is_ascii_digit()) && to.chars().all(|c| c.is_ascii_digit());
+                let ok =
+                    from.len() == to.len() && from.chars().all(|c| c.is_ascii_digit()) && to.chars().all(|c| c.is_ascii_digit());
                 let (a, b) = (from.parse::<u64>().unwrap_or(0), to.parse::<u64>().unwrap_or(0));
                 if !ok || a > b || b - a > 100_000 {
                     diags.push(
@@ -120,7 +125,12 @@ pub(crate) fn expand_codes(c: &ast::CodesDecl, diags: &mut Vec<Diag>) -> Vec<(St
     out
 }
 
-pub(crate) fn lower_type(t: &TypeExpr, lists: &HashMap<String, CodeListId>, names: &[String], diags: &mut Vec<Diag>) -> FieldType {
+pub(crate) fn lower_type(
+    t: &TypeExpr,
+    lists: &HashMap<String, CodeListId>,
+    names: &[String],
+    diags: &mut Vec<Diag>,
+) -> FieldType {
     match t {
         TypeExpr::Text => FieldType::Text,
         TypeExpr::Int => FieldType::Int,

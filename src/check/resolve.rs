@@ -92,7 +92,13 @@ impl<'d> Checker<'d> {
             let codes = expand_codes(c, &mut self.diags);
             let set = codes.iter().map(|(c, _)| c.clone()).collect();
             self.list_ids.insert(c.name.name.clone(), CodeListId(self.schema.code_lists.len() as u32));
-            self.schema.code_lists.push(CodeList { name: c.name.name.clone(), label: c.label.clone(), codes, set, span: c.name.span });
+            self.schema.code_lists.push(CodeList {
+                name: c.name.name.clone(),
+                label: c.label.clone(),
+                codes,
+                set,
+                span: c.name.span,
+            });
         }
     }
 
@@ -143,16 +149,19 @@ impl<'d> Checker<'d> {
         for (i, t) in self.decls.tables.iter().enumerate() {
             if let Some(p) = &t.parent {
                 match self.schema.table_id(&p.name) {
-                    Some(pid) if pid.0 as usize == i => {
-                        self.diags.push(err("check::parent-cycle", p.span, format!("table `{}` cannot be its own parent", p.name)))
-                    }
+                    Some(pid) if pid.0 as usize == i => self.diags.push(err(
+                        "check::parent-cycle",
+                        p.span,
+                        format!("table `{}` cannot be its own parent", p.name),
+                    )),
                     Some(pid) => {
                         if let Some(ts) = self.schema.tables.get_mut(i) {
                             ts.parent = Some(pid);
                         }
                     }
                     None => {
-                        let mut d = err("check::unknown-table", p.span, format!("there is no table `{}`", p.name)).label("unknown table");
+                        let mut d =
+                            err("check::unknown-table", p.span, format!("there is no table `{}`", p.name)).label("unknown table");
                         d.help = did_you_mean(&p.name, table_names.iter().map(String::as_str));
                         self.diags.push(d);
                     }
@@ -164,8 +173,9 @@ impl<'d> Checker<'d> {
                 match fid {
                     Some(f) => key.push(f),
                     None => {
-                        let mut d = err("check::unknown-field", k.span, format!("table `{}` has no field `{}`", t.name.name, k.name))
-                            .label("unknown field");
+                        let mut d =
+                            err("check::unknown-field", k.span, format!("table `{}` has no field `{}`", t.name.name, k.name))
+                                .label("unknown field");
                         d.help = did_you_mean(&k.name, t.fields.iter().map(|f| f.name.name.as_str()));
                         self.diags.push(d);
                     }
@@ -281,7 +291,8 @@ impl<'d> Checker<'d> {
         match self.schema.table_id(&id.name) {
             Some(t) => Some(t),
             None => {
-                let mut d = err("check::unknown-table", id.span, format!("there is no table `{}`", id.name)).label("unknown table");
+                let mut d =
+                    err("check::unknown-table", id.span, format!("there is no table `{}`", id.name)).label("unknown table");
                 d.help = did_you_mean(&id.name, self.schema.tables.iter().map(|t| t.name.as_str()));
                 self.diags.push(d);
                 None
@@ -318,7 +329,10 @@ impl<'d> Checker<'d> {
             Some(Slot::Done(i, t)) => Some((i, t)),
             Some(Slot::Failed) => Some((usize::MAX, Type::Error)),
             Some(Slot::Busy) => {
-                self.diags.push(err("check::cycle", at, format!("`{name}` is defined in terms of itself")).label("used in its own definition"));
+                self.diags.push(
+                    err("check::cycle", at, format!("`{name}` is defined in terms of itself"))
+                        .label("used in its own definition"),
+                );
                 self.global_slots.insert(name.to_string(), Slot::Failed);
                 Some((usize::MAX, Type::Error))
             }
@@ -335,7 +349,8 @@ impl<'d> Checker<'d> {
                 let mut env = Env { constant: is_param, ..Env::default() };
                 let ie = self.expr(expr, &mut env);
                 if matches!(ie.ty, Type::Duration(_)) {
-                    self.diags.push(err("check::type", ie.span, "a duration cannot be a value on its own").help("add it to a date"));
+                    self.diags
+                        .push(err("check::type", ie.span, "a duration cannot be a value on its own").help("add it to a date"));
                 }
                 let ty = ie.ty.clone();
                 let idx = self.globals_done.len();
@@ -466,7 +481,11 @@ impl<'d> Checker<'d> {
                 }
                 ast::Step::Let(name, e) => {
                     if lets.contains(&name.name) {
-                        self.diags.push(err("check::duplicate", name.span, format!("`{}` is defined twice in this rule", name.name)));
+                        self.diags.push(err(
+                            "check::duplicate",
+                            name.span,
+                            format!("`{}` is defined twice in this rule", name.name),
+                        ));
                     }
                     let ie = self.expr(e, &mut env);
                     env.lets.push((name.name.clone(), ie.ty.clone()));
@@ -495,7 +514,8 @@ impl<'d> Checker<'d> {
             match lets.iter().position(|l| *l == n.name) {
                 Some(i) => report.push(i),
                 None => {
-                    let mut d = err("check::unknown-name", n.span, format!("`{}` is not a `let` of this rule", n.name)).label("unknown");
+                    let mut d =
+                        err("check::unknown-name", n.span, format!("`{}` is not a `let` of this rule", n.name)).label("unknown");
                     d.help = did_you_mean(&n.name, lets.iter().map(String::as_str));
                     self.diags.push(d);
                 }
@@ -569,7 +589,9 @@ impl<'d> Checker<'d> {
         let mut visit = |e: &IExpr| {
             e.walk(&mut |x| match &x.kind {
                 IKind::Field { table, .. } | IKind::Single { table, .. } => add(*table),
-                IKind::Agg { source: Source::Below { table, .. } | Source::All { table, .. } | Source::Group { table }, .. } => add(*table),
+                IKind::Agg {
+                    source: Source::Below { table, .. } | Source::All { table, .. } | Source::Group { table }, ..
+                } => add(*table),
                 _ => {}
             })
         };
@@ -589,8 +611,13 @@ impl<'d> Checker<'d> {
         let segs = &p.segments;
         let (tid, fname) = match segs.as_slice() {
             [f] => {
-                let Some(Scope { kind: ScopeKind::Row(t), .. } | Scope { kind: ScopeKind::Group(t, _), .. }) = env.scopes.first() else {
-                    self.diags.push(err("check::unknown-field", f.span, format!("write `Table.{}` in a rule on the return", f.name)));
+                let Some(Scope { kind: ScopeKind::Row(t), .. } | Scope { kind: ScopeKind::Group(t, _), .. }) = env.scopes.first()
+                else {
+                    self.diags.push(err(
+                        "check::unknown-field",
+                        f.span,
+                        format!("write `Table.{}` in a rule on the return", f.name),
+                    ));
                     return None;
                 };
                 let mut found = None;
@@ -625,7 +652,8 @@ impl<'d> Checker<'d> {
 
     fn unknown_field(&self, t: TableId, f: &ast::Ident) -> Diag {
         let tbl = self.schema.table(t);
-        let mut d = err("check::unknown-field", f.span, format!("table `{}` has no field `{}`", tbl.name, f.name)).label("unknown field");
+        let mut d =
+            err("check::unknown-field", f.span, format!("table `{}` has no field `{}`", tbl.name, f.name)).label("unknown field");
         d.help = did_you_mean(&f.name, tbl.fields.iter().map(|x| x.name.as_str()));
         d
     }
@@ -752,7 +780,8 @@ impl<'d> Checker<'d> {
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, env, span),
             ExprKind::Range { .. } => {
                 self.diags.push(
-                    err("check::type", span, "a range is only used after `in`").help("write `x in a ..= b` (inclusive) or `x in a ..< b`"),
+                    err("check::type", span, "a range is only used after `in`")
+                        .help("write `x in a ..= b` (inclusive) or `x in a ..< b`"),
                 );
                 mk(IKind::Const(Const::Null), Type::Error)
             }
@@ -766,8 +795,12 @@ impl<'d> Checker<'d> {
                 let b = self.expr(b, env);
                 if !a.ty.comparable(&b.ty) {
                     self.diags.push(
-                        err("check::type", b.span, format!("`then` gives a {} but `else` a {}", a.ty.describe(), b.ty.describe()))
-                            .label("different type"),
+                        err(
+                            "check::type",
+                            b.span,
+                            format!("`then` gives a {} but `else` a {}", a.ty.describe(), b.ty.describe()),
+                        )
+                        .label("different type"),
                     );
                 }
                 let t = unify(&a.ty, &b.ty);
@@ -786,8 +819,12 @@ impl<'d> Checker<'d> {
                 for x in [&ia, &ib] {
                     if !matches!(x.ty, Type::Bool | Type::Error) {
                         self.diags.push(
-                            err("check::type", x.span, format!("`{}` needs yes/no values, this is a {}", op.as_str(), x.ty.describe()))
-                                .label(format!("a {}", x.ty.describe())),
+                            err(
+                                "check::type",
+                                x.span,
+                                format!("`{}` needs yes/no values, this is a {}", op.as_str(), x.ty.describe()),
+                            )
+                            .label(format!("a {}", x.ty.describe())),
                         );
                     }
                 }
@@ -808,8 +845,12 @@ impl<'d> Checker<'d> {
             BinOp::Coalesce => {
                 if !ia.ty.comparable(&ib.ty) {
                     self.diags.push(
-                        err("check::type", span, format!("`??` needs a fallback of the same type: {} and {}", ia.ty.describe(), ib.ty.describe()))
-                            .label("different types"),
+                        err(
+                            "check::type",
+                            span,
+                            format!("`??` needs a fallback of the same type: {} and {}", ia.ty.describe(), ib.ty.describe()),
+                        )
+                        .label("different types"),
                     );
                 }
                 unify(&ia.ty, &ib.ty)
@@ -820,15 +861,25 @@ impl<'d> Checker<'d> {
                 (x, y) if x.numeric() && y.numeric() => unify(x, y),
                 (Type::Duration(_), _) => {
                     self.diags.push(
-                        err("check::type", span, "a duration goes after the date: `date - 45 working days`").label("duration first"),
+                        err("check::type", span, "a duration goes after the date: `date - 45 working days`")
+                            .label("duration first"),
                     );
                     Type::Error
                 }
                 _ => {
                     self.diags.push(
-                        err("check::type", span, format!("cannot {} a {} and a {}", if op == BinOp::Add { "add" } else { "subtract" }, ia.ty.describe(), ib.ty.describe()))
-                            .label("incompatible operands")
-                            .help("dates take durations (`+ 30 days`); numbers take numbers"),
+                        err(
+                            "check::type",
+                            span,
+                            format!(
+                                "cannot {} a {} and a {}",
+                                if op == BinOp::Add { "add" } else { "subtract" },
+                                ia.ty.describe(),
+                                ib.ty.describe()
+                            ),
+                        )
+                        .label("incompatible operands")
+                        .help("dates take durations (`+ 30 days`); numbers take numbers"),
                     );
                     Type::Error
                 }
@@ -836,7 +887,11 @@ impl<'d> Checker<'d> {
             BinOp::Mul | BinOp::Div => {
                 for x in [&ia, &ib] {
                     if !x.ty.numeric() {
-                        self.diags.push(err("check::type", x.span, format!("`{}` needs numbers, this is a {}", op.as_str(), x.ty.describe())));
+                        self.diags.push(err(
+                            "check::type",
+                            x.span,
+                            format!("`{}` needs numbers, this is a {}", op.as_str(), x.ty.describe()),
+                        ));
                     }
                 }
                 if op == BinOp::Div { Type::Dec } else { unify(&ia.ty, &ib.ty) }
@@ -851,7 +906,8 @@ impl<'d> Checker<'d> {
         if let (Type::Code(l), IKind::Const(Const::Text(s))) = (&code.ty, &lit.kind) {
             let list = self.schema.code_list(*l);
             if !list.contains(s) {
-                let mut d = err("check::unknown-code", lit.span, format!("`{s}` is not a code of `{}`", list.name)).label("not in the list");
+                let mut d = err("check::unknown-code", lit.span, format!("`{s}` is not a code of `{}`", list.name))
+                    .label("not in the list");
                 d.help = did_you_mean(s, list.codes.iter().map(|(c, _)| c.as_str()));
                 self.diags.push(d);
             }
@@ -862,10 +918,18 @@ impl<'d> Checker<'d> {
         let ix = self.expr(x, env);
         let mk = |kind| IExpr { kind, ty: Type::Bool, span };
         match &set.kind {
-            ExprKind::Path(p) if p.segments.len() == 1 && self.list_ids.contains_key(&p.segments[0].name) && !self.shadowed(&p.segments[0].name, env) => {
-                let Some(lid) = self.list_ids.get(&p.segments[0].name).copied() else { return mk(IKind::Const(Const::Null)) };
+            ExprKind::Path(p)
+                if let [one] = p.segments.as_slice()
+                    && self.list_ids.contains_key(&one.name)
+                    && !self.shadowed(&one.name, env) =>
+            {
+                let Some(lid) = self.list_ids.get(&one.name).copied() else { return mk(IKind::Const(Const::Null)) };
                 if !ix.ty.comparable(&Type::Text) {
-                    self.diags.push(err("check::type", ix.span, format!("a code list holds text, this is a {}", ix.ty.describe())));
+                    self.diags.push(err(
+                        "check::type",
+                        ix.span,
+                        format!("a code list holds text, this is a {}", ix.ty.describe()),
+                    ));
                 }
                 let s: HashSet<String> = self.schema.code_list(lid).set.clone();
                 mk(IKind::InSet(Box::new(ix), Arc::new(s), negate))
@@ -875,7 +939,12 @@ impl<'d> Checker<'d> {
                 for i in &items {
                     if !ix.ty.comparable(&i.ty) {
                         self.diags.push(
-                            err("check::type", i.span, format!("a {} cannot be among {} values", i.ty.describe(), ix.ty.describe())).label("wrong type"),
+                            err(
+                                "check::type",
+                                i.span,
+                                format!("a {} cannot be among {} values", i.ty.describe(), ix.ty.describe()),
+                            )
+                            .label("wrong type"),
                         );
                     }
                     self.code_literal(&ix, i);
@@ -899,8 +968,12 @@ impl<'d> Checker<'d> {
                 for b in [&lo, &hi] {
                     if !ix.ty.comparable(&b.ty) {
                         self.diags.push(
-                            err("check::type", b.span, format!("a {} cannot bound a range of {} values", b.ty.describe(), ix.ty.describe()))
-                                .label("wrong type"),
+                            err(
+                                "check::type",
+                                b.span,
+                                format!("a {} cannot bound a range of {} values", b.ty.describe(), ix.ty.describe()),
+                            )
+                            .label("wrong type"),
                         );
                     }
                 }
@@ -911,15 +984,23 @@ impl<'d> Checker<'d> {
                 match &s.ty {
                     Type::List(inner) => {
                         if !ix.ty.comparable(inner) {
-                            self.diags.push(err("check::type", span, format!("a {} cannot be in a {}", ix.ty.describe(), s.ty.describe())));
+                            self.diags.push(err(
+                                "check::type",
+                                span,
+                                format!("a {} cannot be in a {}", ix.ty.describe(), s.ty.describe()),
+                            ));
                         }
                         mk(IKind::InList(Box::new(ix), Box::new(s), negate))
                     }
                     Type::Error => mk(IKind::Const(Const::Null)),
                     other => {
                         self.diags.push(
-                            err("check::type", set.span, format!("`in` needs a code list, `(a, b)`, a range or a list; this is a {}", other.describe()))
-                                .label("not a set"),
+                            err(
+                                "check::type",
+                                set.span,
+                                format!("`in` needs a code list, `(a, b)`, a range or a list; this is a {}", other.describe()),
+                            )
+                            .label("not a set"),
                         );
                         mk(IKind::Const(Const::Null))
                     }
@@ -935,7 +1016,8 @@ impl<'d> Checker<'d> {
     fn call(&mut self, name: &ast::Ident, args: &[Expr], env: &mut Env, span: Span) -> IExpr {
         let iargs: Vec<IExpr> = args.iter().map(|a| self.expr(a, env)).collect();
         let Some(b) = Builtin::lookup(&name.name) else {
-            let mut d = err("check::unknown-function", name.span, format!("there is no function `{}`", name.name)).label("unknown function");
+            let mut d = err("check::unknown-function", name.span, format!("there is no function `{}`", name.name))
+                .label("unknown function");
             d.help = did_you_mean(&name.name, builtins::ALL.iter().map(|(n, _)| *n));
             if matches!(name.name.as_str(), "count" | "exists" | "none" | "all" | "min" | "max" | "sum" | "distinct" | "share") {
                 d.help = Some(format!("`{}` takes related rows: `{}(Table where ...)`", name.name, name.name));
@@ -951,9 +1033,19 @@ impl<'d> Checker<'d> {
         }
         if iargs.len() != params.len() {
             self.diags.push(
-                err("check::arity", span, format!("`{}` takes {} argument{}, not {}", name.name, params.len(), if params.len() == 1 { "" } else { "s" }, iargs.len()))
-                    .label("wrong number of arguments")
-                    .help(format!("`{}`: {}", name.name, b.describe())),
+                err(
+                    "check::arity",
+                    span,
+                    format!(
+                        "`{}` takes {} argument{}, not {}",
+                        name.name,
+                        params.len(),
+                        if params.len() == 1 { "" } else { "s" },
+                        iargs.len()
+                    ),
+                )
+                .label("wrong number of arguments")
+                .help(format!("`{}`: {}", name.name, b.describe())),
             );
             return IExpr { kind: IKind::Const(Const::Null), ty: Type::Error, span };
         }
@@ -965,8 +1057,12 @@ impl<'d> Checker<'d> {
                 };
                 if !ok {
                     self.diags.push(
-                        err("check::type", a.span, format!("`{}` needs a {} here, this is a {}", name.name, p.describe(), a.ty.describe()))
-                            .label(format!("a {}", a.ty.describe())),
+                        err(
+                            "check::type",
+                            a.span,
+                            format!("`{}` needs a {} here, this is a {}", name.name, p.describe(), a.ty.describe()),
+                        )
+                        .label(format!("a {}", a.ty.describe())),
                     );
                 }
             }
@@ -1077,9 +1173,7 @@ impl<'d> Checker<'d> {
                 }
                 _ => s.alias.as_deref() == Some(table_name),
             }) || env.lets.iter().any(|(n, _)| n == table_name);
-            if !known_field
-                && let Some(help) = did_you_mean(table_name, self.schema.tables.iter().map(|t| t.name.as_str()))
-            {
+            if !known_field && let Some(help) = did_you_mean(table_name, self.schema.tables.iter().map(|t| t.name.as_str())) {
                 self.diags.push(
                     err("check::unknown-table", first.span, format!("there is no table `{table_name}`"))
                         .label("unknown table")
@@ -1096,14 +1190,18 @@ impl<'d> Checker<'d> {
                 Type::Error => None,
                 other => {
                     self.diags.push(
-                        err("check::type", p.span, format!("expected rows or a list here, `{}` is a {}", p.dotted(), other.describe()))
-                            .label("not rows"),
+                        err(
+                            "check::type",
+                            p.span,
+                            format!("expected rows or a list here, `{}` is a {}", p.dotted(), other.describe()),
+                        )
+                        .label("not rows"),
                     );
                     None
                 }
             };
         }
-        let Some(last) = segs.last() else { return None };
+        let last = segs.last()?;
         let Some(tid) = self.schema.table_id(&last.name) else {
             if segs.len() == 2 {
                 // alias.ListField or Table.ListField
@@ -1169,7 +1267,8 @@ impl<'d> Checker<'d> {
                 return None;
             }
         } else {
-            let mut d = err("check::unknown-table", first.span, format!("`{anchor}` is neither a table nor a name in scope")).label("unknown");
+            let mut d = err("check::unknown-table", first.span, format!("`{anchor}` is neither a table nor a name in scope"))
+                .label("unknown");
             d.help = did_you_mean(anchor, self.schema.tables.iter().map(|t| t.name.as_str()));
             self.diags.push(d);
             return None;
@@ -1177,9 +1276,13 @@ impl<'d> Checker<'d> {
         let (var, anchor_t) = found?;
         if !self.schema.ancestors(tid).contains(&anchor_t) {
             self.diags.push(
-                err("check::unrelated", p.span, format!("`{}` rows are not below `{}`", last.name, self.schema.table(anchor_t).name))
-                    .label("not a child table")
-                    .help(format!("name a table that `{}` belongs to", last.name)),
+                err(
+                    "check::unrelated",
+                    p.span,
+                    format!("`{}` rows are not below `{}`", last.name, self.schema.table(anchor_t).name),
+                )
+                .label("not a child table")
+                .help(format!("name a table that `{}` belongs to", last.name)),
             );
             return None;
         }
@@ -1215,9 +1318,14 @@ impl<'d> Checker<'d> {
                         self.field_chain(var, t, rest, span)
                     }
                 }
-                Some(Scope { kind: ScopeKind::Group(_, kt), .. }) if rest.is_empty() => IExpr { kind: IKind::GroupKey, ty: kt, span },
+                Some(Scope { kind: ScopeKind::Group(_, kt), .. }) if rest.is_empty() => {
+                    IExpr { kind: IKind::GroupKey, ty: kt, span }
+                }
                 _ => {
-                    self.diags.push(err("check::no-row", first.span, "`this` is a row, and this rule runs on the whole return").label("no row here"));
+                    self.diags.push(
+                        err("check::no-row", first.span, "`this` is a row, and this rule runs on the whole return")
+                            .label("no row here"),
+                    );
                     error
                 }
             };
@@ -1232,8 +1340,12 @@ impl<'d> Checker<'d> {
                 }
                 _ => {
                     self.diags.push(
-                        err("check::unknown-field", span, format!("`{}` is a list item; it has only `{}.position`", first.name, first.name))
-                            .label("not a field"),
+                        err(
+                            "check::unknown-field",
+                            span,
+                            format!("`{}` is a list item; it has only `{}.position`", first.name, first.name),
+                        )
+                        .label("not a field"),
                     );
                     error
                 }
@@ -1288,9 +1400,14 @@ impl<'d> Checker<'d> {
             let hint = if rest.is_empty() {
                 format!("a table is a set of rows: use `count({0})`, `exists({0} where ...)`", first.name)
             } else {
-                format!("no `{}` row is in scope here; use `exists(x in {} where ...)` to look at its rows", first.name, first.name)
+                format!(
+                    "no `{}` row is in scope here; use `exists(x in {} where ...)` to look at its rows",
+                    first.name, first.name
+                )
             };
-            self.diags.push(err("check::unrelated", span, format!("`{}` is not a row in scope", p.dotted())).label("not in scope").help(hint));
+            self.diags.push(
+                err("check::unrelated", span, format!("`{}` is not a row in scope", p.dotted())).label("not in scope").help(hint),
+            );
             return error;
         }
         if rest.is_empty()
@@ -1370,7 +1487,12 @@ impl<'d> Checker<'d> {
             [a, f] => {
                 let Some(aid) = self.schema.ancestors(t).into_iter().find(|x| self.schema.table(*x).name == a.name) else {
                     self.diags.push(
-                        err("check::unrelated", a.span, format!("`{}` is not a table above `{}`", a.name, self.schema.table(t).name)).label("not an ancestor"),
+                        err(
+                            "check::unrelated",
+                            a.span,
+                            format!("`{}` is not a table above `{}`", a.name, self.schema.table(t).name),
+                        )
+                        .label("not an ancestor"),
                     );
                     return error;
                 };

@@ -122,7 +122,9 @@ pub fn main() -> ExitCode {
         Command::Check { rules } => check(rules.as_ref()),
         Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
         Command::Template { ret, year, out: path } => template(&ret, year.as_deref(), &path),
-        Command::Generate { ret, size, seed, error_rate, year, csv, out: path } => generate(&ret, size, seed, error_rate, year, csv, &path),
+        Command::Generate { ret, size, seed, error_rate, year, csv, out: path } => {
+            generate(&ret, size, seed, error_rate, year, csv, &path)
+        }
     })
 }
 
@@ -229,17 +231,20 @@ fn template(ret: &str, year: Option<&str>, path: &std::path::Path) -> u8 {
 fn generate(ret: &str, size: usize, seed: u64, error_rate: f64, year: i32, csv: bool, path: &std::path::Path) -> u8 {
     use crate::generate::templates;
     let result: Result<(), String> = match (ret, csv) {
-        ("cin", false) => crate::report::write_atomic(path, crate::generate::cin_xml(size, seed, error_rate, year).as_bytes()).map_err(|e| e.to_string()),
+        ("cin", false) => crate::report::write_atomic(path, crate::generate::cin_xml(size, seed, error_rate, year).as_bytes())
+            .map_err(|e| e.to_string()),
         ("fgc" | "disability", _) => {
             let sheets = if ret == "fgc" { templates::fgc(seed, size) } else { templates::disability(seed, size) };
             if csv {
-                std::fs::create_dir_all(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|()| {
-                        templates::csv(&sheets).iter().try_for_each(|(name, text)| crate::report::write_atomic(&path.join(name), text.as_bytes()).map_err(|e| e.to_string()))
+                std::fs::create_dir_all(path).map_err(|e| e.to_string()).and_then(|()| {
+                    templates::csv(&sheets).iter().try_for_each(|(name, text)| {
+                        crate::report::write_atomic(&path.join(name), text.as_bytes()).map_err(|e| e.to_string())
                     })
+                })
             } else {
-                templates::xlsx(&sheets).map_err(|e| e.to_string()).and_then(|b| crate::report::write_atomic(path, &b).map_err(|e| e.to_string()))
+                templates::xlsx(&sheets)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| crate::report::write_atomic(path, &b).map_err(|e| e.to_string()))
             }
         }
         ("cin", true) => Err("the CIN census is generated as XML".into()),

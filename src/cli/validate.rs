@@ -69,8 +69,12 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Submission>, String> {
                     continue;
                 }
                 match Format::of(path) {
-                    Some(Format::Csv) => csv.entry(path.parent().unwrap_or(Path::new(".")).to_path_buf()).or_default().push(path.to_path_buf()),
-                    Some(f) => subs.push(Submission { format: f, files: vec![path.to_path_buf()], display: path.display().to_string() }),
+                    Some(Format::Csv) => {
+                        csv.entry(path.parent().unwrap_or(Path::new(".")).to_path_buf()).or_default().push(path.to_path_buf())
+                    }
+                    Some(f) => {
+                        subs.push(Submission { format: f, files: vec![path.to_path_buf()], display: path.display().to_string() })
+                    }
                     None => {}
                 }
             }
@@ -138,9 +142,15 @@ fn pick_return(book: &mut Rulebook, sub: &Submission) -> Result<String, String> 
         let score = match sub.format {
             Format::Xml => {
                 let root = sniff.xml_paths.first().and_then(|p| p.split(['/', '=']).next()).unwrap_or("");
-                let tops: Vec<&str> = p.schema.tables.iter().filter_map(|t| t.xml.as_deref()).filter_map(|x| x.split('/').next()).collect();
+                let tops: Vec<&str> =
+                    p.schema.tables.iter().filter_map(|t| t.xml.as_deref()).filter_map(|x| x.split('/').next()).collect();
                 if tops.contains(&root) {
-                    1 + p.schema.tables.iter().filter(|t| t.xml.as_ref().is_some_and(|x| sniff.xml_paths.iter().any(|s| s.contains(x.as_str())))).count()
+                    1 + p
+                        .schema
+                        .tables
+                        .iter()
+                        .filter(|t| t.xml.as_ref().is_some_and(|x| sniff.xml_paths.iter().any(|s| s.contains(x.as_str()))))
+                        .count()
                 } else {
                     0
                 }
@@ -158,7 +168,12 @@ fn pick_return(book: &mut Rulebook, sub: &Submission) -> Result<String, String> 
 }
 
 /// Reads a submission with the right year's rules: the year of its `detect year from` date.
-fn read_submission(book: &mut Rulebook, sub: &Submission, ret: &str, year: Option<&str>) -> Result<(String, crate::table::Dataset, Vec<String>), String> {
+fn read_submission(
+    book: &mut Rulebook,
+    sub: &Submission,
+    ret: &str,
+    year: Option<&str>,
+) -> Result<(String, crate::table::Dataset, Vec<String>), String> {
     let mut notes = vec![];
     let latest = book.latest(ret).ok_or_else(|| format!("there are no rules for the return `{ret}`"))?;
     let first_year = year.map(str::to_string).unwrap_or(latest.clone());
@@ -205,8 +220,10 @@ pub fn rule_texts(c: &Compiled) -> report::human::RuleTexts {
     let mut m = BTreeMap::new();
     if let Some(p) = &c.program {
         for r in &p.rules {
-            let text = r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
-            let text = if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
+            let text =
+                r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
+            let text =
+                if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
             m.insert(r.code.clone(), (format!("{}:{}", r.file, r.line), text));
         }
     }

@@ -94,7 +94,9 @@ pub fn call(b: Builtin, a: &[&Scalar], holidays: &[i32]) -> Scalar {
         Builtin::MakeDate => (|| dates::make(int(arg(0))?, int(arg(1))?, int(arg(2))?).map(Scalar::Date))(),
         Builtin::Age => (|| dates::age(date(arg(0))?, date(arg(1))?).map(Scalar::Int))(),
         Builtin::DaysBetween => (|| Some(Scalar::Int(i64::from(date(arg(1))?) - i64::from(date(arg(0))?))))(),
-        Builtin::WorkingDaysBetween => (|| Some(Scalar::Int(dates::working_days_between(date(arg(0))?, date(arg(1))?, holidays))))(),
+        Builtin::WorkingDaysBetween => {
+            (|| Some(Scalar::Int(dates::working_days_between(date(arg(0))?, date(arg(1))?, holidays))))()
+        }
         Builtin::Overlaps => (|| {
             let (s1, s2) = (date(arg(0))?, date(arg(2))?);
             let e1 = date(arg(1)).unwrap_or(i32::MAX);

@@ -157,7 +157,8 @@ pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Val {
                 (0..n)
                     .map(|i| {
                         let above = compare(xv.at(i), lv.at(i)).map(|o| o != Ordering::Less);
-                        let below = compare(xv.at(i), hv.at(i)).map(|o| if *inclusive { o != Ordering::Greater } else { o == Ordering::Less });
+                        let below = compare(xv.at(i), hv.at(i))
+                            .map(|o| if *inclusive { o != Ordering::Greater } else { o == Ordering::Less });
                         let r = match (above, below) {
                             (Some(false), _) | (_, Some(false)) => Some(false),
                             (Some(true), Some(true)) => Some(true),
@@ -196,11 +197,19 @@ pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Val {
                     .collect(),
             )
         }
-        IKind::Agg { func, source, var, filter, arg } => aggregate(cx, f, *func, source, var.0, filter.as_deref(), arg.as_deref()),
+        IKind::Agg { func, source, var, filter, arg } => {
+            aggregate(cx, f, *func, source, var.0, filter.as_deref(), arg.as_deref())
+        }
     }
 }
 
-fn field_col(cx: &Ctx, f: &Frame, var: crate::check::program::VarId, table: crate::schema::TableId, fid: crate::schema::FieldId) -> Val {
+fn field_col(
+    cx: &Ctx,
+    f: &Frame,
+    var: crate::check::program::VarId,
+    table: crate::schema::TableId,
+    fid: crate::schema::FieldId,
+) -> Val {
     let Bind::Rows { table: vt, rows } = f.var(var.0) else { return Val::S(Scalar::Null) };
     let Some(col) = cx.data.table(table).and_then(|t| t.col(fid)) else { return Val::S(Scalar::Null) };
     if *vt == table {
@@ -276,8 +285,20 @@ fn arith(op: BinOp, x: &Scalar, y: &Scalar) -> Scalar {
         },
         (Date(a), Date(b)) if op == BinOp::Sub => Int(i64::from(*a) - i64::from(*b)),
         (Int(_) | Dec(_), Int(_) | Dec(_)) => {
-            let a = if let Int(v) = x { *v as f64 } else if let Dec(v) = x { *v } else { 0.0 };
-            let b = if let Int(v) = y { *v as f64 } else if let Dec(v) = y { *v } else { 0.0 };
+            let a = if let Int(v) = x {
+                *v as f64
+            } else if let Dec(v) = x {
+                *v
+            } else {
+                0.0
+            };
+            let b = if let Int(v) = y {
+                *v as f64
+            } else if let Dec(v) = y {
+                *v
+            } else {
+                0.0
+            };
             let r = match op {
                 BinOp::Add => a + b,
                 BinOp::Sub => a - b,

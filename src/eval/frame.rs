@@ -123,10 +123,17 @@ impl Frame {
                     vals: Arc::new(idx.iter().map(|i| vals.get(*i as usize).cloned().unwrap_or_default()).collect()),
                     pos: Arc::new(gather_u32(pos, idx)),
                 },
-                Bind::Group { table, gid, csr } => Bind::Group { table: *table, gid: Arc::new(gather_u32(gid, idx)), csr: csr.clone() },
+                Bind::Group { table, gid, csr } => {
+                    Bind::Group { table: *table, gid: Arc::new(gather_u32(gid, idx)), csr: csr.clone() }
+                }
             })
             .collect();
-        Frame { len: idx.len(), vars, lets: self.lets.iter().map(|l| l.gather(idx)).collect(), key: self.key.as_ref().map(|k| k.gather(idx)) }
+        Frame {
+            len: idx.len(),
+            vars,
+            lets: self.lets.iter().map(|l| l.gather(idx)).collect(),
+            key: self.key.as_ref().map(|k| k.gather(idx)),
+        }
     }
 
     /// Binds variable `v`.

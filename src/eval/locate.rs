@@ -57,7 +57,8 @@ pub fn location(data: &Dataset, prog: &Program, t: TableId, row: u32, field: Opt
     match &tbl.origin {
         Origin::Memory => None,
         Origin::Sheet { sheet, cols } => {
-            let c = field.and_then(|f| cols.get(f.0 as usize).copied().flatten()).or_else(|| cols.iter().flatten().copied().min())?;
+            let c =
+                field.and_then(|f| cols.get(f.0 as usize).copied().flatten()).or_else(|| cols.iter().flatten().copied().min())?;
             Some(Location::Cell { sheet: sheet.clone(), cell: format!("{}{pos}", col_letters(c)) })
         }
         Origin::Csv { file, .. } => Some(Location::Line { file: file.clone(), line: pos }),
@@ -159,7 +160,11 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
                     if fd.location.is_none() {
                         fd.location = loc.clone();
                     }
-                    fd.values.push(FieldValue { field: field_name(prog, *ft, *ff), value: value_text(data, *ft, ar, *ff), location: loc });
+                    fd.values.push(FieldValue {
+                        field: field_name(prog, *ft, *ff),
+                        value: value_text(data, *ft, ar, *ff),
+                        location: loc,
+                    });
                 }
             }
             if fd.location.is_none() {
@@ -187,7 +192,11 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
             .filter(|(ft, _)| ft == rt || prog.schema.ancestors(*rt).contains(ft))
             .filter_map(|(ft, ff)| {
                 let ar = ancestor_row(cx, *rt, *rr, *ft)?;
-                Some(FieldValue { field: field_name(prog, *ft, *ff), value: value_text(data, *ft, ar, *ff), location: location(data, prog, *ft, ar, Some(*ff)) })
+                Some(FieldValue {
+                    field: field_name(prog, *ft, *ff),
+                    value: value_text(data, *ft, ar, *ff),
+                    location: location(data, prog, *ft, ar, Some(*ff)),
+                })
             })
             .collect();
         let first_field = rule.fields.iter().find(|(ft, _)| ft == rt).map(|(_, ff)| *ff);
@@ -216,7 +225,13 @@ pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
                     let loc = location(data, prog, t, r, is.field);
                     let vals = is
                         .field
-                        .map(|f| vec![FieldValue { field: field_name(prog, t, f), value: value_text(data, t, r, f), location: loc.clone() }])
+                        .map(|f| {
+                            vec![FieldValue {
+                                field: field_name(prog, t, f),
+                                value: value_text(data, t, r, f),
+                                location: loc.clone(),
+                            }]
+                        })
                         .unwrap_or_default();
                     (loc, child_id(data, prog, t, r), vals)
                 }

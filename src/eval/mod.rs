@@ -84,10 +84,7 @@ pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync
 /// Sorts findings into their deterministic order.
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        a.sort_key()
-            .cmp(&b.sort_key())
-            .then_with(|| a.related.cmp(&b.related))
-            .then_with(|| a.values.cmp(&b.values))
+        a.sort_key().cmp(&b.sort_key()).then_with(|| a.related.cmp(&b.related)).then_with(|| a.values.cmp(&b.values))
     });
 }
 

@@ -36,14 +36,23 @@ impl Rng {
     }
 }
 
-const ETHNICITY: &[&str] = &["WBRI", "WBRI", "WBRI", "WBRI", "WIRI", "WOTH", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "NOBT"];
+const ETHNICITY: &[&str] = &[
+    "WBRI", "WBRI", "WBRI", "WBRI", "WIRI", "WOTH", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH", "BCRB",
+    "BAFR", "BOTH", "CHNE", "OOTH", "NOBT",
+];
 const DISABILITY: &[&str] = &["MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA"];
 const SOURCES: &[&str] = &["1A", "1B", "1C", "2A", "2B", "3A", "3B", "3E", "3F", "4", "5A", "5B", "5D", "6", "7", "8", "9", "10"];
 const NEED: &[&str] = &["N1", "N1", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"];
 const CLOSE: &[&str] = &["RC1", "RC3", "RC4", "RC5", "RC6", "RC7", "RC7", "RC7"];
-const FACTORS: &[&str] = &["1B", "2B", "3A", "3B", "4A", "4B", "5B", "6B", "7A", "10A", "11A", "14A", "15A", "16A", "17A", "18B", "18C", "19B", "19C", "20", "24A"];
+const FACTORS: &[&str] = &[
+    "1B", "2B", "3A", "3B", "4A", "4B", "5B", "6B", "7A", "10A", "11A", "14A", "15A", "16A", "17A", "18B", "18C", "19B", "19C",
+    "20", "24A",
+];
 const ABUSE: &[&str] = &["NEG", "NEG", "EMO", "PHY", "SAB", "MUL"];
-const LA: &[&str] = &["201", "202", "203", "204", "205", "206", "207", "208", "209", "210", "211", "212", "213", "301", "302", "303", "304", "305", "306", "307", "308", "309", "310"];
+const LA: &[&str] = &[
+    "201", "202", "203", "204", "205", "206", "207", "208", "209", "210", "211", "212", "213", "301", "302", "303", "304", "305",
+    "306", "307", "308", "309", "310",
+];
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRTUVWXYZ";
 
 /// Days from the common era of 1 April of `year`.
@@ -116,7 +125,11 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
             }
         }
         let sex = if mistake == Some(5) { "X" } else { rng.pick(&["M", "F"]) };
-        let _ = write!(x, "        <PersonBirthDate>{}</PersonBirthDate>\n        <Sex>{sex}</Sex>\n      </ChildIdentifiers>\n", day(dob));
+        let _ = write!(
+            x,
+            "        <PersonBirthDate>{}</PersonBirthDate>\n        <Sex>{sex}</Sex>\n      </ChildIdentifiers>\n",
+            day(dob)
+        );
         let _ = write!(x, "      <ChildCharacteristics>\n        <Ethnicity>{eth}</Ethnicity>\n        <Disabilities>\n");
         if rng.chance(0.12) {
             let a = rng.pick(DISABILITY);
@@ -156,10 +169,18 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
             let a_start = if mistake == Some(7) { referral - 10 } else { a_start };
             let auth = (a_start + 10 + rng.below(30) as i32).min(last);
             let authorised = closure.is_some() || auth < end - 10;
-            let _ = write!(x, "        <Assessments>\n          <AssessmentActualStartDate>{}</AssessmentActualStartDate>\n", day(a_start));
+            let _ = write!(
+                x,
+                "        <Assessments>\n          <AssessmentActualStartDate>{}</AssessmentActualStartDate>\n",
+                day(a_start)
+            );
             if authorised {
-                let _ = writeln!(x, "          <AssessmentAuthorisationDate>{}</AssessmentAuthorisationDate>", day(auth.max(a_start)));
-                let _ = write!(x, "          <FactorsIdentifiedAtAssessment>\n");
+                let _ = writeln!(
+                    x,
+                    "          <AssessmentAuthorisationDate>{}</AssessmentAuthorisationDate>",
+                    day(auth.max(a_start))
+                );
+                let _ = writeln!(x, "          <FactorsIdentifiedAtAssessment>");
                 let n = 1 + rng.below(3);
                 let mut used: Vec<&str> = vec![];
                 for _ in 0..n {
@@ -176,11 +197,14 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
             if rng.chance(0.3) && auth + 15 < last {
                 let s47 = auth + 1;
                 let icpc = s47 + 10;
-                let weekday_icpc = icpc + match chrono::NaiveDate::from_num_days_from_ce_opt(icpc).map(|d| chrono::Datelike::weekday(&d).number_from_monday()) {
-                    Some(6) => 2,
-                    Some(7) => 1,
-                    _ => 0,
-                };
+                let weekday_icpc = icpc
+                    + match chrono::NaiveDate::from_num_days_from_ce_opt(icpc)
+                        .map(|d| chrono::Datelike::weekday(&d).number_from_monday())
+                    {
+                        Some(6) => 2,
+                        Some(7) => 1,
+                        _ => 0,
+                    };
                 let _ = write!(
                     x,
                     "        <Section47>\n          <S47ActualStartDate>{}</S47ActualStartDate>\n          <InitialCPCtarget>{}</InitialCPCtarget>\n          <DateOfInitialCPC>{}</DateOfInitialCPC>\n          <ICPCnotRequired>false</ICPCnotRequired>\n        </Section47>\n",
@@ -201,7 +225,11 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
                     rng.below(3)
                 );
                 if cpp_start + 90 < last {
-                    let _ = write!(x, "          <Reviews>\n            <CPPreviewDate>{}</CPPreviewDate>\n          </Reviews>\n", day(cpp_start + 90));
+                    let _ = write!(
+                        x,
+                        "          <Reviews>\n            <CPPreviewDate>{}</CPPreviewDate>\n          </Reviews>\n",
+                        day(cpp_start + 90)
+                    );
                 }
                 let _ = writeln!(x, "        </ChildProtectionPlans>");
             } else if rng.chance(0.5) && auth + 2 < last {
@@ -213,7 +241,11 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
                 let _ = writeln!(x, "        </CINPlanDates>");
             }
         }
-        let _ = write!(x, "        <ReferralNFA>{}</ReferralNFA>\n      </CINdetails>\n    </Child>\n", if nfa { "true" } else { "false" });
+        let _ = write!(
+            x,
+            "        <ReferralNFA>{}</ReferralNFA>\n      </CINdetails>\n    </Child>\n",
+            if nfa { "true" } else { "false" }
+        );
     }
     x.push_str("  </Children>\n</Message>\n");
     x

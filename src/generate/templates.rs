@@ -45,8 +45,8 @@ fn n(x: u32) -> Cell {
 }
 
 const ETH: &[&str] = &[
-    "WBRI", "WBRI", "WBRI", "WBRI", "WBRI", "WIRI", "WOTH", "MWBC", "MWBA", "MOTH", "AIND", "APKN", "ABAN", "BCRB", "BAFR", "CHNE",
-    "OOTH", "NOBT", "REFU",
+    "WBRI", "WBRI", "WBRI", "WBRI", "WBRI", "WIRI", "WOTH", "MWBC", "MWBA", "MOTH", "AIND", "APKN", "ABAN", "BCRB", "BAFR",
+    "CHNE", "OOTH", "NOBT", "REFU",
 ];
 const DIS: &[&str] = &["LD", "AUT", "BEH", "COMM", "MOB", "HEAR", "VIS", "PC", "HAND", "CON", "INC", "DDA"];
 const NOT_HELD: [&str; 5] = ["WITHDREW", "CLOSED", "CHANGED", "COURT", "OTHER"];
@@ -113,17 +113,42 @@ pub fn fgc(seed: u64, families: usize) -> Vec<Sheet> {
         rows: vec![vec![t("201"), t("Example Borough Council"), d(ps), d(pe), t("FGC-1.0")]],
     };
     let headers: Vec<String> = [
-        "FamilyID", "LAchildID", "KnownToCSC", "PersonBirthDate", "ExpectedPersonBirthDate", "Sex", "Ethnicity", "Disabilities",
-        "LegalStatus", "Stage", "ReferralDate", "ReferralSource", "OfferDate", "Consent", "ReasonNoConsent", "ConferenceHeld",
-        "ReasonNotHeld", "ConferenceDate", "FamilyAttendees", "ProfessionalAttendees", "PrivateFamilyTime", "PlanAgreed", "PlanDate",
-        "ReviewDate", "ClosureDate", "Outcome6m", "Outcome12m", "FamilyFeedback",
+        "FamilyID",
+        "LAchildID",
+        "KnownToCSC",
+        "PersonBirthDate",
+        "ExpectedPersonBirthDate",
+        "Sex",
+        "Ethnicity",
+        "Disabilities",
+        "LegalStatus",
+        "Stage",
+        "ReferralDate",
+        "ReferralSource",
+        "OfferDate",
+        "Consent",
+        "ReasonNoConsent",
+        "ConferenceHeld",
+        "ReasonNotHeld",
+        "ConferenceDate",
+        "FamilyAttendees",
+        "ProfessionalAttendees",
+        "PrivateFamilyTime",
+        "PlanAgreed",
+        "PlanDate",
+        "ReviewDate",
+        "ClosureDate",
+        "Outcome6m",
+        "Outcome12m",
+        "FamilyFeedback",
     ]
     .map(String::from)
     .to_vec();
     let mut rows = vec![];
     let mut child_no = 0u32;
     // Families and children referred, consented, in conferences; conferences not held by reason.
-    let (mut fam_ref, mut ch_ref, mut fam_con, mut ch_con, mut conf, mut ch_conf, mut not_held) = (0u32, 0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
+    let (mut fam_ref, mut ch_ref, mut fam_con, mut ch_con, mut conf, mut ch_conf, mut not_held) =
+        (0u32, 0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
     let mut reasons = [0u32; 5];
     for fno in 0..families {
         let f = family(&mut rng, fno, ps, pe);
@@ -165,7 +190,13 @@ pub fn fgc(seed: u64, families: usize) -> Vec<Sheet> {
                 d(f.offer),
                 t(yn(f.consent)),
                 t(if f.consent { "" } else { rng.pick(&["PARENT", "YP", "NONETWORK", "ALREADY", "OTHER"]) }),
-                t(if f.held { "Y" } else if f.consent { "N" } else { "" }),
+                t(if f.held {
+                    "Y"
+                } else if f.consent {
+                    "N"
+                } else {
+                    ""
+                }),
                 t(f.not_held),
                 if f.held { d(f.conference) } else { Cell::Blank },
                 if f.held { n(2 + rng.below(8) as u32) } else { Cell::Blank },
@@ -194,20 +225,23 @@ pub fn fgc(seed: u64, families: usize) -> Vec<Sheet> {
     let summary = Sheet {
         name: "Summary".into(),
         headers: [
-            "FamiliesReferred", "ChildrenReferred", "FamiliesConsented", "ChildrenConsented", "ConferencesHeld",
-            "ChildrenInConferences", "ConferencesNotHeld", "NotHeldWithdrew", "NotHeldClosed", "NotHeldChanged", "NotHeldCourt",
+            "FamiliesReferred",
+            "ChildrenReferred",
+            "FamiliesConsented",
+            "ChildrenConsented",
+            "ConferencesHeld",
+            "ChildrenInConferences",
+            "ConferencesNotHeld",
+            "NotHeldWithdrew",
+            "NotHeldClosed",
+            "NotHeldChanged",
+            "NotHeldCourt",
             "NotHeldOther",
         ]
         .map(String::from)
         .to_vec(),
         // ChildrenReferred is two too many: a deliberate reconciliation mistake.
-        rows: vec![
-            [fam_ref, ch_ref + 2, fam_con, ch_con, conf, ch_conf, not_held]
-                .into_iter()
-                .chain(reasons)
-                .map(n)
-                .collect(),
-        ],
+        rows: vec![[fam_ref, ch_ref + 2, fam_con, ch_con, conf, ch_conf, not_held].into_iter().chain(reasons).map(n).collect()],
     };
     vec![about, referrals, summary]
 }
@@ -221,10 +255,20 @@ pub fn disability(seed: u64, children: usize) -> Vec<Sheet> {
         headers: ["LA", "LAName", "SnapshotDate", "TemplateVersion"].map(String::from).to_vec(),
         rows: vec![vec![t("201"), t("Example Borough Council"), d(snap), t("DIS-1.0")]],
     };
-    let headers: Vec<String> =
-        ["LAchildID", "Cohort", "PersonBirthDate", "Sex", "Ethnicity", "Disabilities", "RecordedBy", "SelfReported", "EHCP", "LastReviewed"]
-            .map(String::from)
-            .to_vec();
+    let headers: Vec<String> = [
+        "LAchildID",
+        "Cohort",
+        "PersonBirthDate",
+        "Sex",
+        "Ethnicity",
+        "Disabilities",
+        "RecordedBy",
+        "SelfReported",
+        "EHCP",
+        "LastReviewed",
+    ]
+    .map(String::from)
+    .to_vec();
     let codes = ["MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA", "MH"];
     let mut rows = vec![];
     // Per cohort: total, with a disability, not recorded, and per type.
@@ -286,7 +330,9 @@ pub fn disability(seed: u64, children: usize) -> Vec<Sheet> {
         ["Cohort", "Total", "WithDisability", "NotRecorded"].iter().chain(codes.iter()).map(|s| s.to_string()).collect();
     let mut summary_rows: Vec<Vec<Cell>> = counts
         .iter()
-        .map(|(cohort, (total, with, not_rec, per))| [t(cohort), n(*total), n(*with), n(*not_rec)].into_iter().chain(per.iter().map(|x| n(*x))).collect())
+        .map(|(cohort, (total, with, not_rec, per))| {
+            [t(cohort), n(*total), n(*with), n(*not_rec)].into_iter().chain(per.iter().map(|x| n(*x))).collect()
+        })
         .collect();
     // The first cohort's total is one short: a deliberate reconciliation mistake.
     if let Some(Cell::Num(x)) = summary_rows.first_mut().and_then(|r| r.get_mut(1)) {

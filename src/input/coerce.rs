@@ -121,7 +121,13 @@ fn text(t: &str, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Re
                 .map(Scalar::Int)
                 .ok_or((t.to_string(), Misfit::Int))
         }
-        FieldType::Decimal => t.replace(',', "").parse::<f64>().ok().filter(|x| x.is_finite()).map(Scalar::Dec).ok_or((t.to_string(), Misfit::Decimal)),
+        FieldType::Decimal => t
+            .replace(',', "")
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Scalar::Dec)
+            .ok_or((t.to_string(), Misfit::Decimal)),
         FieldType::Date => parse_date(t).map(|d| Scalar::Date(d.num_days_from_ce())).ok_or((t.to_string(), Misfit::Date)),
         FieldType::Bool => bools.parse(t).map(Scalar::Bool).ok_or((t.to_string(), Misfit::Bool)),
         FieldType::List(inner) => {

@@ -94,15 +94,24 @@ pub fn sniff(format: Format, files: &[PathBuf]) -> Sniff {
 }
 
 /// Reads a submission (one XML or xlsx file, or a set of CSV files) into tables of `schema`.
-pub fn read(schema: &crate::schema::Schema, format: Format, files: &[PathBuf], display: &str) -> Result<crate::table::Dataset, InputError> {
+pub fn read(
+    schema: &crate::schema::Schema,
+    format: Format,
+    files: &[PathBuf],
+    display: &str,
+) -> Result<crate::table::Dataset, InputError> {
     match format {
         Format::Xml => {
-            let Some(f) = files.first() else { return Err(InputError::Missing { path: display.into(), reason: "no file".into() }) };
+            let Some(f) = files.first() else {
+                return Err(InputError::Missing { path: display.into(), reason: "no file".into() });
+            };
             let bytes = std::fs::read(f).map_err(|source| InputError::Io { path: display.into(), source })?;
             xml::read(schema, &bytes, display)
         }
         Format::Xlsx => {
-            let Some(f) = files.first() else { return Err(InputError::Missing { path: display.into(), reason: "no file".into() }) };
+            let Some(f) = files.first() else {
+                return Err(InputError::Missing { path: display.into(), reason: "no file".into() });
+            };
             sheet::read_xlsx(schema, f, display)
         }
         Format::Csv => sheet::read_csv(schema, files, display),

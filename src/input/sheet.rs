@@ -52,7 +52,8 @@ pub fn read_xlsx(schema: &Schema, path: &Path, display: &str) -> Result<Dataset,
 
 /// Reads CSV files, one per table, each named after its table (or one of its sheet names).
 pub fn read_csv(schema: &Schema, files: &[PathBuf], display: &str) -> Result<Dataset, InputError> {
-    let stems: Vec<String> = files.iter().map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+    let stems: Vec<String> =
+        files.iter().map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     let mut b = Builder::new(schema, display);
     for t in schema.table_ids() {
         let Some(file) = find_name(&schema.table(t).sheets, &stems).and_then(|i| files.get(i)) else {
@@ -168,7 +169,10 @@ fn missing(b: &mut Builder, t: TableId, kind: Kind, found: &[String], display: &
             (false, Kind::Sheet) => format!("the workbook has sheets {}", found.join(", ")),
             (false, Kind::Csv) => format!("the files given are {}", found.join(", ")),
         };
-        return Err(InputError::Missing { path: display.into(), reason: format!("the {what} `{}{ext}` is missing; {have}", ts.name) });
+        return Err(InputError::Missing {
+            path: display.into(),
+            reason: format!("the {what} `{}{ext}` is missing; {have}", ts.name),
+        });
     }
     let expected = ts.sheets.iter().map(|s| format!("`{s}{ext}`")).collect::<Vec<_>>().join(", ");
     let message = format!("the {what} `{}{ext}` is missing (expected one of: {expected})", ts.name);
@@ -264,7 +268,10 @@ impl Columns {
                     table: Some(t),
                     field: Some(f),
                     row: None,
-                    message: format!("the column `{}` appears twice in sheet `{sheet}`; only the first is read", schema.field(t, f).name),
+                    message: format!(
+                        "the column `{}` appears twice in sheet `{sheet}`; only the first is read",
+                        schema.field(t, f).name
+                    ),
                     error: false,
                 }),
                 None => {}
@@ -305,7 +312,14 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
         let (parent, unknown) = link.as_ref().map_or((NONE, None), |l| l.find(line, &cols));
         let row = b.add_row(t, parent, *pos);
         if let Some(message) = unknown {
-            b.issue(InputIssue { code: "input::unknown-parent", table: Some(t), field: None, row: Some(row), message, error: true });
+            b.issue(InputIssue {
+                code: "input::unknown-parent",
+                table: Some(t),
+                field: None,
+                row: Some(row),
+                message,
+                error: true,
+            });
         }
         for (f, c) in cols.fields.iter().enumerate() {
             let raw = c.map_or(Raw::Empty, |c| line.cell(c));
@@ -326,7 +340,14 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str) {
             b.mark_present(t, f);
         } else if fs.required && numbered != Some(f) {
             let message = format!("the column `{}` is missing from sheet `{sheet}`", fs.name);
-            b.issue(InputIssue { code: "input::missing-column", table: Some(t), field: Some(f), row: None, message, error: true });
+            b.issue(InputIssue {
+                code: "input::missing-column",
+                table: Some(t),
+                field: Some(f),
+                row: None,
+                message,
+                error: true,
+            });
         }
     }
 }
@@ -366,7 +387,14 @@ impl Link {
                     "the column `{name}` is missing from sheet `{sheet}`, so its rows cannot be linked to `{}`",
                     schema.table(p).name
                 );
-                b.issue(InputIssue { code: "input::missing-column", table: Some(t), field: None, row: None, message, error: true });
+                b.issue(InputIssue {
+                    code: "input::missing-column",
+                    table: Some(t),
+                    field: None,
+                    row: None,
+                    message,
+                    error: true,
+                });
             }
         }
         let single = (key.is_empty() && len > 0).then_some(0);
@@ -381,7 +409,8 @@ impl Link {
         if !self.usable {
             return (NONE, None);
         }
-        let values: Vec<String> = cols.links.iter().map(|c| c.map_or_else(String::new, |c| key_text(&text(&line.cell(c))))).collect();
+        let values: Vec<String> =
+            cols.links.iter().map(|c| c.map_or_else(String::new, |c| key_text(&text(&line.cell(c))))).collect();
         if let Some(r) = self.rows.get(&values.join("\u{1f}")) {
             return (*r, None);
         }
@@ -484,7 +513,8 @@ fn read_records(file: &Path, name: &str) -> Result<Vec<(u32, csv::StringRecord)>
     let bytes = text.as_bytes();
     let (mut out, mut at, mut line) = (vec![], 0, 1);
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| InputError::Malformed { path: name.into(), format: "CSV", reason: lower_first(&e.to_string()) })?;
+        let rec =
+            rec.map_err(|e| InputError::Malformed { path: name.into(), format: "CSV", reason: lower_first(&e.to_string()) })?;
         // The csv crate's own line numbers lag a line after `\r\n`: count from the record's byte.
         let mut start = rec.position().map_or(at, |p| p.byte() as usize).max(at);
         while let Some(b'\r' | b'\n') = bytes.get(start) {
@@ -528,8 +558,8 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
 
 /// Windows-1252 characters for bytes 0x80 to 0x9F (undefined ones kept as C1 controls).
 const CP1252: [char; 32] = [
-    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–',
-    '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘', '’', '“', '”',
+    '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
 ];
 
 fn windows_1252(b: u8) -> char {

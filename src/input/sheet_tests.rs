@@ -301,7 +301,12 @@ fn xlsx_unknown_grandparent_names_the_whole_key() {
     put(ws, 0, 0, &[&[C::S("LAchildID")], &[C::S("C1")]]);
     let ws = wb.add_worksheet();
     ws.set_name("CINdetails").unwrap();
-    put(ws, 0, 0, &[&[C::S("LAchildID"), C::S("CINdetailsID"), C::S("ReferralDate")], &[C::S("C1"), C::N(1.0), C::S("2024-01-01")]]);
+    put(
+        ws,
+        0,
+        0,
+        &[&[C::S("LAchildID"), C::S("CINdetailsID"), C::S("ReferralDate")], &[C::S("C1"), C::N(1.0), C::S("2024-01-01")]],
+    );
     let ws = wb.add_worksheet();
     ws.set_name("Assessments").unwrap();
     put(ws, 0, 0, &[&[C::S("LAchildID"), C::S("CINdetailsID"), C::S("AssessmentID")], &[C::S("C1"), C::N(2.0), C::N(7.0)]]);
@@ -317,7 +322,12 @@ fn xlsx_duplicate_column_uses_the_first_and_no_header_is_reported() {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("Child").unwrap();
-    put(ws, 0, 0, &[&[C::S("LAchildID"), C::S("DOB"), C::S("Date of Birth")], &[C::S("C1"), C::S("2020-01-01"), C::S("2021-01-01")]]);
+    put(
+        ws,
+        0,
+        0,
+        &[&[C::S("LAchildID"), C::S("DOB"), C::S("Date of Birth")], &[C::S("C1"), C::S("2020-01-01"), C::S("2021-01-01")]],
+    );
     let ws = wb.add_worksheet();
     ws.set_name("CINdetails").unwrap();
     put(ws, 0, 0, &[&[C::S("nothing"), C::S("here")], &[C::S("x"), C::S("y")]]);
@@ -341,7 +351,9 @@ fn xlsx_files_that_are_not_workbooks_are_malformed() {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
         match read_xlsx(&schema(), &path, name) {
-            Err(InputError::Malformed { format: "xlsx", reason, .. }) => assert!(reason.chars().next().unwrap().is_lowercase(), "{reason}"),
+            Err(InputError::Malformed { format: "xlsx", reason, .. }) => {
+                assert!(reason.chars().next().unwrap().is_lowercase(), "{reason}")
+            }
             other => panic!("{name}: {other:?}"),
         }
         assert!(sheet_names(&path).is_empty());
@@ -420,7 +432,10 @@ fn csv_missing_top_file_is_an_error_and_single_file_keeps_its_name() {
     let d = read_csv(&schema(), &files, &shown).unwrap();
     assert!(matches!(&d.tables[0].origin, Origin::Csv { file, .. } if *file == shown));
     assert_eq!(codes(&d), vec!["input::missing-sheet"]);
-    assert_eq!(d.issues[0].message, "the file `CINdetails.csv` is missing (expected one of: `CINdetails.csv`, `CIN details.csv`)");
+    assert_eq!(
+        d.issues[0].message,
+        "the file `CINdetails.csv` is missing (expected one of: `CINdetails.csv`, `CIN details.csv`)"
+    );
 }
 
 #[test]

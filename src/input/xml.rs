@@ -31,8 +31,11 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut b = Builder::new(schema, display);
     // Paths split into segments, per table and field.
-    let table_paths: Vec<Option<Vec<String>>> =
-        schema.tables.iter().map(|t| t.xml.as_ref().map(|p| p.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect())).collect();
+    let table_paths: Vec<Option<Vec<String>>> = schema
+        .tables
+        .iter()
+        .map(|t| t.xml.as_ref().map(|p| p.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()))
+        .collect();
     let field_paths: Vec<Vec<Vec<String>>> = schema
         .tables
         .iter()
@@ -82,7 +85,8 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
                 last_pos = tag_start.max(last_pos);
                 if !seen_root {
                     seen_root = true;
-                    if let Some(root) = schema.tables.iter().filter_map(|t| t.xml.as_ref()).next().and_then(|p| p.split('/').next())
+                    if let Some(root) =
+                        schema.tables.iter().filter_map(|t| t.xml.as_ref()).next().and_then(|p| p.split('/').next())
                         && root != name
                     {
                         return Err(malformed(format!("its root element is `{name}`, expected `{root}`")));

@@ -60,7 +60,11 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &RuleTexts)
     for ((sev, code, _), list) in &groups {
         let first = list.first().map_or("", |f| f.message.as_str());
         let _ = writeln!(out);
-        let title = if code.starts_with("input::invalid") || *code == "input::cell-error" { "values that do not fit their column's type" } else { first };
+        let title = if code.starts_with("input::invalid") || *code == "input::cell-error" {
+            "values that do not fit their column's type"
+        } else {
+            first
+        };
         let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), code, title);
         if let Some((place, text)) = texts.get(*code) {
             let _ = writeln!(out, "  rule: {place}  {text}");
@@ -98,16 +102,30 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     if f.message != group_message {
         let _ = writeln!(out, "    {}", f.message);
     }
-    let vals: Vec<String> =
-        f.values.iter().map(|v| format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) })).collect();
+    let vals: Vec<String> = f
+        .values
+        .iter()
+        .map(|v| format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) }))
+        .collect();
     if !vals.is_empty() && !f.code.starts_with("input::") {
         let _ = writeln!(out, "    values: {}", vals.join(", "));
     }
     for r in &f.related {
-        let vals: Vec<String> =
-            r.values.iter().map(|v| format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) })).collect();
+        let vals: Vec<String> = r
+            .values
+            .iter()
+            .map(|v| {
+                format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) })
+            })
+            .collect();
         let place = r.location.as_ref().map(loc).unwrap_or_else(|| format!("row {}", r.row + 1));
-        let _ = writeln!(out, "    with {} at {}{}", r.table, place, if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) });
+        let _ = writeln!(
+            out,
+            "    with {} at {}{}",
+            r.table,
+            place,
+            if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) }
+        );
     }
 }
 
@@ -117,10 +135,17 @@ fn render_table(out: &mut String, list: &[&Finding]) {
     let heads: Vec<&str> = first.values.iter().map(|v| v.field.as_str()).collect();
     let rows: Vec<Vec<&str>> = list.iter().map(|f| f.values.iter().map(|v| v.value.as_str()).collect()).collect();
     let widths: Vec<usize> = (0..heads.len())
-        .map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).chain([heads.get(i).map_or(0, |h| h.len())]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .chain([heads.get(i).map_or(0, |h| h.len())])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: &[&str]| -> String {
-        let parts: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{:<w$}", c, w = widths.get(i).copied().unwrap_or(0))).collect();
+        let parts: Vec<String> =
+            cells.iter().enumerate().map(|(i, c)| format!("{:<w$}", c, w = widths.get(i).copied().unwrap_or(0))).collect();
         format!("    {}", parts.join("  ").trim_end())
     };
     let _ = writeln!(out, "{}", line(&heads));

@@ -101,9 +101,10 @@ pub fn workbook(program: &Program) -> Result<Vec<u8>, XlsxError> {
     let notes = wb.add_worksheet();
     notes.set_name("Notes")?;
     let wrap = Format::new().set_text_wrap();
-    for (c, (h, w)) in [("Sheet", 18.0), ("Column", 26.0), ("Type", 30.0), ("Required", 10.0), ("Description", 70.0), ("Codes", 70.0)]
-        .iter()
-        .enumerate()
+    for (c, (h, w)) in
+        [("Sheet", 18.0), ("Column", 26.0), ("Type", 30.0), ("Required", 10.0), ("Description", 70.0), ("Codes", 70.0)]
+            .iter()
+            .enumerate()
     {
         notes.write_string_with_format(0, c as u16, *h, &head)?;
         notes.set_column_width(c as u16, *w)?;
@@ -128,8 +129,11 @@ pub fn workbook(program: &Program) -> Result<Vec<u8>, XlsxError> {
             };
             if let Some(c) = codes {
                 let list = schema.code_list(c);
-                let text: Vec<String> =
-                    list.codes.iter().map(|(code, label)| label.as_ref().map_or(code.clone(), |l| format!("{code} {l}"))).collect();
+                let text: Vec<String> = list
+                    .codes
+                    .iter()
+                    .map(|(code, label)| label.as_ref().map_or(code.clone(), |l| format!("{code} {l}")))
+                    .collect();
                 notes.write_string_with_format(r, 5, text.join("; "), &wrap)?;
             }
             r += 1;

@@ -411,14 +411,10 @@ fn rule(cx: &mut Cx, p: Pair<Rule>) -> Option<RuleDecl> {
                     _ => Scope::Table(cx.ident(s.into_inner().next()?)),
                 });
             }
-            Rule::fields_decl => {
-                r.fields.extend(q.into_inner().filter(|x| x.as_rule() == Rule::path).map(|x| lower_path(cx, x)))
-            }
+            Rule::fields_decl => r.fields.extend(q.into_inner().filter(|x| x.as_rule() == Rule::path).map(|x| lower_path(cx, x))),
             Rule::note_decl => r.note = q.into_inner().find(|x| x.as_rule() == Rule::string).map(|x| unquote(x.as_str())),
             Rule::fix_decl => r.fix = q.into_inner().find(|x| x.as_rule() == Rule::string).map(|x| unquote(x.as_str())),
-            Rule::report_decl => {
-                r.report.extend(q.into_inner().filter(|x| x.as_rule() == Rule::ident).map(|x| cx.ident(x)))
-            }
+            Rule::report_decl => r.report.extend(q.into_inner().filter(|x| x.as_rule() == Rule::ident).map(|x| cx.ident(x))),
             Rule::when_decl | Rule::require_decl | Rule::forbid_decl => {
                 let kind = q.as_rule();
                 let e = q.into_inner().find(|x| x.as_rule() == Rule::expr).map(|x| expr(cx, x))?;
@@ -536,7 +532,7 @@ fn template(cx: &mut Cx, p: &Pair<Rule>) -> Template {
             let hole = body.get(i + 1..i + 1 + close).unwrap_or("");
             match super::parse_expr(cx.file, hole, base + i + 1) {
                 Ok(e) => parts.push(TemplatePart::Expr(e)),
-                Err(d) => cx.diags.push(d),
+                Err(d) => cx.diags.push(*d),
             }
             i += close + 2;
         } else {
@@ -643,11 +639,9 @@ fn pratt(cx: &mut Cx, p: Pair<Rule>) -> Expr {
         .map_infix(|lhs, op, rhs| {
             let span = lhs.span.to(rhs.span);
             let kind = match op.as_rule() {
-                Rule::op_range_incl | Rule::op_range_excl => ExprKind::Range {
-                    inclusive: op.as_rule() == Rule::op_range_incl,
-                    lo: Box::new(lhs),
-                    hi: Box::new(rhs),
-                },
+                Rule::op_range_incl | Rule::op_range_excl => {
+                    ExprKind::Range { inclusive: op.as_rule() == Rule::op_range_incl, lo: Box::new(lhs), hi: Box::new(rhs) }
+                }
                 r => {
                     let b = match r {
                         Rule::op_or => BinOp::Or,

@@ -47,7 +47,7 @@ pub fn parse(file: FileId, text: &str) -> (Option<ast::File>, Vec<Diag>) {
 }
 
 /// Parses a single expression (message holes, `fettle explain`). `offset` is its place in `file`.
-pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<ast::Expr, Diag> {
+pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<ast::Expr, Box<Diag>> {
     match FettleParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
             let inner = pairs.next().and_then(|p| p.into_inner().next());
@@ -56,14 +56,14 @@ pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<ast::Expr, 
                     let mut diags = vec![];
                     let e = lower::expr_at(file, p, offset, &mut diags);
                     match diags.into_iter().next() {
-                        Some(d) => Err(d),
+                        Some(d) => Err(Box::new(d)),
                         None => Ok(e),
                     }
                 }
-                None => Err(Diag::error("syntax::expected", Span::new(file, offset, offset), "empty expression")),
+                None => Err(Box::new(Diag::error("syntax::expected", Span::new(file, offset, offset), "empty expression"))),
             }
         }
-        Err(e) => Err(syntax_error(file, &e, offset)),
+        Err(e) => Err(Box::new(syntax_error(file, &e, offset))),
     }
 }
 
@@ -76,8 +76,21 @@ fn error_offset(e: &pest::error::Error<Rule>) -> usize {
 
 /// Byte ranges of top-level declarations: each starts at a line that begins with a declaration keyword.
 fn chunks(text: &str) -> Vec<(usize, usize)> {
-    const STARTS: [&str; 13] =
-        ["rule ", "replace ", "table ", "extend ", "codes ", "param ", "derive ", "fixture ", "remove ", "holidays ", "detect ", "booleans ", "uses "];
+    const STARTS: [&str; 13] = [
+        "rule ",
+        "replace ",
+        "table ",
+        "extend ",
+        "codes ",
+        "param ",
+        "derive ",
+        "fixture ",
+        "remove ",
+        "holidays ",
+        "detect ",
+        "booleans ",
+        "uses ",
+    ];
     let mut starts = vec![];
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -135,12 +148,38 @@ fn token_name(rule: Rule) -> Option<&'static str> {
         Rule::severity => "`error`, `query` or `info`",
         Rule::rule_code => "a rule code",
         Rule::rule_scope | Rule::scope_table | Rule::scope_group | Rule::scope_return => "a table name or `return`",
-        Rule::item | Rule::title_decl | Rule::detect_decl | Rule::booleans_decl | Rule::uses_decl | Rule::codes_decl | Rule::table_decl | Rule::extend_decl
-        | Rule::param_decl | Rule::holidays_decl | Rule::derive_decl | Rule::rule_decl | Rule::fixture_decl
-        | Rule::remove_decl | Rule::replace | Rule::kw_replace => "a declaration",
-        Rule::rule_part | Rule::fields_decl | Rule::note_decl | Rule::fix_decl | Rule::when_decl | Rule::let_decl
-        | Rule::require_decl | Rule::forbid_decl | Rule::report_decl | Rule::example_decl => "a rule part",
-        Rule::table_part | Rule::field_decl | Rule::parent_decl | Rule::key_decl | Rule::sheet_decl | Rule::xml_decl
+        Rule::item
+        | Rule::title_decl
+        | Rule::detect_decl
+        | Rule::booleans_decl
+        | Rule::uses_decl
+        | Rule::codes_decl
+        | Rule::table_decl
+        | Rule::extend_decl
+        | Rule::param_decl
+        | Rule::holidays_decl
+        | Rule::derive_decl
+        | Rule::rule_decl
+        | Rule::fixture_decl
+        | Rule::remove_decl
+        | Rule::replace
+        | Rule::kw_replace => "a declaration",
+        Rule::rule_part
+        | Rule::fields_decl
+        | Rule::note_decl
+        | Rule::fix_decl
+        | Rule::when_decl
+        | Rule::let_decl
+        | Rule::require_decl
+        | Rule::forbid_decl
+        | Rule::report_decl
+        | Rule::example_decl => "a rule part",
+        Rule::table_part
+        | Rule::field_decl
+        | Rule::parent_decl
+        | Rule::key_decl
+        | Rule::sheet_decl
+        | Rule::xml_decl
         | Rule::singleton => "a table part",
         Rule::field_attr | Rule::required | Rule::header_attr => "a field attribute",
         Rule::value | Rule::list_value | Rule::literal => "a value",

@@ -103,7 +103,9 @@ fn write_expr(out: &mut String, e: &Expr) {
             // Left-associative except `??`; comparisons do not chain.
             let (lmin, rmin) = match op {
                 BinOp::Coalesce => (p + 1, p),
-                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::In | BinOp::NotIn => (p + 1, p + 1),
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::In | BinOp::NotIn => {
+                    (p + 1, p + 1)
+                }
                 _ => (p, p + 1),
             };
             child(out, a, lmin);

@@ -13,7 +13,12 @@ fn every_shipped_example_passes_or_fails_as_written() {
         for o in fettle::examples::run_all(&program, None) {
             total += 1;
             if !o.ok {
-                failures.push(format!("{ret} {year} {} {} (expected to {})", o.code, o.label, if o.expect_fail { "fail" } else { "pass" }));
+                failures.push(format!(
+                    "{ret} {year} {} {} (expected to {})",
+                    o.code,
+                    o.label,
+                    if o.expect_fail { "fail" } else { "pass" }
+                ));
             }
         }
         // A rule is only done with an example that passes and one that fails.
@@ -24,7 +29,10 @@ fn every_shipped_example_passes_or_fails_as_written() {
             let fails = r.examples.iter().filter(|e| e.fail).count();
             let passes = r.examples.len() - fails;
             if fails == 0 || passes == 0 {
-                failures.push(format!("{ret} {year} {}: needs a passing and a failing example ({passes} pass, {fails} fail)", r.code));
+                failures.push(format!(
+                    "{ret} {year} {}: needs a passing and a failing example ({passes} pass, {fails} fail)",
+                    r.code
+                ));
             }
         }
     }
