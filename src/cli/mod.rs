@@ -35,6 +35,17 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Convert a submission to the spreadsheet layout: an xlsx workbook, or a folder of CSV files.
+    Export {
+        /// The submission.
+        path: PathBuf,
+        /// Write a folder of CSV files instead of a workbook.
+        #[arg(long)]
+        csv: bool,
+        /// Output file (or folder with --csv).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write the blank template of a return as an xlsx workbook.
     Template {
         /// The return (`fgc`, `disability`, `cin`).
@@ -122,6 +133,7 @@ pub fn main() -> ExitCode {
         Command::Check { rules } => check(rules.as_ref()),
         Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
         Command::Template { ret, year, out: path } => template(&ret, year.as_deref(), &path),
+        Command::Export { path, csv, out: to } => validate::export(&path, csv, &to),
         Command::Generate { ret, size, seed, error_rate, year, csv, out: path } => {
             generate(&ret, size, seed, error_rate, year, csv, &path)
         }

@@ -333,3 +333,53 @@ fn attach_foreign(book: &mut Rulebook, loaded: &mut [(String, String, crate::tab
         }
     }
 }
+
+/// `fettle export`: reads a submission (return and year picked as for validate) and writes its tables
+/// in the spreadsheet layout.
+pub fn export(path: &Path, csv: bool, to: &Path) -> u8 {
+    let subs = match discover(&[path.to_path_buf()]) {
+        Ok(s) => s,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            return 2;
+        }
+    };
+    let Some(sub) = subs.first() else {
+        err("error: nothing to export\n");
+        return 2;
+    };
+    if paths_clash(&sub.files, to) {
+        err(&format!("error: `{}` is an input; fettle never overwrites an input file\n", to.display()));
+        return 2;
+    }
+    let mut book = Rulebook::new(Library::shipped());
+    let result = pick_return(&mut book, sub).and_then(|ret| {
+        let (year, data, _) = read_submission(&mut book, sub, &ret, None)?;
+        let prog = program_of(&mut book, &ret, &year)?;
+        let sheets = report::export::sheets(&prog.schema, &data);
+        if csv {
+            std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
+            for (name, text) in report::export::csv(&sheets) {
+                report::write_atomic(&to.join(name), text.as_bytes()).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        } else {
+            let bytes = report::export::xlsx(&sheets).map_err(|e| e.to_string())?;
+            report::write_atomic(to, &bytes).map_err(|e| e.to_string())
+        }
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            2
+        }
+    }
+}
+
+/// Whether an output path is one of the input files.
+pub fn paths_clash(inputs: &[PathBuf], out: &Path) -> bool {
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    let Some(o) = canon(out) else { return false };
+    inputs.iter().any(|i| canon(i).is_some_and(|c| c == o))
+}

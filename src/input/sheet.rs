@@ -374,10 +374,27 @@ impl Link {
         let parts: Vec<String> = key.iter().map(|(kt, kf)| schema.field(*kt, *kf).name.clone()).collect();
         let mut rows = HashMap::new();
         let len = b.data().table(p).map_or(0, |x| x.len) as u32;
+        let mut dups: Vec<(String, u32)> = vec![];
         for r in 0..len {
-            if let Some(k) = row_key(schema, b.data(), p, r) {
-                rows.entry(k).or_insert(r);
+            // A row with a missing key value cannot be told apart from others: it is never linked.
+            if let Some(k) = row_key(schema, b.data(), p, r).filter(|k| !key.is_empty() && !k.split('\u{1f}').any(str::is_empty)) {
+                if rows.contains_key(&k) {
+                    dups.push((k, r));
+                } else {
+                    rows.insert(k, r);
+                }
             }
+        }
+        for (k, r) in dups {
+            let said = parts.iter().zip(k.split('\u{1f}')).map(|(n, v)| format!("{n} `{v}`")).collect::<Vec<_>>().join(", ");
+            b.issue(InputIssue {
+                code: "input::duplicate-key",
+                table: Some(p),
+                field: None,
+                row: Some(r),
+                message: format!("another `{}` row has {said}; rows of `{}` are linked to the first", schema.table(p).name, schema.table(t).name),
+                error: true,
+            });
         }
         let mut usable = true;
         for (name, c) in parts.iter().zip(&cols.links) {
@@ -411,6 +428,9 @@ impl Link {
         }
         let values: Vec<String> =
             cols.links.iter().map(|c| c.map_or_else(String::new, |c| key_text(&text(&line.cell(c))))).collect();
+        if let Some((n, _)) = self.parts.iter().zip(&values).find(|(_, v)| v.is_empty()) {
+            return (NONE, Some(format!("the row has no {n}, so it cannot be linked to its `{}` row", self.parent)));
+        }
         if let Some(r) = self.rows.get(&values.join("\u{1f}")) {
             return (*r, None);
         }

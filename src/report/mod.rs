@@ -1,5 +1,6 @@
 //! Findings and diagnostics to output formats, one file per format. Only this module knows them.
 
+pub mod export;
 pub mod human;
 pub mod json;
 pub mod template;
