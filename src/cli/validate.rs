@@ -17,6 +17,34 @@ pub enum OutFormat {
     Human,
     /// The stable JSON document.
     Json,
+    /// One finding per line.
+    Csv,
+    /// JUnit XML: a test case per rule and file.
+    Junit,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// An Excel workbook: summary, findings, a sheet per child.
+    Xlsx,
+    /// One self-contained HTML page.
+    Html,
+    /// Explained queries as text for the DfE portal.
+    CollectNotes,
+}
+
+impl OutFormat {
+    /// The file name used with `--out DIR`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            OutFormat::Human => "fettle-report.txt",
+            OutFormat::Json => "fettle-report.json",
+            OutFormat::Csv => "fettle-findings.csv",
+            OutFormat::Junit => "fettle-junit.xml",
+            OutFormat::Sarif => "fettle-report.sarif",
+            OutFormat::Xlsx => "fettle-report.xlsx",
+            OutFormat::Html => "fettle-report.html",
+            OutFormat::CollectNotes => "fettle-collect-notes.txt",
+        }
+    }
 }
 
 /// `fettle validate` arguments.
@@ -34,9 +62,24 @@ pub struct Args {
     /// The collection year (`2024-25`), when it cannot be told from the file.
     #[arg(long)]
     year: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    format: OutFormat,
+    /// Output format; repeat for several (with --out DIR).
+    #[arg(long, value_enum)]
+    format: Vec<OutFormat>,
+    /// Write each format to a file in this folder.
+    #[arg(long, conflicts_with = "output")]
+    out: Option<PathBuf>,
+    /// Write the (single) format to this file.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Explanations of queries: a CSV or xlsx file with columns code, key (LAchildID or location), reason.
+    #[arg(long)]
+    explain: Option<PathBuf>,
+    /// Replace child ids and dates of birth in every report by stable pseudonyms.
+    #[arg(long)]
+    redact: bool,
+    /// Write a copy of the (xlsx) submission with every cell that has a finding highlighted.
+    #[arg(long)]
+    annotate: Option<PathBuf>,
     /// Findings at or above this severity make the exit code 1.
     #[arg(long, value_enum, default_value = "error")]
     fail_on: FailOn,
@@ -215,16 +258,28 @@ fn program_of(book: &mut Rulebook, ret: &str, year: &str) -> Result<Program, Str
     }
 }
 
-/// `file:line  check` for each rule, for the terminal report.
-pub fn rule_texts(c: &Compiled) -> report::human::RuleTexts {
+/// What reports show of each rule of a compiled set.
+pub fn rule_infos(c: &Compiled) -> BTreeMap<String, report::RuleInfo> {
     let mut m = BTreeMap::new();
     if let Some(p) = &c.program {
         for r in &p.rules {
-            let text =
-                r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
-            let text =
-                if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
-            m.insert(r.code.clone(), (format!("{}:{}", r.file, r.line), text));
+            let text = r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
+            let check = if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
+            m.insert(
+                r.code.clone(),
+                report::RuleInfo {
+                    code: r.code.clone(),
+                    severity: r.severity,
+                    message: r.message.clone(),
+                    ret: p.ret.clone(),
+                    year: p.year.clone(),
+                    file: r.file.clone(),
+                    line: r.line,
+                    check,
+                    fields: r.fields.iter().map(|(t, f)| format!("{}.{}", p.schema.table(*t).name, p.schema.field(*t, *f).name)).collect(),
+                    fix: r.fix.clone(),
+                },
+            );
         }
     }
     m
@@ -251,7 +306,7 @@ pub fn run(a: &Args) -> u8 {
         }
     };
     let mut book = Rulebook::new(lib);
-    let mut texts = report::human::RuleTexts::new();
+    let mut texts = BTreeMap::new();
     let mut failed_tool = false;
     let mut files = vec![];
     // Read every submission first: a return may read another's tables (`uses`).
@@ -290,15 +345,35 @@ pub fn run(a: &Args) -> u8 {
             err(&render_diags(c));
             return 2;
         }
-        texts.extend(rule_texts(c));
+        texts.extend(rule_infos(c));
         let Some(prog) = &c.program else { continue };
         let prepared = eval::prepare(prog, data);
         findings.extend(eval::run(prog, &prepared, &|_| true));
     }
     eval::sort(&mut findings);
-    match a.format {
-        OutFormat::Human => out(&report::human::render(&findings, &files, &texts)),
-        OutFormat::Json => out(&format!("{}\n", report::json::render(&findings, files.len()))),
+    let mut run = report::Run { findings, files, rules: texts };
+    if let Some(path) = &a.explain {
+        match report::explain::load(path) {
+            Ok(ex) => report::explain::apply(&mut run, &ex, &path.display().to_string()),
+            Err(e) => {
+                err(&format!("error: {e}\n"));
+                return 2;
+            }
+        }
+    }
+    if let Some(to) = &a.annotate
+        && let Err(e) = annotate(&subs, &run, to)
+    {
+        err(&format!("error: {e}\n"));
+        return 2;
+    }
+    if a.redact {
+        report::redact::apply(&mut run);
+    }
+    let inputs: Vec<PathBuf> = subs.iter().flat_map(|s| s.files.clone()).collect();
+    if let Err(e) = write_reports(a, &run, &inputs) {
+        err(&format!("error: {e}\n"));
+        return 2;
     }
     if failed_tool {
         return 2;
@@ -308,7 +383,72 @@ pub fn run(a: &Args) -> u8 {
         FailOn::Query => s >= Severity::Query,
         FailOn::Never => false,
     };
-    if findings.iter().any(|f| fails(f.severity) && f.explained.is_none()) { 1 } else { 0 }
+    if run.findings.iter().any(|f| fails(f.severity) && f.explained.is_none()) { 1 } else { 0 }
+}
+
+/// Renders one format.
+fn render(format: OutFormat, run: &report::Run) -> Result<Vec<u8>, String> {
+    Ok(match format {
+        OutFormat::Human => report::human::render(run).into_bytes(),
+        OutFormat::Json => format!("{}\n", report::json::render(run)).into_bytes(),
+        OutFormat::Csv => report::csv::render(run).into_bytes(),
+        OutFormat::Junit => report::junit::render(run).into_bytes(),
+        OutFormat::Sarif => format!("{}\n", report::sarif::render(run)).into_bytes(),
+        OutFormat::Xlsx => report::xlsx::render(run).map_err(|e| format!("cannot build the xlsx report: {e}"))?,
+        OutFormat::Html => report::html::render(run).into_bytes(),
+        OutFormat::CollectNotes => report::explain::collect_notes(run).into_bytes(),
+    })
+}
+
+/// Writes every requested format: to stdout, to `--output FILE`, or to files in `--out DIR`.
+fn write_reports(a: &Args, run: &report::Run, inputs: &[PathBuf]) -> Result<(), String> {
+    let formats: Vec<OutFormat> = if a.format.is_empty() { vec![OutFormat::Human] } else { a.format.clone() };
+    let targets: Vec<(OutFormat, Option<PathBuf>)> = match (&a.out, &a.output) {
+        (Some(dir), _) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+            formats.iter().map(|f| (*f, Some(dir.join(f.file_name())))).collect()
+        }
+        (None, Some(file)) => {
+            if formats.len() > 1 {
+                return Err("--output takes one format; use --out DIR for several".into());
+            }
+            formats.iter().map(|f| (*f, Some(file.clone()))).collect()
+        }
+        (None, None) => {
+            if formats.len() > 1 {
+                return Err("several formats need --out DIR".into());
+            }
+            formats.iter().map(|f| (*f, None)).collect()
+        }
+    };
+    for (format, target) in targets {
+        match target {
+            None if format == OutFormat::Xlsx => return Err("the xlsx report is a file: give --output FILE or --out DIR".into()),
+            None => out(&String::from_utf8_lossy(&render(format, run)?)),
+            Some(path) => {
+                if paths_clash(inputs, &path) {
+                    return Err(format!("`{}` is an input; fettle never overwrites an input file", path.display()));
+                }
+                let bytes = render(format, run)?;
+                report::write_atomic(&path, &bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the annotated copy of the (first) xlsx submission.
+fn annotate(subs: &[Submission], run: &report::Run, to: &Path) -> Result<(), String> {
+    let Some(sub) = subs.iter().find(|s| s.format == Format::Xlsx) else {
+        return Err("--annotate needs an xlsx submission".into());
+    };
+    let Some(src) = sub.files.first() else { return Err("--annotate needs an xlsx submission".into()) };
+    if paths_clash(&sub.files, to) {
+        return Err(format!("`{}` is an input; fettle never overwrites an input file", to.display()));
+    }
+    let findings: Vec<&Finding> = run.of_file(&sub.display).collect();
+    let bytes = report::annotate::annotate(src, &findings)?;
+    report::write_atomic(to, &bytes).map_err(|e| format!("cannot write `{}`: {e}", to.display()))
 }
 
 /// Gives each submission the tables of the other returns it `uses`, from another submission of the

@@ -1,14 +1,12 @@
 //! The terminal report: findings grouped by rule, each with its child, place, values and fix, then a
 //! summary by severity and by rule.
 
-use super::Summary;
+use super::{Run, RuleInfo, Summary};
 use crate::eval::{Finding, Location};
 use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Rule text to show under a rule's findings, by code: `file:line` and the check as written.
-pub type RuleTexts = BTreeMap<String, (String, String)>;
 
 /// How many findings of one rule are printed in full before the rest are counted.
 const MAX_PER_RULE: usize = 50;
@@ -18,7 +16,8 @@ fn loc(l: &Location) -> String {
 }
 
 /// Renders findings for a terminal (no colour: output is stable for tests and pipes).
-pub fn render(findings: &[Finding], files: &[String], texts: &RuleTexts) -> String {
+pub fn render(run: &Run) -> String {
+    let (findings, files, texts) = (&run.findings, &run.files, &run.rules);
     let mut out = String::new();
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
@@ -50,7 +49,7 @@ pub fn render(findings: &[Finding], files: &[String], texts: &RuleTexts) -> Stri
     out
 }
 
-fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &RuleTexts) {
+fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<String, RuleInfo>) {
     let _ = writeln!(out, "{file}: {} finding{}", fs.len(), if fs.len() == 1 { "" } else { "s" });
     // Group by rule, errors first, then queries, then info; codes in order.
     let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &str, &str), Vec<&Finding>> = BTreeMap::new();
@@ -66,8 +65,8 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &RuleTexts)
             first
         };
         let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), code, title);
-        if let Some((place, text)) = texts.get(*code) {
-            let _ = writeln!(out, "  rule: {place}  {text}");
+        if let Some(r) = texts.get(*code) {
+            let _ = writeln!(out, "  rule: {}:{}  {}", r.file, r.line, r.check);
         }
         if sev.0 == Severity::Info && list.iter().all(|f| f.row.is_none() && !f.values.is_empty()) {
             render_table(out, list);

@@ -1,7 +1,7 @@
 //! The JSON report: `{"version": 1, "findings": [...], "summary": {...}}`. A stable contract: fields
 //! are only ever added, with `version` raised when one changes meaning.
 
-use super::Summary;
+use super::{Run, Summary};
 use crate::eval::Finding;
 use serde::Serialize;
 
@@ -15,8 +15,8 @@ struct Doc<'a> {
     summary: Summary,
 }
 
-/// Renders findings as pretty JSON.
-pub fn render(findings: &[Finding], files: usize) -> String {
-    let doc = Doc { version: VERSION, findings, summary: Summary::of(findings, files) };
+/// Renders a run as pretty JSON.
+pub fn render(run: &Run) -> String {
+    let doc = Doc { version: VERSION, findings: &run.findings, summary: run.summary() };
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

@@ -1,13 +1,68 @@
 //! Findings and diagnostics to output formats, one file per format. Only this module knows them.
 
+pub mod annotate;
+pub mod csv;
+pub mod explain;
 pub mod export;
+pub mod html;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod redact;
+pub mod sarif;
 pub mod template;
+pub mod xlsx;
 
 use crate::eval::Finding;
 use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
+
+/// What a rule is, for reports: its code, severity, message and where it is written.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RuleInfo {
+    /// Its code.
+    pub code: String,
+    /// Error, query or info.
+    pub severity: Severity,
+    /// Its message as written (with `{...}` holes).
+    pub message: String,
+    /// The return and year whose rules it belongs to.
+    pub ret: String,
+    /// The collection year.
+    pub year: String,
+    /// The rule file.
+    pub file: String,
+    /// The rule's line.
+    pub line: usize,
+    /// Its check as written.
+    pub check: String,
+    /// The fields it concerns.
+    pub fields: Vec<String>,
+    /// How to fix the data.
+    pub fix: Option<String>,
+}
+
+/// One validation run, as every report format sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    /// Findings in their deterministic order.
+    pub findings: Vec<Finding>,
+    /// The submissions validated, in order.
+    pub files: Vec<String>,
+    /// The rules that ran, by code.
+    pub rules: BTreeMap<String, RuleInfo>,
+}
+
+impl Run {
+    /// Counts of the whole run.
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.findings, self.files.len())
+    }
+    /// Findings of one submission.
+    pub fn of_file<'a>(&'a self, file: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.findings.iter().filter(move |f| f.file == file)
+    }
+}
 
 /// Counts for a summary.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -22,6 +77,8 @@ pub struct Summary {
     pub info: usize,
     /// Findings per rule code.
     pub by_rule: BTreeMap<String, usize>,
+    /// Queries explained with `--explain` (included in `queries`).
+    pub explained: usize,
 }
 
 impl Summary {
@@ -35,6 +92,7 @@ impl Summary {
                 Severity::Info => s.info += 1,
             }
             *s.by_rule.entry(f.code.clone()).or_insert(0) += 1;
+            s.explained += usize::from(f.explained.is_some());
         }
         s
     }

@@ -484,6 +484,14 @@ fn value(cx: &mut Cx, p: Pair<Rule>) -> Value {
     let kind = match inner.as_rule() {
         Rule::list_value => ValueKind::List(inner.into_inner().map(|x| value(cx, x)).collect()),
         Rule::bare_code => ValueKind::Code(inner.as_str().to_string()),
+        Rule::neg_number => {
+            let t = inner.as_str();
+            if t.contains('.') {
+                ValueKind::Lit(Lit::Dec(t.parse().unwrap_or(0.0)))
+            } else {
+                ValueKind::Lit(Lit::Int(t.parse().unwrap_or(0)))
+            }
+        }
         _ => match literal(cx, inner) {
             ExprKind::Lit(l) => ValueKind::Lit(l),
             _ => ValueKind::Code(String::new()),

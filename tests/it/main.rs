@@ -6,6 +6,7 @@ mod catalogue;
 mod check;
 mod examples;
 mod parser;
+mod reports;
 mod validate;
 
 use std::path::{Path, PathBuf};

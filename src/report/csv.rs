@@ -1,0 +1,34 @@
+//! One finding per line, for spreadsheets and scripts.
+
+use super::Run;
+
+/// Renders findings as CSV with a header line.
+pub fn render(run: &Run) -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    let _ = w.write_record([
+        "file", "code", "severity", "child", "table", "row", "location", "fields", "values", "message", "explained", "rule",
+    ]);
+    for f in &run.findings {
+        let values: Vec<String> = f.values.iter().map(|v| format!("{}={}", v.field, v.value)).collect();
+        let related: Vec<String> = f.related.iter().map(|r| format!("{} row {}", r.table, r.row + 1)).collect();
+        let mut vals = values.join("; ");
+        if !related.is_empty() {
+            vals.push_str(&format!(" (with {})", related.join(", ")));
+        }
+        let _ = w.write_record([
+            f.file.as_str(),
+            &f.code,
+            f.severity.as_str(),
+            f.child.as_deref().unwrap_or(""),
+            f.table.as_deref().unwrap_or(""),
+            &f.row.map(|r| (r + 1).to_string()).unwrap_or_default(),
+            &f.location.as_ref().map(ToString::to_string).unwrap_or_default(),
+            &f.fields.join("; "),
+            &vals,
+            &f.message,
+            f.explained.as_deref().unwrap_or(""),
+            &f.rule.as_ref().map(|r| format!("{}:{}", r.file, r.line)).unwrap_or_default(),
+        ]);
+    }
+    w.into_inner().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+}

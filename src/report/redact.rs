@@ -1,0 +1,50 @@
+//! `--redact`: child ids and dates of birth replaced by stable pseudonyms in every report, for
+//! sharing outside the council. The same id always gives the same pseudonym (FNV-1a of the id and
+//! the optional `FETTLE_REDACT_SALT`), so findings about one child stay together.
+
+use super::Run;
+
+/// A stable pseudonym for a child id.
+pub fn pseudonym(id: &str) -> String {
+    let salt = std::env::var("FETTLE_REDACT_SALT").unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in salt.bytes().chain([0u8]).chain(id.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("child-{:08x}", h >> 32)
+}
+
+fn sensitive(field: &str) -> Option<bool> {
+    let f = field.rsplit('.').next().unwrap_or(field);
+    if f == "LAchildID" || f == "UPN" || f == "FormerUPN" {
+        Some(true)
+    } else if f.contains("BirthDate") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Redacts a run in place.
+pub fn apply(run: &mut Run) {
+    let ids: Vec<String> = run.findings.iter().filter_map(|f| f.child.clone()).collect();
+    for f in &mut run.findings {
+        if let Some(c) = &f.child {
+            f.child = Some(pseudonym(c));
+        }
+        let values = f.values.iter_mut().chain(f.related.iter_mut().flat_map(|r| r.values.iter_mut()));
+        for v in values {
+            match sensitive(&v.field) {
+                Some(true) if !v.value.is_empty() => v.value = pseudonym(&v.value),
+                Some(false) if !v.value.is_empty() => v.value = "(redacted)".into(),
+                _ => {}
+            }
+        }
+        for id in &ids {
+            if f.message.contains(id.as_str()) {
+                f.message = f.message.replace(id.as_str(), &pseudonym(id));
+            }
+        }
+    }
+}

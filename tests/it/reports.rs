@@ -1,0 +1,1 @@
+//! Every report format on one shared fixture of findings.
