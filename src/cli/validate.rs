@@ -224,8 +224,21 @@ fn read_submission(
         return Err(format!("there are no `{ret}` rules for {first_year} (rules exist for {})", book.lib.years(ret).join(", ")));
     }
     let prog = program_of(book, ret, &first_year)?;
-    let data = input::read(&prog.schema, sub.format, &sub.files, &sub.display).map_err(|e| e.to_string())?;
-    if year.is_some() {
+    // XML says its date in its first lines: pick the year before reading the whole file.
+    let sniffed = if year.is_none() && sub.format == Format::Xml { sniff_year(&prog, sub) } else { None };
+    let (first_year, prog, data) = match sniffed.as_ref().map(|det| choose_year(book, ret, det, &latest, &sub.display, &mut notes)) {
+        Some(y) if y != first_year => {
+            let p = program_of(book, ret, &y)?;
+            (y, p, None)
+        }
+        Some(y) => (y, prog, None),
+        None => (first_year, prog, None::<crate::table::Dataset>),
+    };
+    let data = match data {
+        Some(d) => d,
+        None => input::read(&prog.schema, sub.format, &sub.files, &sub.display).map_err(|e| e.to_string())?,
+    };
+    if year.is_some() || sniffed.is_some() {
         return Ok((first_year, data, notes));
     }
     let detected = prog.detect_year.and_then(|(t, f)| match data.table(t).and_then(|x| x.col(f)).map(|c| c.get(0).clone()) {
@@ -233,21 +246,37 @@ fn read_submission(
         _ => None,
     });
     let Some(det) = detected else { return Ok((first_year, data, notes)) };
-    let years = book.lib.years(ret);
-    let chosen = if years.contains(&det) {
-        det.clone()
-    } else {
-        let below = years.iter().filter(|y| **y <= det).max().cloned();
-        let y = below.or_else(|| years.iter().min().cloned()).unwrap_or(latest.clone());
-        notes.push(format!("note: `{}` is for {det}; there are no {ret} rules for it, so the {y} rules are used", sub.display));
-        y
-    };
+    let chosen = choose_year(book, ret, &det, &latest, &sub.display, &mut notes);
     if chosen == first_year {
         return Ok((chosen, data, notes));
     }
     let prog = program_of(book, ret, &chosen)?;
     let data = input::read(&prog.schema, sub.format, &sub.files, &sub.display).map_err(|e| e.to_string())?;
     Ok((chosen, data, notes))
+}
+
+/// The rule year for a detected collection year: itself, or the nearest earlier one (with a note).
+fn choose_year(book: &Rulebook, ret: &str, det: &str, latest: &str, display: &str, notes: &mut Vec<String>) -> String {
+    let years = book.lib.years(ret);
+    if years.iter().any(|y| y == det) {
+        return det.to_string();
+    }
+    let below = years.iter().filter(|y| y.as_str() <= det).max().cloned();
+    let y = below.or_else(|| years.iter().min().cloned()).unwrap_or(latest.to_string());
+    notes.push(format!("note: `{display}` is for {det}; there are no {ret} rules for it, so the {y} rules are used"));
+    y
+}
+
+/// The collection year from the detect field of an XML file's first lines.
+fn sniff_year(prog: &Program, sub: &Submission) -> Option<String> {
+    let (t, f) = prog.detect_year?;
+    let table = prog.schema.table(t);
+    let field = prog.schema.field(t, f);
+    let path = format!("{}/{}", table.xml.as_deref()?, field.xml.clone().unwrap_or_else(|| field.name.clone()));
+    let sniff = input::sniff(sub.format, &sub.files);
+    let value = sniff.xml_paths.iter().find_map(|p| p.strip_prefix(path.as_str()).and_then(|r| r.strip_prefix('=')))?;
+    let d = input::coerce::parse_date(value)?;
+    crate::eval::dates::collection_year(chrono::Datelike::num_days_from_ce(&d))
 }
 
 fn program_of(book: &mut Rulebook, ret: &str, year: &str) -> Result<Program, String> {
@@ -310,6 +339,7 @@ pub fn run(a: &Args) -> u8 {
     let mut failed_tool = false;
     let mut files = vec![];
     // Read every submission first: a return may read another's tables (`uses`).
+    let t0 = std::time::Instant::now();
     let mut loaded: Vec<(String, String, crate::table::Dataset)> = vec![];
     for sub in &subs {
         files.push(sub.display.clone());
@@ -337,6 +367,10 @@ pub fn run(a: &Args) -> u8 {
             }
         }
     }
+    let timing = std::env::var_os("FETTLE_TIMING").is_some();
+    if timing {
+        err(&format!("timing: read {:?}\n", t0.elapsed()));
+    }
     attach_foreign(&mut book, &mut loaded);
     let mut findings: Vec<Finding> = vec![];
     for (ret, year, data) in loaded {
@@ -347,8 +381,13 @@ pub fn run(a: &Args) -> u8 {
         }
         texts.extend(rule_infos(c));
         let Some(prog) = &c.program else { continue };
+        let t1 = std::time::Instant::now();
         let prepared = eval::prepare(prog, data);
+        let t2 = std::time::Instant::now();
         findings.extend(eval::run(prog, &prepared, &|_| true));
+        if timing {
+            err(&format!("timing: prepare {:?}, rules {:?}\n", t2 - t1, t2.elapsed()));
+        }
     }
     eval::sort(&mut findings);
     let mut run = report::Run { findings, files, rules: texts };

@@ -3,7 +3,6 @@
 use super::coerce::{Interner, coerce};
 use crate::schema::{FieldId, FieldType, Schema, TableId};
 use crate::table::{Dataset, InputIssue, NONE, Raw, Scalar};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Accumulates rows of every table of one submission.
@@ -11,14 +10,15 @@ pub struct Builder<'s> {
     schema: &'s Schema,
     data: Dataset,
     strings: Interner,
-    seen: Vec<HashMap<u32, u32>>,
+    /// Rows so far per table and parent row (the next ordinal), and for rows without a parent.
+    seen: Vec<(Vec<u32>, u32)>,
 }
 
 impl<'s> Builder<'s> {
     /// An empty dataset for `schema`, read from `file`.
     pub fn new(schema: &'s Schema, file: impl Into<String>) -> Builder<'s> {
         let data = Dataset::empty(schema, file);
-        Builder { schema, data, strings: Interner::default(), seen: vec![HashMap::new(); schema.tables.len()] }
+        Builder { schema, data, strings: Interner::default(), seen: vec![(vec![], 0); schema.tables.len()] }
     }
 
     /// The schema being filled.
@@ -39,10 +39,22 @@ impl<'s> Builder<'s> {
     /// Adds a row to `t` below `parent` (or [`NONE`]), starting at `pos` (line or sheet row).
     pub fn add_row(&mut self, t: TableId, parent: u32, pos: u32) -> u32 {
         let ordinal = match self.seen.get_mut(t.0 as usize) {
-            Some(m) => {
-                let c = m.entry(parent).or_insert(0);
-                *c += 1;
-                *c
+            Some((_, top)) if parent == NONE => {
+                *top += 1;
+                *top
+            }
+            Some((per_parent, _)) => {
+                let i = parent as usize;
+                if per_parent.len() <= i {
+                    per_parent.resize(i + 1, 0);
+                }
+                match per_parent.get_mut(i) {
+                    Some(c) => {
+                        *c += 1;
+                        *c
+                    }
+                    None => 1,
+                }
             }
             None => 1,
         };
@@ -82,8 +94,9 @@ impl<'s> Builder<'s> {
 
     /// Sets a cell, typing it; a value that does not fit becomes missing and an issue.
     pub fn set(&mut self, t: TableId, row: u32, f: FieldId, raw: &Raw, line: u32) {
-        let ty = self.schema.field(t, f).ty.clone();
-        let value = match coerce(raw, &ty, &self.schema.booleans, &mut self.strings) {
+        let schema = self.schema;
+        let ty = &schema.field(t, f).ty;
+        let value = match coerce(raw, ty, &schema.booleans, &mut self.strings) {
             Ok(v) => v,
             Err((text, why)) => {
                 let fname = &self.schema.field(t, f).name;

@@ -8,7 +8,6 @@
 use crate::schema::{Booleans, FieldType};
 use crate::table::{Raw, Scalar};
 use chrono::{Datelike, NaiveDate};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Why a raw value did not fit its type.
@@ -51,7 +50,7 @@ impl Misfit {
 /// Shares the text of repeated values (codes) between cells.
 #[derive(Default)]
 pub struct Interner {
-    map: HashMap<Box<str>, Arc<str>>,
+    map: rustc_hash::FxHashMap<Box<str>, Arc<str>>,
 }
 
 impl Interner {
@@ -156,6 +155,15 @@ pub fn parse_bool(t: &str) -> Option<bool> {
 /// A date written as text, in the forms listed at the top of this module.
 pub fn parse_date(t: &str) -> Option<NaiveDate> {
     let t = clean(t);
+    // Fast path for the common `YYYY-MM-DD`.
+    if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = t.as_bytes() {
+        let digit = |c: &u8| c.is_ascii_digit().then(|| u32::from(c - b'0'));
+        if let (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h)) =
+            (digit(y1), digit(y2), digit(y3), digit(y4), digit(m1), digit(m2), digit(d1), digit(d2))
+        {
+            return NaiveDate::from_ymd_opt((a * 1000 + b * 100 + c * 10 + d) as i32, e * 10 + f, g * 10 + h);
+        }
+    }
     // ISO date, possibly followed by a time (`2024-03-31T00:00:00`, `2024-03-31 00:00`).
     let head = t.get(..10).unwrap_or(t);
     if let Ok(d) = NaiveDate::parse_from_str(head, "%Y-%m-%d")

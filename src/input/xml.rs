@@ -18,6 +18,39 @@ use std::path::Path;
 /// Depth limit: deeper documents are refused rather than walked.
 const MAX_DEPTH: usize = 256;
 
+/// An element id that no element has (derived fields).
+const NEVER: u32 = u32::MAX - 1;
+/// The id of every element name the schema does not mention.
+const OTHER: u32 = u32::MAX;
+
+/// Element names the schema mentions, as ids.
+#[derive(Default)]
+struct Names {
+    ids: rustc_hash::FxHashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn intern(&mut self, n: &str) -> u32 {
+        if let Some(i) = self.ids.get(n) {
+            return *i;
+        }
+        let i = self.names.len() as u32;
+        self.ids.insert(n.to_string(), i);
+        self.names.push(n.to_string());
+        i
+    }
+    fn path(&mut self, p: &str) -> Vec<u32> {
+        p.split('/').filter(|s| !s.is_empty()).map(|s| self.intern(s)).collect()
+    }
+    fn id(&self, n: &str) -> u32 {
+        self.ids.get(n).copied().unwrap_or(OTHER)
+    }
+    fn name(&self, i: u32) -> &str {
+        self.names.get(i as usize).map_or("?", String::as_str)
+    }
+}
+
 struct Open {
     table: TableId,
     row: u32,
@@ -30,13 +63,10 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
     let text = std::str::from_utf8(bytes).map_err(|e| malformed(format!("it is not UTF-8 text ({e})")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut b = Builder::new(schema, display);
-    // Paths split into segments, per table and field.
-    let table_paths: Vec<Option<Vec<String>>> = schema
-        .tables
-        .iter()
-        .map(|t| t.xml.as_ref().map(|p| p.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()))
-        .collect();
-    let field_paths: Vec<Vec<Vec<String>>> = schema
+    // Element names as small ids, so matching paths compares integers.
+    let mut names = Names::default();
+    let table_paths: Vec<Option<Vec<u32>>> = schema.tables.iter().map(|t| t.xml.as_ref().map(|p| names.path(p))).collect();
+    let field_paths: Vec<Vec<Vec<u32>>> = schema
         .tables
         .iter()
         .map(|t| {
@@ -44,17 +74,27 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
                 .iter()
                 .map(|f| {
                     if f.derived {
-                        return vec!["\u{0}".to_string()];
+                        return vec![NEVER];
                     }
                     let p = f.xml.clone().unwrap_or_else(|| f.name.clone());
-                    if p == "." { vec![] } else { p.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect() }
+                    if p == "." { vec![] } else { names.path(&p) }
                 })
                 .collect()
         })
         .collect();
     for t in schema.table_ids() {
-        let tp = table_paths.get(t.0 as usize).cloned().flatten().unwrap_or_default().join("/");
-        let fields = field_paths.get(t.0 as usize).map(|fs| fs.iter().map(|p| p.join("/")).collect()).unwrap_or_default();
+        let tp = schema.table(t).xml.clone().unwrap_or_default();
+        let fields = schema
+            .table(t)
+            .fields
+            .iter()
+            .map(|f| match (&f.xml, f.derived) {
+                (_, true) => String::new(),
+                (Some(x), _) if x == "." => String::new(),
+                (Some(x), _) => x.clone(),
+                (None, _) => f.name.clone(),
+            })
+            .collect();
         if let Some(tbl) = b.data_mut().tables.get_mut(t.0 as usize) {
             tbl.origin = Origin::Xml { path: tp, fields };
         }
@@ -65,7 +105,7 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
     }
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(false);
-    let mut stack: Vec<String> = vec![];
+    let mut stack: Vec<u32> = vec![];
     let mut open: Vec<Open> = vec![];
     // (table, row, field, depth, text, line, is_list)
     let mut capture: Option<(TableId, u32, FieldId, usize, String, u32, bool)> = None;
@@ -78,7 +118,8 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(ev, Event::Empty(_));
-                let name = e.local_name().as_ref().to_string();
+                let local = e.local_name();
+                let name: &str = local.as_ref();
                 // Line of this tag's start.
                 let tag_start = text.get(..pos).and_then(|s| s.rfind('<')).unwrap_or(last_pos);
                 line += count_newlines(text, last_pos, tag_start);
@@ -92,7 +133,7 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
                         return Err(malformed(format!("its root element is `{name}`, expected `{root}`")));
                     }
                 }
-                stack.push(name);
+                stack.push(names.id(name));
                 let depth = stack.len();
                 if depth > MAX_DEPTH {
                     return Err(malformed(format!("elements are nested more than {MAX_DEPTH} deep")));
@@ -140,7 +181,8 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
         return Err(malformed("it has no elements".into()));
     }
     if !stack.is_empty() {
-        return Err(malformed(format!("it ends inside `<{}>`", stack.join("/"))));
+        let open_path: Vec<&str> = stack.iter().map(|i| names.name(*i)).collect();
+        return Err(malformed(format!("it ends inside `<{}>`", open_path.join("/"))));
     }
     Ok(b.finish())
 }
@@ -155,10 +197,10 @@ fn count_newlines(text: &str, from: usize, to: usize) -> u32 {
 #[allow(clippy::too_many_arguments)]
 fn on_open(
     schema: &Schema,
-    table_paths: &[Option<Vec<String>>],
-    field_paths: &[Vec<Vec<String>>],
+    table_paths: &[Option<Vec<u32>>],
+    field_paths: &[Vec<Vec<u32>>],
     b: &mut Builder,
-    stack: &[String],
+    stack: &[u32],
     open: &mut Vec<Open>,
     capture: &mut Option<(TableId, u32, FieldId, usize, String, u32, bool)>,
     line: u32,
@@ -209,7 +251,7 @@ fn on_open(
 
 fn on_close(
     b: &mut Builder,
-    stack: &mut Vec<String>,
+    stack: &mut Vec<u32>,
     open: &mut Vec<Open>,
     capture: &mut Option<(TableId, u32, FieldId, usize, String, u32, bool)>,
 ) {
