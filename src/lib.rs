@@ -18,3 +18,4 @@ pub mod schema;
 pub mod span;
 pub mod syntax;
 pub mod table;
+pub mod tools;

@@ -843,6 +843,13 @@ impl<'d> Checker<'d> {
                 Type::Bool
             }
             BinOp::Coalesce => {
+                if matches!(ia.kind, IKind::Const(_)) {
+                    self.diags.push(
+                        Diag::warning("check::coalesce-constant", span, "the value before `??` is a constant, so `??` does nothing")
+                            .label("a constant is never missing")
+                            .help("`??` binds tighter than comparisons: write `(a == b) ?? false` to default a comparison"),
+                    );
+                }
                 if !ia.ty.comparable(&ib.ty) {
                     self.diags.push(
                         err(
@@ -857,6 +864,7 @@ impl<'d> Checker<'d> {
             }
             BinOp::Add | BinOp::Sub => match (&ia.ty, &ib.ty) {
                 (Type::Date, Type::Duration(_)) => Type::Date,
+                (Type::Text | Type::Code(_), Type::Text | Type::Code(_)) if op == BinOp::Add => Type::Text,
                 (Type::Date, Type::Date) if op == BinOp::Sub => Type::Int,
                 (x, y) if x.numeric() && y.numeric() => unify(x, y),
                 (Type::Duration(_), _) => {

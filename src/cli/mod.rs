@@ -35,6 +35,58 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// The rule catalogue, in the shape of the DfE's validation-rules spreadsheet.
+    Rules {
+        /// A rules folder (default: the shipped rules).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Only this return.
+        #[arg(long = "return")]
+        ret: Option<String>,
+        /// Only this year.
+        #[arg(long)]
+        year: Option<String>,
+        /// Output format: md, json or xlsx.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Output file (required for xlsx).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Rules added, removed or changed between two years of a return.
+    Diff {
+        /// The return.
+        #[arg(long = "return")]
+        ret: String,
+        /// The earlier year.
+        from: String,
+        /// The later year.
+        to: String,
+        /// A rules folder (default: the shipped rules).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Output format: md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
+    /// What the rules of a return do not cover: fields no rule reads, codes no rule or example uses,
+    /// rules whose examples never fail, and (given submissions) rules never triggered.
+    Coverage {
+        /// The return.
+        #[arg(long = "return")]
+        ret: String,
+        /// The year (default: the latest).
+        #[arg(long)]
+        year: Option<String>,
+        /// A rules folder (default: the shipped rules).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Submissions to count triggered rules on.
+        paths: Vec<PathBuf>,
+        /// Output format: md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
     /// Convert a submission to the spreadsheet layout: an xlsx workbook, or a folder of CSV files.
     Export {
         /// The submission.
@@ -101,6 +153,26 @@ pub(crate) fn out(s: &str) {
     let _ = o.flush();
 }
 
+/// Writes a line to stderr.
+pub fn err_line(s: &str) {
+    err(&format!("{s}\n"));
+}
+
+/// Writes to stdout (a closed pipe is not an error).
+pub fn out_text(s: &str) {
+    out(s);
+}
+
+/// The rule library: the shipped rules, or the folder given.
+pub fn library(rules: Option<&PathBuf>) -> Result<Library, String> {
+    load_library(rules)
+}
+
+/// Rule-file diagnostics rendered for a terminal.
+pub fn diagnostics(c: &Compiled) -> String {
+    render_diags(c)
+}
+
 /// Writes to stderr.
 pub(crate) fn err(s: &str) {
     let mut o = std::io::stderr().lock();
@@ -134,6 +206,13 @@ pub fn main() -> ExitCode {
         Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
         Command::Template { ret, year, out: path } => template(&ret, year.as_deref(), &path),
         Command::Export { path, csv, out: to } => validate::export(&path, csv, &to),
+        Command::Rules { rules, ret, year, format, output } => {
+            crate::tools::catalogue::command(rules.as_ref(), ret.as_deref(), year.as_deref(), &format, output.as_deref())
+        }
+        Command::Diff { ret, from, to, rules, format } => crate::tools::diff::command(rules.as_ref(), &ret, &from, &to, &format),
+        Command::Coverage { ret, year, rules, paths, format } => {
+            crate::tools::coverage::command(rules.as_ref(), &ret, year.as_deref(), &paths, &format)
+        }
         Command::Generate { ret, size, seed, error_rate, year, csv, out: path } => {
             generate(&ret, size, seed, error_rate, year, csv, &path)
         }

@@ -180,7 +180,16 @@ pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Val {
         }
         IKind::If(c, a, b) => {
             let (cv, av, bv) = (eval(cx, f, c), eval(cx, f, a), eval(cx, f, b));
-            Val::col((0..n).map(|i| if truth(cv.at(i)) == Some(true) { av.at(i).clone() } else { bv.at(i).clone() }).collect())
+            // A missing condition gives a missing value (three-valued logic).
+            Val::col(
+                (0..n)
+                    .map(|i| match truth(cv.at(i)) {
+                        Some(true) => av.at(i).clone(),
+                        Some(false) => bv.at(i).clone(),
+                        None => Scalar::Null,
+                    })
+                    .collect(),
+            )
         }
         IKind::Call(b, args) => {
             let vals: Vec<Val> = args.iter().map(|a| eval(cx, f, a)).collect();
@@ -284,6 +293,7 @@ fn arith(op: BinOp, x: &Scalar, y: &Scalar) -> Scalar {
             _ => Dec(*a as f64 / *b as f64),
         },
         (Date(a), Date(b)) if op == BinOp::Sub => Int(i64::from(*a) - i64::from(*b)),
+        (Text(a), Text(b)) if op == BinOp::Add => Text(std::sync::Arc::from(format!("{a}{b}"))),
         (Int(_) | Dec(_), Int(_) | Dec(_)) => {
             let a = if let Int(v) = x {
                 *v as f64
