@@ -35,6 +35,14 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Format rule files in the one canonical layout (in place), or check that they are.
+    Fmt {
+        /// Rule files or folders (default: `rules`).
+        paths: Vec<PathBuf>,
+        /// Do not write; exit 1 if any file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// The rule catalogue, in the shape of the DfE's validation-rules spreadsheet.
     Rules {
         /// A rules folder (default: the shipped rules).
@@ -206,6 +214,7 @@ pub fn main() -> ExitCode {
         Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
         Command::Template { ret, year, out: path } => template(&ret, year.as_deref(), &path),
         Command::Export { path, csv, out: to } => validate::export(&path, csv, &to),
+        Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Rules { rules, ret, year, format, output } => {
             crate::tools::catalogue::command(rules.as_ref(), ret.as_deref(), year.as_deref(), &format, output.as_deref())
         }
@@ -348,4 +357,64 @@ fn generate(ret: &str, size: usize, seed: u64, error_rate: f64, year: i32, csv: 
             2
         }
     }
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
+    let roots = if paths.is_empty() { vec![PathBuf::from("rules")] } else { paths.to_vec() };
+    let mut files = vec![];
+    for r in &roots {
+        if r.is_file() {
+            files.push(r.clone());
+            continue;
+        }
+        for e in walkdir::WalkDir::new(r).follow_links(false).sort_by_file_name().into_iter().flatten() {
+            if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "fettle") {
+                files.push(e.path().to_path_buf());
+            }
+        }
+    }
+    if files.is_empty() {
+        err("error: no .fettle files found\n");
+        return 2;
+    }
+    let mut changed = 0;
+    let mut broken = false;
+    for f in &files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                err(&format!("error: cannot read `{}`: {e}\n", f.display()));
+                broken = true;
+                continue;
+            }
+        };
+        let mut sources = crate::span::Sources::default();
+        let id = sources.add(f.display().to_string(), text.as_str());
+        let (parsed, diags) = crate::syntax::parse(id, &text);
+        let Some(parsed) = parsed.filter(|_| diags.iter().all(|d| d.level != diag::Level::Error)) else {
+            err(&diag::render(&diags, &sources, true, 100));
+            broken = true;
+            continue;
+        };
+        let formatted = crate::syntax::format::format(&text, &parsed);
+        if formatted == text {
+            continue;
+        }
+        changed += 1;
+        if check_only {
+            out(&format!("{} is not formatted\n", f.display()));
+        } else if let Err(e) = crate::report::write_atomic(f, formatted.as_bytes()) {
+            err(&format!("error: cannot write `{}`: {e}\n", f.display()));
+            broken = true;
+        }
+    }
+    if broken {
+        return 2;
+    }
+    if check_only {
+        out(&format!("{} of {} files need formatting\n", changed, files.len()));
+        return u8::from(changed > 0);
+    }
+    out(&format!("formatted {changed} of {} files\n", files.len()));
+    0
 }

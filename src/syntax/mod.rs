@@ -5,6 +5,7 @@
 
 pub mod ast;
 mod lower;
+pub mod format;
 pub mod print;
 
 use crate::diag::Diag;

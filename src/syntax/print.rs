@@ -91,8 +91,9 @@ fn write_expr(out: &mut String, e: &Expr) {
         }
         ExprKind::Path(p) => out.push_str(&p.dotted()),
         ExprKind::Unary(UnOp::Not, a) => {
+            // `not` takes a bracketed operand unless it is a single term: `not (a ?? b)`.
             out.push_str("not ");
-            child(out, a, 4);
+            child(out, a, 10);
         }
         ExprKind::Unary(UnOp::Neg, a) => {
             out.push('-');

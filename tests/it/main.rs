@@ -5,6 +5,7 @@
 mod catalogue;
 mod check;
 mod examples;
+mod fmt;
 mod parser;
 mod reports;
 mod validate;
