@@ -35,6 +35,14 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Explain a rule (`8670Q`) or a diagnostic code (`check::unknown-field`).
+    Explain {
+        /// The code.
+        code: String,
+        /// A rules folder (default: the shipped rules).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// Format rule files in the one canonical layout (in place), or check that they are.
     Fmt {
         /// Rule files or folders (default: `rules`).
@@ -215,6 +223,7 @@ pub fn main() -> ExitCode {
         Command::Template { ret, year, out: path } => template(&ret, year.as_deref(), &path),
         Command::Export { path, csv, out: to } => validate::export(&path, csv, &to),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Explain { code, rules } => crate::tools::explain::command(rules.as_ref(), &code),
         Command::Rules { rules, ret, year, format, output } => {
             crate::tools::catalogue::command(rules.as_ref(), ret.as_deref(), year.as_deref(), &format, output.as_deref())
         }

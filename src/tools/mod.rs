@@ -3,3 +3,4 @@
 pub mod catalogue;
 pub mod coverage;
 pub mod diff;
+pub mod explain;
