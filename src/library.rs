@@ -23,7 +23,7 @@ pub struct Library {
 /// A compiled rule set with its sources (for rendering diagnostics and rule text).
 pub struct Compiled {
     /// The program, when the rules have no errors.
-    pub program: Option<Program>,
+    pub program: Option<std::sync::Arc<Program>>,
     /// Every diagnostic.
     pub diags: Vec<Diag>,
     /// The rule files.
@@ -136,7 +136,7 @@ impl Library {
             check::check_with(&decls, &names, &foreign)
         };
         diags.append(&mut more);
-        Compiled { program, diags, sources }
+        Compiled { program: program.map(std::sync::Arc::new), diags, sources }
     }
 
     fn load(&self, ret: &str, year: &str, decls: &mut Decls, sources: &mut Sources, diags: &mut Vec<Diag>, depth: usize) {

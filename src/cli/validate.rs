@@ -6,9 +6,11 @@ use crate::eval::{self, Finding};
 use crate::input::{self, Format};
 use crate::library::{Compiled, Library};
 use crate::report;
+use rayon::prelude::*;
 use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -77,6 +79,9 @@ pub struct Args {
     /// Replace child ids and dates of birth in every report by stable pseudonyms.
     #[arg(long)]
     redact: bool,
+    /// The most findings one rule makes on one file (0: no limit); the rest are counted.
+    #[arg(long, default_value_t = eval::DEFAULT_LIMIT)]
+    max_per_rule: usize,
     /// Write a copy of the (xlsx) submission with every cell that has a finding highlighted.
     #[arg(long)]
     annotate: Option<PathBuf>,
@@ -152,22 +157,26 @@ fn same_dir(a: &[PathBuf], b: &[PathBuf]) -> bool {
     a.first().and_then(|x| x.parent()) == b.first().and_then(|x| x.parent())
 }
 
-/// Compiled rule sets, compiled once each.
+/// Compiled rule sets, compiled once each, shared by the threads reading and validating files.
 pub struct Rulebook {
     lib: Library,
-    compiled: BTreeMap<(String, String), Compiled>,
+    compiled: std::sync::Mutex<BTreeMap<(String, String), Arc<Compiled>>>,
 }
 
 impl Rulebook {
     /// A rulebook over a library.
     pub fn new(lib: Library) -> Rulebook {
-        Rulebook { lib, compiled: BTreeMap::new() }
+        Rulebook { lib, compiled: std::sync::Mutex::new(BTreeMap::new()) }
     }
 
     /// The compiled set (compiling it on first use).
-    pub fn get(&mut self, ret: &str, year: &str) -> &Compiled {
+    pub fn get(&self, ret: &str, year: &str) -> Arc<Compiled> {
         let key = (ret.to_string(), year.to_string());
-        self.compiled.entry(key).or_insert_with(|| self.lib.compile(ret, year))
+        let mut map = match self.compiled.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(key).or_insert_with(|| Arc::new(self.lib.compile(ret, year))).clone()
     }
 
     fn latest(&self, ret: &str) -> Option<String> {
@@ -176,12 +185,13 @@ impl Rulebook {
 }
 
 /// Picks the return of a submission by matching its structure against each return's latest schema.
-fn pick_return(book: &mut Rulebook, sub: &Submission) -> Result<String, String> {
+fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, String> {
     let sniff = input::sniff(sub.format, &sub.files);
     let mut best: Option<(usize, String)> = None;
     for ret in book.lib.returns() {
         let Some(year) = book.latest(&ret) else { continue };
-        let Some(p) = &book.get(&ret, &year).program else { continue };
+        let c = book.get(&ret, &year);
+        let Some(p) = &c.program else { continue };
         let score = match sub.format {
             Format::Xml => {
                 let root = sniff.xml_paths.first().and_then(|p| p.split(['/', '=']).next()).unwrap_or("");
@@ -212,7 +222,7 @@ fn pick_return(book: &mut Rulebook, sub: &Submission) -> Result<String, String> 
 
 /// Reads a submission with the right year's rules: the year of its `detect year from` date.
 fn read_submission(
-    book: &mut Rulebook,
+    book: &Rulebook,
     sub: &Submission,
     ret: &str,
     year: Option<&str>,
@@ -279,11 +289,11 @@ fn sniff_year(prog: &Program, sub: &Submission) -> Option<String> {
     crate::eval::dates::collection_year(chrono::Datelike::num_days_from_ce(&d))
 }
 
-fn program_of(book: &mut Rulebook, ret: &str, year: &str) -> Result<Program, String> {
+fn program_of(book: &Rulebook, ret: &str, year: &str) -> Result<Arc<Program>, String> {
     let c = book.get(ret, year);
     match &c.program {
         Some(p) => Ok(p.clone()),
-        None => Err(format!("the {ret} {year} rules have errors:\n{}", render_diags(c))),
+        None => Err(format!("the {ret} {year} rules have errors:\n{}", render_diags(&c))),
     }
 }
 
@@ -334,28 +344,29 @@ pub fn run(a: &Args) -> u8 {
             return 2;
         }
     };
-    let mut book = Rulebook::new(lib);
+    let book = Rulebook::new(lib);
     let mut texts = BTreeMap::new();
-    let mut failed_tool = false;
-    let mut files = vec![];
-    // Read every submission first: a return may read another's tables (`uses`).
+    let files: Vec<String> = subs.iter().map(|s| s.display.clone()).collect();
+    let timing = std::env::var_os("FETTLE_TIMING").is_some();
+    let progress = Progress::new(subs.len(), a.format.iter().all(|f| *f == OutFormat::Human) && a.output.is_none() && a.out.is_none());
+    // Read every submission first (in parallel, order kept): a return may read another's tables.
     let t0 = std::time::Instant::now();
+    let results: Vec<Result<(String, String, crate::table::Dataset, Vec<String>), String>> = subs
+        .par_iter()
+        .map(|sub| {
+            let ret = match &a.ret {
+                Some(r) => r.clone(),
+                None => pick_return(&book, sub)?,
+            };
+            let (year, data, notes) = read_submission(&book, sub, &ret, a.year.as_deref())?;
+            Ok((ret, year, data, notes))
+        })
+        .collect();
+    let mut failed_tool = false;
     let mut loaded: Vec<(String, String, crate::table::Dataset)> = vec![];
-    for sub in &subs {
-        files.push(sub.display.clone());
-        let ret = match &a.ret {
-            Some(r) => r.clone(),
-            None => match pick_return(&mut book, sub) {
-                Ok(r) => r,
-                Err(e) => {
-                    err(&format!("error: {e}\n"));
-                    failed_tool = true;
-                    continue;
-                }
-            },
-        };
-        match read_submission(&mut book, sub, &ret, a.year.as_deref()) {
-            Ok((year, data, notes)) => {
+    for r in results {
+        match r {
+            Ok((ret, year, data, notes)) => {
                 for n in notes {
                     err(&format!("{n}\n"));
                 }
@@ -367,28 +378,41 @@ pub fn run(a: &Args) -> u8 {
             }
         }
     }
-    let timing = std::env::var_os("FETTLE_TIMING").is_some();
     if timing {
         err(&format!("timing: read {:?}\n", t0.elapsed()));
     }
-    attach_foreign(&mut book, &mut loaded);
-    let mut findings: Vec<Finding> = vec![];
-    for (ret, year, data) in loaded {
-        let c = book.get(&ret, &year);
+    attach_foreign(&book, &mut loaded);
+    let mut sets: Vec<Arc<Compiled>> = vec![];
+    for (ret, year, _) in &loaded {
+        let c = book.get(ret, year);
         if c.has_errors() {
-            err(&render_diags(c));
+            err(&render_diags(&c));
             return 2;
         }
-        texts.extend(rule_infos(c));
-        let Some(prog) = &c.program else { continue };
-        let t1 = std::time::Instant::now();
-        let prepared = eval::prepare(prog, data);
-        let t2 = std::time::Instant::now();
-        findings.extend(eval::run(prog, &prepared, &|_| true));
-        if timing {
-            err(&format!("timing: prepare {:?}, rules {:?}\n", t2 - t1, t2.elapsed()));
-        }
+        texts.extend(rule_infos(&c));
+        sets.push(c);
     }
+    let t1 = std::time::Instant::now();
+    let per_file: Vec<Vec<Finding>> = loaded
+        .into_par_iter()
+        .zip(sets.into_par_iter())
+        .map(|((_, _, data), c)| {
+            let found = match &c.program {
+                Some(prog) => {
+                    let prepared = eval::prepare(prog, data);
+                    eval::run_limited(prog, &prepared, &|_| true, a.max_per_rule)
+                }
+                None => vec![],
+            };
+            progress.tick();
+            found
+        })
+        .collect();
+    progress.done();
+    if timing {
+        err(&format!("timing: validate {:?}\n", t1.elapsed()));
+    }
+    let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     eval::sort(&mut findings);
     let mut run = report::Run { findings, files, rules: texts };
     if let Some(path) = &a.explain {
@@ -492,10 +516,11 @@ fn annotate(subs: &[Submission], run: &report::Run, to: &Path) -> Result<(), Str
 
 /// Gives each submission the tables of the other returns it `uses`, from another submission of the
 /// same run (the first of that return).
-fn attach_foreign(book: &mut Rulebook, loaded: &mut [(String, String, crate::table::Dataset)]) {
+fn attach_foreign(book: &Rulebook, loaded: &mut [(String, String, crate::table::Dataset)]) {
     let sources: Vec<(String, crate::table::Dataset)> = loaded.iter().map(|(r, _, d)| (r.clone(), d.clone())).collect();
     for (ret, year, data) in loaded.iter_mut() {
-        let Some(prog) = &book.get(ret, year).program else { continue };
+        let c = book.get(ret, year);
+        let Some(prog) = &c.program else { continue };
         for (i, t) in prog.schema.tables.iter().enumerate() {
             let Some((other, orig)) = &t.foreign else { continue };
             let Some((_, src)) = sources.iter().find(|(r, _)| r == other) else { continue };
@@ -531,10 +556,10 @@ pub fn export(path: &Path, csv: bool, to: &Path) -> u8 {
         err(&format!("error: `{}` is an input; fettle never overwrites an input file\n", to.display()));
         return 2;
     }
-    let mut book = Rulebook::new(Library::shipped());
-    let result = pick_return(&mut book, sub).and_then(|ret| {
-        let (year, data, _) = read_submission(&mut book, sub, &ret, None)?;
-        let prog = program_of(&mut book, &ret, &year)?;
+    let book = Rulebook::new(Library::shipped());
+    let result = pick_return(&book, sub).and_then(|ret| {
+        let (year, data, _) = read_submission(&book, sub, &ret, None)?;
+        let prog = program_of(&book, &ret, &year)?;
         let sheets = report::export::sheets(&prog.schema, &data);
         if csv {
             std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
@@ -561,4 +586,38 @@ pub fn paths_clash(inputs: &[PathBuf], out: &Path) -> bool {
     let canon = |p: &Path| std::fs::canonicalize(p).ok();
     let Some(o) = canon(out) else { return false };
     inputs.iter().any(|i| canon(i).is_some_and(|c| c == o))
+}
+
+/// A progress line on stderr for long runs over many files: only when stderr is a terminal, the
+/// output is the terminal report, and the run has taken more than a second.
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    start: std::time::Instant,
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: usize, human: bool) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            done: std::sync::atomic::AtomicUsize::new(0),
+            start: std::time::Instant::now(),
+            on: human && total > 1 && std::io::stderr().is_terminal(),
+        }
+    }
+    fn tick(&self) {
+        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if self.on && self.start.elapsed().as_secs_f64() > 1.0 {
+            let width = 30;
+            let filled = n * width / self.total.max(1);
+            err(&format!("\r[{}{}] {n}/{} files", "#".repeat(filled), " ".repeat(width - filled.min(width)), self.total));
+        }
+    }
+    fn done(&self) {
+        if self.on && self.start.elapsed().as_secs_f64() > 1.0 {
+            err(&format!("\r{}\r", " ".repeat(50)));
+        }
+    }
 }

@@ -214,6 +214,27 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
     fd
 }
 
+/// The finding that stands for the failures of a rule beyond the limit.
+pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
+    Finding {
+        code: rule.code.clone(),
+        severity: rule.severity,
+        message: format!("{more} more items fail this rule; only the first {limit} are listed (raise the limit with --max-per-rule)"),
+        file: cx.data.file.clone(),
+        table: None,
+        fields: vec![],
+        row: None,
+        location: None,
+        child: None,
+        values: vec![FieldValue { field: "more".into(), value: more.to_string(), location: None }],
+        related: vec![],
+        fix: None,
+        rule: Some(RuleRef { file: rule.file.clone(), line: rule.line }),
+        explained: None,
+        table_order: u32::MAX,
+    }
+}
+
 /// Findings for problems met while reading the data.
 pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
     data.issues

@@ -71,11 +71,20 @@ pub fn prepare(prog: &Program, mut data: Dataset) -> Prepared {
     Prepared { data, index, globals }
 }
 
+/// The most findings one rule makes on one file by default; the rest are counted in one more.
+pub const DEFAULT_LIMIT: usize = 10_000;
+
 /// Runs every rule that `keep` accepts, in parallel; findings in deterministic order.
 pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync)) -> Vec<Finding> {
+    run_limited(prog, p, keep, DEFAULT_LIMIT)
+}
+
+/// Like [`run`], with at most `limit` findings per rule (0: no limit), so that a file where every
+/// row is wrong stays fast and bounded in memory.
+pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync), limit: usize) -> Vec<Finding> {
     let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals };
     let runs = |r: &RuleDef| keep(r) && r.needs.iter().all(|n| p.data.attached.contains(n));
-    let mut out: Vec<Finding> = prog.rules.par_iter().filter(|r| runs(r)).flat_map_iter(|r| run_rule(&cx, r)).collect();
+    let mut out: Vec<Finding> = prog.rules.par_iter().filter(|r| runs(r)).flat_map_iter(|r| run_rule(&cx, r, limit)).collect();
     out.extend(locate::input_findings(prog, &p.data));
     sort(&mut out);
     out
@@ -155,8 +164,8 @@ fn truth(v: &Val, i: usize) -> Option<bool> {
     }
 }
 
-/// Runs one rule and builds findings for its failing items.
-pub fn run_rule(cx: &Ctx, rule: &RuleDef) -> Vec<Finding> {
+/// Runs one rule and builds findings for its failing items (at most `limit`, 0 for all).
+pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Vec<Finding> {
     let mut frame = scope_frame(cx, rule);
     let mut out = vec![];
     let mut checked = false;
@@ -180,10 +189,16 @@ pub fn run_rule(cx: &Ctx, rule: &RuleDef) -> Vec<Finding> {
                 checked = true;
                 let fail_on = matches!(step, IStep::Forbid(_));
                 let v = eval(cx, &frame, e);
-                let failing: Vec<u32> = (0..frame.len).filter(|i| truth(&v, *i) == Some(fail_on)).map(|i| i as u32).collect();
+                let mut failing: Vec<u32> = (0..frame.len).filter(|i| truth(&v, *i) == Some(fail_on)).map(|i| i as u32).collect();
+                let room = if limit == 0 { usize::MAX } else { limit.saturating_sub(out.len()) };
+                let more = failing.len().saturating_sub(room);
+                failing.truncate(room);
                 if !failing.is_empty() {
                     let sub = frame.select(&failing);
                     out.extend(findings(cx, rule, &sub, Some(e)));
+                }
+                if more > 0 {
+                    out.push(locate::more(cx, rule, more, limit));
                 }
             }
         }
