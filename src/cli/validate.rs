@@ -209,8 +209,19 @@ fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, String> {
                 }
             }
             _ => {
+                // Sheets named like the return's tables count most; its column names break ties.
                 let names: Vec<String> = sniff.sheets.iter().map(|s| input::norm_name(s)).collect();
-                p.schema.tables.iter().filter(|t| t.sheets.iter().any(|s| names.contains(&input::norm_name(s)))).count()
+                let heads: std::collections::HashSet<String> = sniff.heads.iter().map(|s| input::norm_name(s)).collect();
+                let sheets = p.schema.tables.iter().filter(|t| t.sheets.iter().any(|s| names.contains(&input::norm_name(s)))).count();
+                let columns = p
+                    .schema
+                    .tables
+                    .iter()
+                    .filter(|t| t.foreign.is_none())
+                    .flat_map(|t| t.data_fields().map(|(_, f)| f))
+                    .filter(|f| heads.contains(&input::norm_name(&f.name)))
+                    .count();
+                if sheets == 0 { 0 } else { sheets * 1000 + columns }
             }
         };
         if score > 0 && best.as_ref().is_none_or(|(b, _)| score > *b) {

@@ -189,7 +189,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
         let vals: Vec<FieldValue> = rule
             .fields
             .iter()
-            .filter(|(ft, _)| ft == rt || prog.schema.ancestors(*rt).contains(ft))
+            .filter(|(ft, _)| ft == rt)
             .filter_map(|(ft, ff)| {
                 let ar = ancestor_row(cx, *rt, *rr, *ft)?;
                 Some(FieldValue {

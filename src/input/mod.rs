@@ -79,15 +79,22 @@ pub struct Sniff {
     pub xml_paths: Vec<String>,
     /// Sheet names (xlsx) or file stems (CSV).
     pub sheets: Vec<String>,
+    /// Texts in the first rows of the sheets or files (their headers).
+    pub heads: Vec<String>,
 }
 
 /// Reads just enough of a submission to pick its return.
 pub fn sniff(format: Format, files: &[PathBuf]) -> Sniff {
     match format {
         Format::Xml => files.first().map(|f| xml::sniff(f)).unwrap_or_default(),
-        Format::Xlsx => Sniff { sheets: files.first().map(|f| sheet::sheet_names(f)).unwrap_or_default(), ..Sniff::default() },
+        Format::Xlsx => Sniff {
+            sheets: files.first().map(|f| sheet::sheet_names(f)).unwrap_or_default(),
+            heads: sheet::heads(files, true),
+            ..Sniff::default()
+        },
         Format::Csv => Sniff {
             sheets: files.iter().filter_map(|f| f.file_stem().and_then(|s| s.to_str()).map(str::to_string)).collect(),
+            heads: sheet::heads(files, false),
             ..Sniff::default()
         },
     }

@@ -29,6 +29,34 @@ pub fn sheet_names(path: &Path) -> Vec<String> {
     calamine::open_workbook::<Xlsx<_>, _>(path).map(|wb| wb.sheet_names()).unwrap_or_default()
 }
 
+/// The words in the first rows of each sheet (xlsx) or file (CSV), for telling returns apart.
+pub fn heads(files: &[PathBuf], xlsx: bool) -> Vec<String> {
+    let mut words = vec![];
+    if xlsx {
+        let Some(path) = files.first() else { return words };
+        let Ok(mut wb) = calamine::open_workbook::<Xlsx<_>, _>(path) else { return words };
+        for name in wb.sheet_names() {
+            if let Ok(range) = wb.worksheet_range(&name) {
+                for row in range.rows().take(HEADER_SCAN) {
+                    words.extend(row.iter().filter_map(|c| match c {
+                        Data::String(s) => Some(s.clone()),
+                        _ => None,
+                    }));
+                }
+            }
+        }
+    } else {
+        for f in files {
+            if let Ok(records) = read_records(f, &file_name(f)) {
+                for (_, r) in records.iter().take(HEADER_SCAN) {
+                    words.extend(r.iter().map(str::to_string));
+                }
+            }
+        }
+    }
+    words
+}
+
 /// Reads an xlsx workbook, one worksheet per table.
 pub fn read_xlsx(schema: &Schema, path: &Path, display: &str) -> Result<Dataset, InputError> {
     let mut wb = open_xlsx(path, display)?;

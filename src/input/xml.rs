@@ -303,5 +303,5 @@ pub fn sniff(path: &Path) -> Sniff {
             _ => {}
         }
     }
-    Sniff { xml_paths: paths, sheets: vec![] }
+    Sniff { xml_paths: paths, ..Sniff::default() }
 }

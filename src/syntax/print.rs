@@ -116,9 +116,10 @@ fn write_expr(out: &mut String, e: &Expr) {
             child(out, b, rmin);
         }
         ExprKind::Range { lo, hi, inclusive } => {
-            child(out, lo, 6);
+            // Bounds with `??` keep their brackets for the reader: `a ..< (b ?? c)`.
+            child(out, lo, 7);
             out.push_str(if *inclusive { " ..= " } else { " ..< " });
-            child(out, hi, 6);
+            child(out, hi, 7);
         }
         ExprKind::Tuple(xs) => {
             out.push('(');

@@ -41,3 +41,44 @@ fn exit_codes() {
         assert_eq!(err.status.code(), Some(1));
     }
 }
+
+#[test]
+fn template_returns_terminal_and_json() {
+    in_suite("validate", || {
+        assert_cmd_snapshot!("fgc_xlsx_human", fettle().args(["validate", "samples/fgc/fgc-2024-25.xlsx"]));
+        assert_cmd_snapshot!("fgc_csv_json", fettle().args(["validate", "--format", "json", "samples/fgc/csv"]));
+        assert_cmd_snapshot!(
+            "disability_with_census_human",
+            fettle().args(["validate", "samples/disability/disability-2024-25.xlsx", "samples/cin/census-2024-25.xml"])
+        );
+        assert_cmd_snapshot!("cin_csv_human", fettle().args(["validate", "samples/cin/csv"]));
+    });
+}
+
+#[test]
+fn the_same_census_as_xml_xlsx_and_csv() {
+    // The spreadsheet forms are exports of the XML: the same rules fire, apart from the rows of
+    // children without an LAchildID, which a spreadsheet cannot link (input::unknown-parent).
+    let by_rule = |p: &str| {
+        let out = fettle().args(["validate", "--format", "json", p]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["summary"]["by_rule"].as_object().unwrap().keys().cloned().collect::<Vec<_>>()
+    };
+    let xlsx = by_rule("samples/cin/census-2024-25.xlsx");
+    let csv = by_rule("samples/cin/csv");
+    assert_eq!(xlsx, csv);
+    let xml = by_rule("samples/cin/census-2024-25.xml");
+    for code in &xml {
+        assert!(xlsx.contains(code), "{code} fires on the XML but not on the xlsx");
+    }
+}
+
+#[test]
+fn year_is_picked_from_the_file() {
+    let out = fettle().args(["validate", "--format", "json", "../shared/samples/cin/CIN_Census_2021.xml"]).output().unwrap();
+    // ReferenceDate 2023-03-31 is in 2022-23: no rules for it, the earliest year is used, with a note.
+    let err = String::from_utf8_lossy(&out.stderr);
+    if super::root().join("../shared/samples/cin/CIN_Census_2021.xml").exists() {
+        assert!(err.contains("2022-23") && err.contains("2023-24"), "{err}");
+    }
+}
