@@ -1,1 +1,495 @@
-//! Every report format on one shared fixture of findings.
+//! Every report format on one shared fixture of findings: snapshots of each (the xlsx report read
+//! back as text), structural checks of JUnit and SARIF, the annotated copy of a workbook, and the
+//! CLI writing an HTML report and an annotated copy of a sample.
+
+use super::{fettle, in_suite, root};
+use calamine::{Data, Reader, Xlsx};
+use fettle::eval::{FieldValue, Finding, Location, Related, RuleRef};
+use fettle::report::{RuleInfo, Run};
+use fettle::syntax::ast::Severity;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const XLSX: &str = "returns/fgc-2024-25.xlsx";
+const XML: &str = "returns/census-2024-25.xml";
+
+fn cell(sheet: &str, cell: &str) -> Option<Location> {
+    Some(Location::Cell { sheet: sheet.into(), cell: cell.into() })
+}
+
+fn xml(path: &str, line: u32) -> Option<Location> {
+    Some(Location::Xml { path: path.into(), line })
+}
+
+fn value(field: &str, value: &str, location: Option<Location>) -> FieldValue {
+    FieldValue { field: field.into(), value: value.into(), location }
+}
+
+fn finding(code: &str, severity: Severity, message: &str, file: &str) -> Finding {
+    Finding {
+        code: code.into(),
+        severity,
+        message: message.into(),
+        file: file.into(),
+        table: None,
+        fields: vec![],
+        row: None,
+        location: None,
+        child: None,
+        values: vec![],
+        related: vec![],
+        fix: None,
+        rule: None,
+        explained: None,
+        table_order: 0,
+    }
+}
+
+/// A rule as reports see it; `at` is its file and line.
+fn rule(code: &str, severity: Severity, message: &str, ret: &str, at: (&str, usize), check: &str, fields: &[&str]) -> RuleInfo {
+    let (file, line) = at;
+    RuleInfo {
+        code: code.into(),
+        severity,
+        message: message.into(),
+        ret: ret.into(),
+        year: "2024-25".into(),
+        file: file.into(),
+        line,
+        check: check.into(),
+        fields: fields.iter().map(|f| (*f).to_string()).collect(),
+        fix: None,
+    }
+}
+
+/// The shared fixture: two submissions (an xlsx and an XML census) with an error on a cell of a
+/// child, a query on an XML element with a related row, an explained query, a query about the whole
+/// return and an info figure of a group. Some values hold markup, to show escaping.
+fn fixture() -> Run {
+    let fgc_rules = "rules/fgc/2024-25/10-fields.fettle";
+    let cin_rules = "rules/cin/2024-25/20-child.fettle";
+    let child2 = "Message/Children/Child[2]";
+
+    let mut error = finding("FGC010", Severity::Error, "PersonBirthDate 2031-02-15 is after ReferralDate 2024-05-01", XLSX);
+    error.table = Some("Referrals".into());
+    error.fields = vec!["Referrals.PersonBirthDate".into(), "Referrals.ReferralDate".into()];
+    error.row = Some(3);
+    error.location = cell("Referrals", "D5");
+    error.child = Some("CH0001".into());
+    error.values = vec![
+        value("Referrals.PersonBirthDate", "2031-02-15", cell("Referrals", "D5")),
+        value("Referrals.ReferralDate", "2024-05-01", cell("Referrals", "E5")),
+        value("Referrals.Notes", "<script>alert('x')</script> & \"more\"", cell("Referrals", "H5")),
+    ];
+    error.fix = Some("Correct the date of birth or the referral date".into());
+    error.rule = Some(RuleRef { file: fgc_rules.into(), line: 12 });
+
+    let mut info = finding("FGC900", Severity::Info, "Referrals of cohort CL: 20", XLSX);
+    info.table = Some("Referrals".into());
+    info.fields = vec!["Referrals.Cohort".into()];
+    info.values = vec![value("group", "CL", None), value("total", "20", None)];
+    info.rule = Some(RuleRef { file: fgc_rules.into(), line: 90 });
+    info.table_order = 1;
+
+    let mut query = finding("2887Q", Severity::Query, "Referral 2024-03-01 is within 5 days of another referral", XML);
+    query.table = Some("CINdetails".into());
+    query.fields = vec!["CINdetails.CINreferralDate".into()];
+    query.row = Some(1);
+    query.location = xml(&format!("{child2}/CINdetails[1]/CINreferralDate"), 40);
+    query.child = Some("C0002".into());
+    query.values = vec![value("CINdetails.CINreferralDate", "2024-03-01", query.location.clone())];
+    query.related = vec![Related {
+        table: "CINdetails".into(),
+        row: 2,
+        location: xml(&format!("{child2}/CINdetails[2]/CINreferralDate"), 58),
+        values: vec![
+            value("CINdetails.CINreferralDate", "2024-03-05", xml(&format!("{child2}/CINdetails[2]/CINreferralDate"), 58)),
+            value("CINdetails.CINclosureDate", "", None),
+        ],
+    }];
+    query.fix = Some("Merge the two referrals, or explain why they are separate".into());
+    query.rule = Some(RuleRef { file: cin_rules.into(), line: 40 });
+
+    let mut explained = finding("8825Q", Severity::Query, "Child C0003 was referred 3 times in 12 months", XML);
+    explained.table = Some("CINdetails".into());
+    explained.fields = vec!["CINdetails.CINreferralDate".into()];
+    explained.row = Some(4);
+    explained.location = xml("Message/Children/Child[3]/CINdetails[3]/CINreferralDate", 77);
+    explained.child = Some("C0003".into());
+    explained.values = vec![value("CINdetails.CINreferralDate", "2024-09-30", explained.location.clone())];
+    explained.rule = Some(RuleRef { file: cin_rules.into(), line: 77 });
+    explained.explained = Some("Moved in from <Leeds> & was re-referred by the new school".into());
+
+    let mut whole = finding("1105Q", Severity::Query, "Only 2 of 40 children (5.0%) have a disability recorded, below 10%", XML);
+    whole.values = vec![value("rate", "0.05", None), value("threshold", "0.1", None)];
+    whole.rule = Some(RuleRef { file: "rules/cin/2024-25/50-return.fettle".into(), line: 3 });
+    whole.table_order = u32::MAX;
+
+    let mut rules = BTreeMap::new();
+    let mut r = rule(
+        "FGC010",
+        Severity::Error,
+        "PersonBirthDate {PersonBirthDate} is after ReferralDate {ReferralDate}",
+        "fgc",
+        (fgc_rules, 12),
+        "PersonBirthDate <= ReferralDate",
+        &["Referrals.PersonBirthDate", "Referrals.ReferralDate"],
+    );
+    r.fix = error.fix.clone();
+    rules.insert(r.code.clone(), r);
+    let r = rule(
+        "FGC900",
+        Severity::Info,
+        "Referrals of cohort {this}: {total}",
+        "fgc",
+        (fgc_rules, 90),
+        "false",
+        &["Referrals.Cohort"],
+    );
+    rules.insert(r.code.clone(), r);
+    let mut r = rule(
+        "2887Q",
+        Severity::Query,
+        "Referral {CINreferralDate} is within 5 days of another referral",
+        "cin",
+        (cin_rules, 40),
+        "not exists(o in others where days(o.CINreferralDate, CINreferralDate) < 5)",
+        &["CINdetails.CINreferralDate"],
+    );
+    r.fix = query.fix.clone();
+    rules.insert(r.code.clone(), r);
+    let r = rule(
+        "8825Q",
+        Severity::Query,
+        "Child {LAchildID} was referred {n} times in 12 months",
+        "cin",
+        (cin_rules, 77),
+        "n < 3",
+        &["CINdetails.CINreferralDate"],
+    );
+    rules.insert(r.code.clone(), r);
+    let r = rule(
+        "1105Q",
+        Severity::Query,
+        "Only {with_n} of {total} children ({percent(rate)}) have a disability recorded, below {percent(threshold, 0)}",
+        "cin",
+        ("rules/cin/2024-25/50-return.fettle", 3),
+        "rate >= threshold",
+        &[],
+    );
+    rules.insert(r.code.clone(), r);
+
+    let mut findings = vec![error, info, query, explained, whole];
+    // In the deterministic order validate gives them: file, table, row, code.
+    fettle::eval::sort(&mut findings);
+    Run { findings, files: vec![XLSX.into(), XML.into()], rules }
+}
+
+/// Every sheet of an xlsx file as text: its name, then each row's cells separated by tabs.
+fn xlsx_text(bytes: &[u8]) -> String {
+    let mut wb = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut out = String::new();
+    for name in wb.sheet_names() {
+        out.push_str(&format!("== {name}\n"));
+        let range = wb.worksheet_range(&name).unwrap();
+        assert_eq!(range.start().unwrap_or((0, 0)), (0, 0), "sheet {name} starts at A1");
+        for row in range.rows() {
+            let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
+            out.push_str(cells.join("\t").trim_end_matches('\t'));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn human() {
+    in_suite("reports", || insta::assert_snapshot!("human", fettle::report::human::render(&fixture())));
+}
+
+#[test]
+fn json() {
+    in_suite("reports", || insta::assert_snapshot!("json", fettle::report::json::render(&fixture())));
+}
+
+#[test]
+fn csv() {
+    in_suite("reports", || insta::assert_snapshot!("csv", fettle::report::csv::render(&fixture())));
+}
+
+#[test]
+fn junit() {
+    in_suite("reports", || insta::assert_snapshot!("junit", fettle::report::junit::render(&fixture())));
+}
+
+#[test]
+fn sarif() {
+    in_suite("reports", || insta::assert_snapshot!("sarif", fettle::report::sarif::render(&fixture())));
+}
+
+#[test]
+fn collect_notes() {
+    in_suite("reports", || insta::assert_snapshot!("collect_notes", fettle::report::explain::collect_notes(&fixture())));
+}
+
+#[test]
+fn html() {
+    let html = fettle::report::html::render(&fixture());
+    in_suite("reports", || insta::assert_snapshot!("html", html));
+}
+
+#[test]
+fn xlsx() {
+    let bytes = fettle::report::xlsx::render(&fixture()).unwrap();
+    assert_eq!(bytes, fettle::report::xlsx::render(&fixture()).unwrap(), "the same run gives the same bytes");
+    in_suite("reports", || insta::assert_snapshot!("xlsx", xlsx_text(&bytes)));
+}
+
+#[test]
+fn html_escapes_and_stays_offline() {
+    let html = fettle::report::html::render(&fixture());
+    assert!(!html.contains("<script>alert"), "data is escaped");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;"));
+    assert!(html.contains("Moved in from &lt;Leeds&gt; &amp; was re-referred"));
+    assert_eq!(html.matches("<script>").count(), 1, "one inline script, no other");
+    for bad in ["src=\"http", "href=\"http", "<link", "@import", "url(", "<img", "<iframe", "fetch(", "XMLHttpRequest"] {
+        assert!(!html.contains(bad), "the report must not contain `{bad}`");
+    }
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert!(html.contains("<label for=\"filter\">"));
+    assert!(html.contains("<svg id=\"chart-rules\"") && html.contains("<svg id=\"chart-fields\""));
+}
+
+#[test]
+fn xlsx_child_sheets_are_capped_and_named() {
+    let mut run = fixture();
+    let base = run.findings.first().cloned().unwrap();
+    run.findings.clear();
+    for i in 0..205 {
+        let mut f = base.clone();
+        // Long ids with characters a sheet name cannot hold; the first 40 characters are shared.
+        f.child = Some(format!("{}/{i:04}", "X".repeat(40)));
+        run.findings.push(f);
+    }
+    let bytes = fettle::report::xlsx::render(&run).unwrap();
+    let wb = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let names = wb.sheet_names();
+    assert_eq!(names.len(), 2 + fettle::report::xlsx::MAX_CHILD_SHEETS);
+    let mut lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    lower.sort();
+    lower.dedup();
+    assert_eq!(lower.len(), names.len(), "sheet names are unique");
+    for n in &names {
+        assert!(n.chars().count() <= 31 && !n.contains('/'), "{n}");
+    }
+    let text = xlsx_text(&fettle::report::xlsx::render(&run).unwrap());
+    assert!(text.contains("Child sheets are written for the first 200 of 205 children"), "{}", &text[..2000]);
+}
+
+#[test]
+fn junit_parses_with_counts() {
+    use quick_xml::events::Event;
+    let xml = fettle::report::junit::render(&fixture());
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut suites) = (0, 0, 0);
+    let mut declared: Option<(usize, usize)> = None;
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                "testcase" => cases += 1,
+                "failure" => failures += 1,
+                "testsuite" => suites += 1,
+                "testsuites" => {
+                    let attr = |k: &str| -> usize {
+                        let a = e.try_get_attribute(k).unwrap().unwrap();
+                        a.value.parse().unwrap()
+                    };
+                    declared = Some((attr("tests"), attr("failures")));
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    // Two files, five rules each; failing: FGC010 in the xlsx, 2887Q and 1105Q in the census (8825Q is
+    // explained, FGC900 is info).
+    assert_eq!(suites, 2);
+    assert_eq!(cases, 10);
+    assert_eq!(failures, 3);
+    assert_eq!(declared, Some((10, 3)));
+}
+
+#[test]
+fn sarif_has_required_structure() {
+    use serde_json::Value;
+    let run = fixture();
+    let doc: Value = serde_json::from_str(&fettle::report::sarif::render(&run)).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    assert!(doc["$schema"].as_str().is_some_and(|s| s.contains("sarif")));
+    let runs = doc["runs"].as_array().expect("runs is an array");
+    assert_eq!(runs.len(), 1);
+    let r0 = &runs[0];
+    assert_eq!(r0["tool"]["driver"]["name"], "fettle");
+    let rules = r0["tool"]["driver"]["rules"].as_array().expect("rules is an array");
+    for r in rules {
+        assert!(r["id"].as_str().is_some_and(|s| !s.is_empty()), "rule without id: {r}");
+    }
+    let results = r0["results"].as_array().expect("results is an array");
+    assert_eq!(results.len(), run.findings.len());
+    for res in results {
+        let id = res["ruleId"].as_str().expect("ruleId");
+        assert!(["error", "warning", "note"].contains(&res["level"].as_str().expect("level")), "{res}");
+        assert!(res["message"]["text"].as_str().is_some_and(|t| !t.is_empty()), "{res}");
+        let uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().expect("uri");
+        assert!(!uri.is_empty());
+        if let Some(i) = res["ruleIndex"].as_u64() {
+            assert_eq!(rules[i as usize]["id"], id, "ruleIndex points at its rule");
+        }
+        if let Some(line) = res["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() {
+            assert!(line >= 1);
+        }
+        for rel in res["relatedLocations"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            assert!(rel["physicalLocation"]["artifactLocation"]["uri"].as_str().is_some(), "{rel}");
+        }
+    }
+    let levels: Vec<&str> = results.iter().map(|r| r["level"].as_str().unwrap()).collect();
+    assert_eq!(levels, ["warning", "warning", "warning", "error", "note"]);
+}
+
+/// A fresh folder under the target's temporary folder.
+fn temp_dir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("reports-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Used cells by sheet, each with its absolute (row, column).
+type Cells = BTreeMap<String, Vec<((u32, u32), Data)>>;
+
+/// Every used cell of every sheet, with its absolute position.
+fn cells(path: &Path) -> Cells {
+    let mut wb: Xlsx<_> = calamine::open_workbook(path).unwrap();
+    let mut out = BTreeMap::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        let (top, left) = range.start().unwrap_or((0, 0));
+        let list = range.used_cells().map(|(r, c, v)| ((top + r as u32, left + c as u32), v.clone())).collect::<Vec<_>>();
+        out.insert(name, list);
+    }
+    out
+}
+
+#[test]
+fn annotate_preserves_values() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let dir = temp_dir("annotate");
+    let src = dir.join("council.xlsx");
+    let mut wb = Workbook::new();
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let ws = wb.add_worksheet();
+    ws.set_name("Sheet1").unwrap();
+    ws.write_string(0, 0, "LAchildID").unwrap();
+    ws.write_string(0, 1, "PersonBirthDate").unwrap();
+    ws.write_string(0, 2, "Hours").unwrap();
+    ws.write_string(0, 3, "Disabled").unwrap();
+    ws.write_string(1, 0, "C0001").unwrap();
+    ws.write_datetime_with_format(1, 1, ExcelDateTime::from_ymd(2031, 2, 15).unwrap(), &date).unwrap();
+    ws.write_number(1, 2, 7.5).unwrap();
+    ws.write_boolean(1, 3, true).unwrap();
+    ws.write_string(2, 0, "C0002").unwrap();
+    ws.write_datetime(2, 1, ExcelDateTime::from_ymd(2015, 6, 1).unwrap()).unwrap();
+    ws.write_number(2, 2, 12).unwrap();
+    ws.write_formula(2, 3, "=1+1").unwrap().set_formula_result(2, 3, "2");
+    let ws = wb.add_worksheet();
+    ws.set_name("Notes & más").unwrap();
+    ws.write_string(4, 2, "away from A1").unwrap();
+    wb.save(&src).unwrap();
+    let before = std::fs::read(&src).unwrap();
+
+    let mut on_cell = finding("FGC010", Severity::Error, "PersonBirthDate is in the future", &src.display().to_string());
+    on_cell.location = cell("Sheet1", "B2");
+    on_cell.values = vec![value("Sheet1.Hours", "7.5", cell("Sheet1", "C2"))];
+    let mut second = finding("FGC011", Severity::Query, "Hours are unusual", &src.display().to_string());
+    second.location = cell("Sheet1", "C2");
+    let mut related = finding("FGC012", Severity::Info, "Another child's row", &src.display().to_string());
+    related.location = cell("Sheet1", "A3");
+    related.related = vec![Related { table: "Sheet1".into(), row: 2, location: cell("Sheet1", "E9"), values: vec![] }];
+    let whole = finding("FGC900", Severity::Query, "Only 2 children", &src.display().to_string());
+    let findings = [&on_cell, &second, &related, &whole];
+
+    let bytes = fettle::report::annotate::annotate(&src, &findings).unwrap();
+    assert_eq!(std::fs::read(&src).unwrap(), before, "the input is never written");
+    let out = dir.join("annotated.xlsx");
+    std::fs::write(&out, &bytes).unwrap();
+
+    let (a, b) = (cells(&src), cells(&out));
+    let mut copy: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    assert_eq!(copy.sheet_names(), ["Sheet1", "Notes & más", "fettle findings"]);
+    for (name, list) in &a {
+        // E9 is flagged (by a related row) and so written as a blank highlighted cell.
+        let copied: Vec<_> = b[name].iter().filter(|(_, v)| *v != Data::Empty).cloned().collect();
+        assert_eq!(&copied, list, "values of {name}");
+    }
+    assert!(matches!(b["Sheet1"].iter().find(|(p, _)| *p == (1, 1)), Some((_, Data::DateTime(_)))), "dates stay dates");
+    assert_eq!(b["Notes & más"][0].0, (4, 2), "positions are kept");
+
+    // Highlights: B2 red (error), C2 red (an error's value and a query), A3 blue (info).
+    let styles = copy.worksheet_style("Sheet1").unwrap();
+    let fill = |r: u32, c: u32| {
+        styles.get((r, c)).and_then(|s| s.fill.as_ref()).and_then(calamine::Fill::get_color).map(|c| (c.red, c.green, c.blue))
+    };
+    assert_eq!(fill(1, 1), Some((0xF4, 0xA6, 0xA0)));
+    assert_eq!(fill(1, 2), Some((0xF4, 0xA6, 0xA0)));
+    assert_eq!(fill(2, 0), Some((0xA6, 0xC8, 0xEA)));
+    assert_eq!(fill(8, 4), Some((0xA6, 0xC8, 0xEA)));
+    assert_eq!(fill(2, 1), None);
+    let number_format = styles.get((1, 1)).and_then(|s| s.number_format.clone()).map(|n| n.format_code);
+    assert_eq!(number_format.as_deref(), Some("dd/mm/yyyy"), "the date keeps its format");
+
+    let list = copy.worksheet_range("fettle findings").unwrap();
+    let text: Vec<String> = list.rows().map(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>().join("\t")).collect();
+    assert!(text.iter().any(|l| l.starts_with("FGC900\tquery\tOnly 2 children")), "{text:#?}");
+    assert!(!text.iter().any(|l| l.starts_with("FGC010")), "cell findings are noted on their cells");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn annotate_rejects_what_is_not_xlsx() {
+    let dir = temp_dir("annotate-bad");
+    let src = dir.join("not.xlsx");
+    std::fs::write(&src, b"not a workbook").unwrap();
+    let err = fettle::report::annotate::annotate(&src, &[]).unwrap_err();
+    assert!(err.contains("cannot read"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cli_writes_html_and_annotated_copy() {
+    let dir = temp_dir("cli");
+    let input = root().join("samples/fgc/fgc-2024-25.xlsx");
+    let before = std::fs::read(&input).unwrap();
+    let (copy, html) = (dir.join("copy.xlsx"), dir.join("r.html"));
+    let out = fettle()
+        .args(["validate", "samples/fgc/fgc-2024-25.xlsx", "--annotate"])
+        .arg(&copy)
+        .args(["--format", "html", "--output"])
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "errors make the exit code 1: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(copy.is_file() && html.is_file());
+    assert_eq!(std::fs::read(&input).unwrap(), before, "the input is unchanged");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("samples/fgc/fgc-2024-25.xlsx"));
+    assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
+    assert!(!page.contains("<link") && !page.contains("url("));
+    let (a, b) = (cells(&input), cells(&copy));
+    for (name, list) in &a {
+        let copied: Vec<_> = b[name].iter().filter(|(_, v)| *v != Data::Empty).cloned().collect();
+        assert_eq!(&copied, list, "values of {name}");
+    }
+    assert!(b.contains_key("fettle findings"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
