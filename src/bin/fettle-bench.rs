@@ -5,7 +5,13 @@
 //! the peak memory of a run (each measured in a fresh child process: `fettle-bench --one`), then a
 //! folder of 153 council files validated in one run by the `fettle` binary. Times are the best of
 //! three runs.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "a benchmark tool, not the product")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a benchmark tool, not the product"
+)]
 
 use fettle::generate::{cin_xml, templates};
 use fettle::input::{self, Format};
@@ -17,7 +23,9 @@ use std::time::Instant;
 fn peak_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -88,7 +96,11 @@ fn main() {
     let large = args.iter().any(|a| a == "--large");
     let dir = std::env::temp_dir().join(format!("fettle-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    println!("machine: {} cores; `fettle-bench{}`\n", std::thread::available_parallelism().map_or(1, |n| n.get()), if large { " --large" } else { "" });
+    println!(
+        "machine: {} cores; `fettle-bench{}`\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        if large { " --large" } else { "" }
+    );
     println!("| input | size | load | load + all rules | ratio | peak memory | findings |");
     println!("|---|---|---|---|---|---|---|");
     let mut sizes = vec![1_000usize, 10_000, 50_000];
@@ -124,7 +136,11 @@ fn main() {
     let mut best = f64::MAX;
     for _ in 0..3 {
         let t = Instant::now();
-        let _ = Command::new(&fettle).args(["validate", "--format", "json", "--output"]).arg(dir.join("out.json")).arg(&folder).status();
+        let _ = Command::new(&fettle)
+            .args(["validate", "--format", "json", "--output"])
+            .arg(dir.join("out.json"))
+            .arg(&folder)
+            .status();
         best = best.min(t.elapsed().as_secs_f64());
     }
     println!("\n153 council files of 2,000 children (306,000 children), one `fettle validate` run: {best:.2} s");

@@ -845,9 +845,13 @@ impl<'d> Checker<'d> {
             BinOp::Coalesce => {
                 if matches!(ia.kind, IKind::Const(_)) {
                     self.diags.push(
-                        Diag::warning("check::coalesce-constant", span, "the value before `??` is a constant, so `??` does nothing")
-                            .label("a constant is never missing")
-                            .help("`??` binds tighter than comparisons: write `(a == b) ?? false` to default a comparison"),
+                        Diag::warning(
+                            "check::coalesce-constant",
+                            span,
+                            "the value before `??` is a constant, so `??` does nothing",
+                        )
+                        .label("a constant is never missing")
+                        .help("`??` binds tighter than comparisons: write `(a == b) ?? false` to default a comparison"),
                     );
                 }
                 if !ia.ty.comparable(&ib.ty) {

@@ -6,8 +6,8 @@ use crate::eval::{self, Finding};
 use crate::input::{self, Format};
 use crate::library::{Compiled, Library};
 use crate::report;
-use rayon::prelude::*;
 use crate::syntax::ast::Severity;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -157,6 +157,9 @@ fn same_dir(a: &[PathBuf], b: &[PathBuf]) -> bool {
     a.first().and_then(|x| x.parent()) == b.first().and_then(|x| x.parent())
 }
 
+/// A submission read: its return, rule year, tables and notes about the year chosen.
+type Loaded = (String, String, crate::table::Dataset, Vec<String>);
+
 /// Compiled rule sets, compiled once each, shared by the threads reading and validating files.
 pub struct Rulebook {
     lib: Library,
@@ -212,7 +215,8 @@ fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, String> {
                 // Sheets named like the return's tables count most; its column names break ties.
                 let names: Vec<String> = sniff.sheets.iter().map(|s| input::norm_name(s)).collect();
                 let heads: std::collections::HashSet<String> = sniff.heads.iter().map(|s| input::norm_name(s)).collect();
-                let sheets = p.schema.tables.iter().filter(|t| t.sheets.iter().any(|s| names.contains(&input::norm_name(s)))).count();
+                let sheets =
+                    p.schema.tables.iter().filter(|t| t.sheets.iter().any(|s| names.contains(&input::norm_name(s)))).count();
                 let columns = p
                     .schema
                     .tables
@@ -247,14 +251,15 @@ fn read_submission(
     let prog = program_of(book, ret, &first_year)?;
     // XML says its date in its first lines: pick the year before reading the whole file.
     let sniffed = if year.is_none() && sub.format == Format::Xml { sniff_year(&prog, sub) } else { None };
-    let (first_year, prog, data) = match sniffed.as_ref().map(|det| choose_year(book, ret, det, &latest, &sub.display, &mut notes)) {
-        Some(y) if y != first_year => {
-            let p = program_of(book, ret, &y)?;
-            (y, p, None)
-        }
-        Some(y) => (y, prog, None),
-        None => (first_year, prog, None::<crate::table::Dataset>),
-    };
+    let (first_year, prog, data) =
+        match sniffed.as_ref().map(|det| choose_year(book, ret, det, &latest, &sub.display, &mut notes)) {
+            Some(y) if y != first_year => {
+                let p = program_of(book, ret, &y)?;
+                (y, p, None)
+            }
+            Some(y) => (y, prog, None),
+            None => (first_year, prog, None::<crate::table::Dataset>),
+        };
     let data = match data {
         Some(d) => d,
         None => input::read(&prog.schema, sub.format, &sub.files, &sub.display).map_err(|e| e.to_string())?,
@@ -313,8 +318,10 @@ pub fn rule_infos(c: &Compiled) -> BTreeMap<String, report::RuleInfo> {
     let mut m = BTreeMap::new();
     if let Some(p) = &c.program {
         for r in &p.rules {
-            let text = r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
-            let check = if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
+            let text =
+                r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
+            let check =
+                if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
             m.insert(
                 r.code.clone(),
                 report::RuleInfo {
@@ -326,7 +333,11 @@ pub fn rule_infos(c: &Compiled) -> BTreeMap<String, report::RuleInfo> {
                     file: r.file.clone(),
                     line: r.line,
                     check,
-                    fields: r.fields.iter().map(|(t, f)| format!("{}.{}", p.schema.table(*t).name, p.schema.field(*t, *f).name)).collect(),
+                    fields: r
+                        .fields
+                        .iter()
+                        .map(|(t, f)| format!("{}.{}", p.schema.table(*t).name, p.schema.field(*t, *f).name))
+                        .collect(),
                     fix: r.fix.clone(),
                 },
             );
@@ -359,10 +370,11 @@ pub fn run(a: &Args) -> u8 {
     let mut texts = BTreeMap::new();
     let files: Vec<String> = subs.iter().map(|s| s.display.clone()).collect();
     let timing = std::env::var_os("FETTLE_TIMING").is_some();
-    let progress = Progress::new(subs.len(), a.format.iter().all(|f| *f == OutFormat::Human) && a.output.is_none() && a.out.is_none());
+    let progress =
+        Progress::new(subs.len(), a.format.iter().all(|f| *f == OutFormat::Human) && a.output.is_none() && a.out.is_none());
     // Read every submission first (in parallel, order kept): a return may read another's tables.
     let t0 = std::time::Instant::now();
-    let results: Vec<Result<(String, String, crate::table::Dataset, Vec<String>), String>> = subs
+    let results: Vec<Result<Loaded, String>> = subs
         .par_iter()
         .map(|sub| {
             let ret = match &a.ret {

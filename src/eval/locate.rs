@@ -219,7 +219,9 @@ pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
     Finding {
         code: rule.code.clone(),
         severity: rule.severity,
-        message: format!("{more} more items fail this rule; only the first {limit} are listed (raise the limit with --max-per-rule)"),
+        message: format!(
+            "{more} more items fail this rule; only the first {limit} are listed (raise the limit with --max-per-rule)"
+        ),
         file: cx.data.file.clone(),
         table: None,
         fields: vec![],

@@ -106,7 +106,8 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
         let mut child_id = id.clone();
         let mut eth = rng.pick(ETHNICITY).to_string();
         let mut closure = closure;
-        let mut reason = closure.map(|_| if nfa { "RC8" } else { rng.pick(CLOSE) }.to_string());
+        // A referral with no further action had no assessment, so it cannot close as RC8/RC9.
+        let mut reason = closure.map(|_| if nfa { "RC7" } else { rng.pick(CLOSE) }.to_string());
         match mistake {
             Some(0) => u = u.map(|v| wrong_letter(&v)),
             Some(1) => child_id.clear(),

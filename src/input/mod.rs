@@ -33,6 +33,20 @@ pub enum InputError {
         /// Why.
         reason: String,
     },
+    /// The file is bigger than fettle's limit for one file.
+    #[error(
+        "`{path}` {what} {size} MB, over fettle's limit of {limit} MB for one file; if the file is genuine, raise the limit with the environment variable FETTLE_MAX_INPUT_MB"
+    )]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// `is` or `would expand to`.
+        what: &'static str,
+        /// Its size in MB.
+        size: u64,
+        /// The limit in MB.
+        limit: u64,
+    },
     /// The file lacks something the return needs.
     #[error("`{path}`: {reason}")]
     Missing {
@@ -100,6 +114,43 @@ pub fn sniff(format: Format, files: &[PathBuf]) -> Sniff {
     }
 }
 
+/// The largest file (or, for xlsx, the largest workbook once unzipped) fettle reads, in MB:
+/// `FETTLE_MAX_INPUT_MB`, default 4096. It keeps memory bounded against giant files and zip bombs.
+pub fn max_input_mb() -> u64 {
+    std::env::var("FETTLE_MAX_INPUT_MB").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(4096)
+}
+
+/// Refuses files over the limit before reading them.
+fn check_size(format: Format, files: &[PathBuf], display: &str) -> Result<(), InputError> {
+    let limit = max_input_mb();
+    for f in files {
+        let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0) / 1_000_000;
+        if size > limit {
+            return Err(InputError::TooLarge { path: display.into(), what: "is", size, limit });
+        }
+        if format == Format::Xlsx
+            && let Ok(file) = std::fs::File::open(f)
+            && let Ok(mut zip) = zip::ZipArchive::new(std::io::BufReader::new(file))
+        {
+            let mut total: u64 = 0;
+            for i in 0..zip.len() {
+                if let Ok(entry) = zip.by_index_raw(i) {
+                    total = total.saturating_add(entry.size());
+                }
+            }
+            if total / 1_000_000 > limit {
+                return Err(InputError::TooLarge {
+                    path: display.into(),
+                    what: "would expand to",
+                    size: total / 1_000_000,
+                    limit,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads a submission (one XML or xlsx file, or a set of CSV files) into tables of `schema`.
 pub fn read(
     schema: &crate::schema::Schema,
@@ -107,6 +158,7 @@ pub fn read(
     files: &[PathBuf],
     display: &str,
 ) -> Result<crate::table::Dataset, InputError> {
+    check_size(format, files, display)?;
     match format {
         Format::Xml => {
             let Some(f) = files.first() else {

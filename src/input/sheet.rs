@@ -405,11 +405,13 @@ impl Link {
         let mut dups: Vec<(String, u32)> = vec![];
         for r in 0..len {
             // A row with a missing key value cannot be told apart from others: it is never linked.
-            if let Some(k) = row_key(schema, b.data(), p, r).filter(|k| !key.is_empty() && !k.split('\u{1f}').any(str::is_empty)) {
-                if rows.contains_key(&k) {
-                    dups.push((k, r));
-                } else {
-                    rows.insert(k, r);
+            if let Some(k) = row_key(schema, b.data(), p, r).filter(|k| !key.is_empty() && !k.split('\u{1f}').any(str::is_empty))
+            {
+                match rows.entry(k) {
+                    std::collections::hash_map::Entry::Occupied(e) => dups.push((e.key().clone(), r)),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(r);
+                    }
                 }
             }
         }
@@ -420,7 +422,11 @@ impl Link {
                 table: Some(p),
                 field: None,
                 row: Some(r),
-                message: format!("another `{}` row has {said}; rows of `{}` are linked to the first", schema.table(p).name, schema.table(t).name),
+                message: format!(
+                    "another `{}` row has {said}; rows of `{}` are linked to the first",
+                    schema.table(p).name,
+                    schema.table(t).name
+                ),
                 error: true,
             });
         }

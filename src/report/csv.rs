@@ -6,7 +6,18 @@ use super::Run;
 pub fn render(run: &Run) -> String {
     let mut w = csv::Writer::from_writer(vec![]);
     let _ = w.write_record([
-        "file", "code", "severity", "child", "table", "row", "location", "fields", "values", "message", "explained", "rule",
+        "file",
+        "code",
+        "severity",
+        "child",
+        "table",
+        "row",
+        "location",
+        "fields",
+        "values",
+        "message",
+        "explained",
+        "rule",
     ]);
     for f in &run.findings {
         let values: Vec<String> = f.values.iter().map(|v| format!("{}={}", v.field, v.value)).collect();

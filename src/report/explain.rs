@@ -35,7 +35,10 @@ pub fn load(path: &Path) -> Result<Vec<Explanation>, String> {
     } else {
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read explanations `{}`: {e}", path.display()))?;
         let text = String::from_utf8_lossy(&bytes);
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
         rdr.records().filter_map(Result::ok).map(|r| r.iter().map(str::to_string).collect()).collect()
     };
     let mut out = vec![];
@@ -117,7 +120,10 @@ pub fn collect_notes(run: &Run) -> String {
         out.push_str("No explained queries.\n");
     }
     for (code, list) in by_code {
-        let message = run.rules.get(code).map_or_else(|| list.first().map_or("", |f| f.message.as_str()).to_string(), |r| r.message.clone());
+        let message = run
+            .rules
+            .get(code)
+            .map_or_else(|| list.first().map_or("", |f| f.message.as_str()).to_string(), |r| r.message.clone());
         let _ = writeln!(out, "{code}: {message}");
         for f in list {
             let who = f.child.as_deref().map_or_else(|| "whole return".to_string(), |c| format!("child {c}"));

@@ -1,12 +1,11 @@
 //! The terminal report: findings grouped by rule, each with its child, place, values and fix, then a
 //! summary by severity and by rule.
 
-use super::{Run, RuleInfo, Summary};
+use super::{RuleInfo, Run, Summary};
 use crate::eval::{Finding, Location};
 use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
 
 /// How many findings of one rule are printed in full before the rest are counted.
 const MAX_PER_RULE: usize = 50;

@@ -30,7 +30,11 @@ pub fn render(run: &Run) -> String {
         .files
         .iter()
         .map(|f| {
-            let mut codes: Vec<&str> = run.of_file(f).filter(|x| x.severity != Severity::Info && x.explained.is_none()).map(|x| x.code.as_str()).collect();
+            let mut codes: Vec<&str> = run
+                .of_file(f)
+                .filter(|x| x.severity != Severity::Info && x.explained.is_none())
+                .map(|x| x.code.as_str())
+                .collect();
             codes.sort_unstable();
             codes.dedup();
             codes.len()
@@ -42,8 +46,18 @@ pub fn render(run: &Run) -> String {
         for f in run.of_file(file) {
             by_rule.entry(f.code.as_str()).or_default().push(f);
         }
-        let codes: Vec<&str> = run.rules.keys().map(String::as_str).chain(by_rule.keys().copied()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        let fails = codes.iter().filter(|c| by_rule.get(*c).is_some_and(|v| v.iter().any(|f| f.severity != Severity::Info && f.explained.is_none()))).count();
+        let codes: Vec<&str> = run
+            .rules
+            .keys()
+            .map(String::as_str)
+            .chain(by_rule.keys().copied())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let fails = codes
+            .iter()
+            .filter(|c| by_rule.get(*c).is_some_and(|v| v.iter().any(|f| f.severity != Severity::Info && f.explained.is_none())))
+            .count();
         let _ = writeln!(out, "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\">", esc(file), codes.len());
         for code in codes {
             let name = run.rules.get(code).map_or_else(|| code.to_string(), |r| format!("{code} {}", r.message));
@@ -69,7 +83,14 @@ pub fn render(run: &Run) -> String {
                     let _ = writeln!(
                         out,
                         "{}",
-                        esc(&format!("{} | child {} | {} | {} | {}", f.code, f.child.as_deref().unwrap_or("-"), place, vals.join(", "), f.message))
+                        esc(&format!(
+                            "{} | child {} | {} | {} | {}",
+                            f.code,
+                            f.child.as_deref().unwrap_or("-"),
+                            place,
+                            vals.join(", "),
+                            f.message
+                        ))
                     );
                 }
                 let _ = writeln!(out, "      </failure>");

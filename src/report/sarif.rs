@@ -67,7 +67,11 @@ pub fn render(run: &Run) -> String {
             let place = f.location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default();
             let child = f.child.as_ref().map(|c| format!(" (child {c})")).unwrap_or_default();
             let vals: Vec<String> = f.values.iter().map(|v| format!("{} = {}", v.field, v.value)).collect();
-            let text = format!("{}{child}{place}{}", f.message, if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) });
+            let text = format!(
+                "{}{child}{place}{}",
+                f.message,
+                if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) }
+            );
             let mut related: Vec<Value> = vec![];
             if let Some(r) = &f.rule {
                 related.push(json!({

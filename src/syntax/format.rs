@@ -82,7 +82,11 @@ impl Printer {
 }
 
 fn code_token(c: &str) -> String {
-    if !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') { c.to_string() } else { quote(c) }
+    if !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+        c.to_string()
+    } else {
+        quote(c)
+    }
 }
 
 fn type_text(t: &TypeExpr) -> String {
@@ -140,7 +144,8 @@ fn record(p: &mut Printer, r: &Record) {
         return;
     }
     let values: Vec<String> = r.values.iter().map(|(n, v)| format!("{}: {}", n.name, value(v))).collect();
-    let head = if values.is_empty() { format!("{} {{", r.table.name) } else { format!("{} {{ {}", r.table.name, values.join(" ")) };
+    let head =
+        if values.is_empty() { format!("{} {{", r.table.name) } else { format!("{} {{ {}", r.table.name, values.join(" ")) };
     p.line(&head);
     p.indent += 1;
     for c in &r.children {
@@ -227,7 +232,9 @@ fn item(p: &mut Printer, it: &Item) {
             p.indent -= 1;
             p.line("}");
         }
-        Item::Param(d) => p.line(&format!("{}param {} = {}", if d.replace { "replace " } else { "" }, d.name.name, expr(&d.value))),
+        Item::Param(d) => {
+            p.line(&format!("{}param {} = {}", if d.replace { "replace " } else { "" }, d.name.name, expr(&d.value)))
+        }
         Item::Holidays(dates, span) => {
             p.line("holidays {");
             p.indent += 1;
@@ -363,7 +370,8 @@ pub fn format(text: &str, file: &File) -> String {
         let start = item_start(it);
         let kind = kind_of(it);
         // Paragraphs: a blank line between declarations, except between runs of one-liners of a kind.
-        let one_liner = matches!(it, Item::Param(_) | Item::Derive(_) | Item::Remove(_) | Item::Title(..) | Item::Detect(_) | Item::Uses(_));
+        let one_liner =
+            matches!(it, Item::Param(_) | Item::Derive(_) | Item::Remove(_) | Item::Title(..) | Item::Detect(_) | Item::Uses(_));
         let has_comment = p.comments.get(p.next).is_some_and(|(at, _)| *at < start);
         if i == 0 || !(one_liner && prev_kind == Some(kind)) || has_comment {
             p.line("");

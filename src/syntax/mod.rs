@@ -4,8 +4,8 @@
 //! declaration still yields its other declarations, so one run reports every problem.
 
 pub mod ast;
-mod lower;
 pub mod format;
+mod lower;
 pub mod print;
 
 use crate::diag::Diag;

@@ -9,51 +9,129 @@ use std::fmt::Write;
 
 /// Long explanations of diagnostic and input codes.
 pub const DIAGNOSTICS: &[(&str, &str)] = &[
-    ("syntax::expected", "The rule file does not follow the grammar here. The message lists what could come next (for example `on` after a rule's message, or an operator between two values). Every top-level declaration is checked on its own, so one run reports the syntax errors of every declaration."),
+    (
+        "syntax::expected",
+        "The rule file does not follow the grammar here. The message lists what could come next (for example `on` after a rule's message, or an operator between two values). Every top-level declaration is checked on its own, so one run reports the syntax errors of every declaration.",
+    ),
     ("syntax::bad-date", "A date literal such as `2024-02-30` names a day that does not exist."),
     ("syntax::number", "A whole number is too large to hold (more than 19 digits)."),
-    ("syntax::template", "A message has a `{` without its `}`. Holes in messages are written `{expression}`; write `{{` and `}}` for literal braces."),
-    ("check::unknown-table", "No table of the return has this name. Tables are declared with `table Name { ... }`; names are case-sensitive. The help suggests the closest name."),
-    ("check::unknown-field", "The table has no field of this name. In a rule on a table, a bare name means a field of that table or of a table above it (its parent, grandparent...). Fields of other tables are reached through related rows: `exists(x in Parent.Table where x.Field == ...)`."),
-    ("check::unknown-name", "The name is not a field of a row in scope, a `let` of the rule, a `param`, a `derive`, or a singleton table. A field of another table needs that table's rows in scope: use an aggregate over them (`count(Table where ...)`)."),
+    (
+        "syntax::template",
+        "A message has a `{` without its `}`. Holes in messages are written `{expression}`; write `{{` and `}}` for literal braces.",
+    ),
+    (
+        "check::unknown-table",
+        "No table of the return has this name. Tables are declared with `table Name { ... }`; names are case-sensitive. The help suggests the closest name.",
+    ),
+    (
+        "check::unknown-field",
+        "The table has no field of this name. In a rule on a table, a bare name means a field of that table or of a table above it (its parent, grandparent...). Fields of other tables are reached through related rows: `exists(x in Parent.Table where x.Field == ...)`.",
+    ),
+    (
+        "check::unknown-name",
+        "The name is not a field of a row in scope, a `let` of the rule, a `param`, a `derive`, or a singleton table. A field of another table needs that table's rows in scope: use an aggregate over them (`count(Table where ...)`).",
+    ),
     ("check::unknown-codes", "A field is typed `code List` but no code list of that name is declared (`codes List { ... }`)."),
-    ("check::unknown-code", "A text literal compared with a coded field is not one of the list's codes, so the comparison could never be true. Codes match exactly, case included. In examples this is a warning: quote the value (`\"X\"`) to give an invalid code on purpose."),
-    ("check::unknown-function", "There is no built-in function of this name. `docs/language.md` lists them; aggregates (`count`, `exists`, `all`, ...) take related rows, not values."),
+    (
+        "check::unknown-code",
+        "A text literal compared with a coded field is not one of the list's codes, so the comparison could never be true. Codes match exactly, case included. In examples this is a warning: quote the value (`\"X\"`) to give an invalid code on purpose.",
+    ),
+    (
+        "check::unknown-function",
+        "There is no built-in function of this name. `docs/language.md` lists them; aggregates (`count`, `exists`, `all`, ...) take related rows, not values.",
+    ),
     ("check::unknown-return", "`uses NAME` names a return for which there are no rules."),
     ("check::unknown-year", "`extends YEAR` names a year for which the return has no rules."),
-    ("check::type", "Two values of different kinds meet: a date compared with a number, text added to a date, a condition that is not yes/no. Durations (`30 days`, `45 working days`) only follow a date: `date - 30 days`."),
-    ("check::arity", "A function or aggregate is given the wrong number of arguments. `count`, `exists` and `none` filter with `where`; `all`, `share`, `min`, `max`, `sum` take a second argument."),
-    ("check::duplicate", "A name is declared twice. In a later year, change a declaration with `replace`, or a table with `extend table`."),
-    ("check::duplicate-rule", "Two rules have the same code. Every rule code is unique within a return and year; a later year changes a rule with `replace rule CODE ...`."),
+    (
+        "check::type",
+        "Two values of different kinds meet: a date compared with a number, text added to a date, a condition that is not yes/no. Durations (`30 days`, `45 working days`) only follow a date: `date - 30 days`.",
+    ),
+    (
+        "check::arity",
+        "A function or aggregate is given the wrong number of arguments. `count`, `exists` and `none` filter with `where`; `all`, `share`, `min`, `max`, `sum` take a second argument.",
+    ),
+    (
+        "check::duplicate",
+        "A name is declared twice. In a later year, change a declaration with `replace`, or a table with `extend table`.",
+    ),
+    (
+        "check::duplicate-rule",
+        "Two rules have the same code. Every rule code is unique within a return and year; a later year changes a rule with `replace rule CODE ...`.",
+    ),
     ("check::duplicate-code", "A code list lists a code twice."),
-    ("check::bad-code-range", "A range of codes (`001 ..= 005`) joins two numeric codes of the same width, the first not above the second."),
-    ("check::nothing-to-replace", "`replace` changes a declaration of the year being extended, but there is none of this name. Drop `replace` to declare a new one."),
+    (
+        "check::bad-code-range",
+        "A range of codes (`001 ..= 005`) joins two numeric codes of the same width, the first not above the second.",
+    ),
+    (
+        "check::nothing-to-replace",
+        "`replace` changes a declaration of the year being extended, but there is none of this name. Drop `replace` to declare a new one.",
+    ),
     ("check::nothing-to-remove", "`remove` names something that the rule set does not have."),
     ("check::extends-cycle", "Years extend each other in a circle."),
     ("check::mixed-returns", "The files of one folder name different returns."),
     ("check::parent-cycle", "Tables are each other's parents; the table hierarchy must be a tree."),
     ("check::cycle", "A derived value is defined in terms of itself, directly or through other derived values."),
-    ("check::param-reads-data", "A `param` is a fixed value of the rule set (a threshold, a list); it cannot read the data. Use `derive` for values computed from the data."),
+    (
+        "check::param-reads-data",
+        "A `param` is a fixed value of the rule set (a threshold, a list); it cannot read the data. Use `derive` for values computed from the data.",
+    ),
     ("check::detect", "`detect year from` must name a date field of a singleton table, such as `Header.ReferenceDate`."),
-    ("check::no-check", "An `error` or `query` rule needs a `require` (fails where false) or `forbid` (fails where true). Only `info` rules may have no check: they report every item."),
+    (
+        "check::no-check",
+        "An `error` or `query` rule needs a `require` (fails where false) or `forbid` (fails where true). Only `info` rules may have no check: they report every item.",
+    ),
     ("check::no-row", "`this` is the row a rule runs on; a rule `on return` has none."),
-    ("check::unrelated", "The rows named are not related to the rule's rows in the way written: `Anchor.Table` needs `Anchor` to be the rule's table or a table above it, and `Table` below `Anchor`."),
-    ("check::example-type", "An example gives a value that does not fit the field's type. Write it in the type (`2024-05-01`, `12`, `true`, a code), or quote it to give raw text exactly as a file would (`\"31/02/2024\"`)."),
+    (
+        "check::unrelated",
+        "The rows named are not related to the rule's rows in the way written: `Anchor.Table` needs `Anchor` to be the rule's table or a table above it, and `Table` below `Anchor`.",
+    ),
+    (
+        "check::example-type",
+        "An example gives a value that does not fit the field's type. Write it in the type (`2024-05-01`, `12`, `true`, a code), or quote it to give raw text exactly as a file would (`\"31/02/2024\"`).",
+    ),
     ("check::example-shape", "Example rows nest like the data: a child table's rows go inside a row of its parent table."),
-    ("check::cross-join", "An aggregate compares every row of a table with every row of the rule's table: the cost grows with the square of the rows. Name the parent to mean rows of the same record (`Parent.Table`), or join on a key with `where x.Key == Key`, which is evaluated as a hash join."),
+    (
+        "check::cross-join",
+        "An aggregate compares every row of a table with every row of the rule's table: the cost grows with the square of the rows. Name the parent to mean rows of the same record (`Parent.Table`), or join on a key with `where x.Key == Key`, which is evaluated as a hash join.",
+    ),
     ("check::unused-param", "A `param` is declared but no rule or derivation uses it."),
-    ("check::coalesce-constant", "`a ?? b` gives `b` when `a` is missing; a constant is never missing. Usually a comparison was meant: `??` binds tighter than `==`, so write `(a == b) ?? false`."),
-    ("input::invalid-date", "A cell that should hold a date holds something else, or a day that does not exist (31/02/2024). fettle reads YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY, YYYY/MM/DD and Excel dates. The value is missing for the rules."),
+    (
+        "check::coalesce-constant",
+        "`a ?? b` gives `b` when `a` is missing; a constant is never missing. Usually a comparison was meant: `??` binds tighter than `==`, so write `(a == b) ?? false`.",
+    ),
+    (
+        "input::invalid-date",
+        "A cell that should hold a date holds something else, or a day that does not exist (31/02/2024). fettle reads YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY, YYYY/MM/DD and Excel dates. The value is missing for the rules.",
+    ),
     ("input::invalid-number", "A cell that should hold a number holds text. The value is missing for the rules."),
-    ("input::invalid-bool", "A yes/no cell holds a value the return does not accept. The CIN census accepts true, false, 1 and 0; the templates also Y, N, yes and no."),
+    (
+        "input::invalid-bool",
+        "A yes/no cell holds a value the return does not accept. The CIN census accepts true, false, 1 and 0; the templates also Y, N, yes and no.",
+    ),
     ("input::cell-error", "A spreadsheet cell holds an error value such as #REF! or #N/A, usually from a broken formula."),
-    ("input::missing-sheet", "The workbook (or folder of CSV files) has no sheet for a table whose columns are required. Sheet names match ignoring case, spaces and underscores."),
-    ("input::missing-column", "A required column is not in the sheet, or a child sheet lacks a key column (such as LAchildID) that links its rows to their parent."),
+    (
+        "input::missing-sheet",
+        "The workbook (or folder of CSV files) has no sheet for a table whose columns are required. Sheet names match ignoring case, spaces and underscores.",
+    ),
+    (
+        "input::missing-column",
+        "A required column is not in the sheet, or a child sheet lacks a key column (such as LAchildID) that links its rows to their parent.",
+    ),
     ("input::duplicate-column", "Two columns of a sheet have the same header; the first is read."),
     ("input::no-header", "No row near the top of the sheet has the expected column names."),
-    ("input::unknown-parent", "A row's key columns (such as LAchildID and CINdetailsID) match no row of its parent sheet, or are empty, so the row belongs to no child or episode. Rules about its child or episode cannot see it."),
-    ("input::duplicate-key", "Two rows of a sheet have the same key (two children with one LAchildID); rows of child sheets are linked to the first."),
-    ("explain::unused", "An explanation given with `--explain` matches no query of the run: the query was fixed, or the code or key is wrong. Only queries can be explained; errors must be fixed."),
+    (
+        "input::unknown-parent",
+        "A row's key columns (such as LAchildID and CINdetailsID) match no row of its parent sheet, or are empty, so the row belongs to no child or episode. Rules about its child or episode cannot see it.",
+    ),
+    (
+        "input::duplicate-key",
+        "Two rows of a sheet have the same key (two children with one LAchildID); rows of child sheets are linked to the first.",
+    ),
+    (
+        "explain::unused",
+        "An explanation given with `--explain` matches no query of the run: the query was fixed, or the code or key is wrong. Only queries can be explained; errors must be fixed.",
+    ),
 ];
 
 fn uses(e: &IExpr, p: &Program, out: &mut BTreeSet<String>) {
@@ -88,7 +166,8 @@ fn explain_rule(c: &Compiled, p: &Program, r: &RuleDef) -> String {
     };
     let _ = writeln!(o, "  runs on: {on}");
     if !r.fields.is_empty() {
-        let f: Vec<String> = r.fields.iter().map(|(t, f)| format!("{}.{}", p.schema.table(*t).name, p.schema.field(*t, *f).name)).collect();
+        let f: Vec<String> =
+            r.fields.iter().map(|(t, f)| format!("{}.{}", p.schema.table(*t).name, p.schema.field(*t, *f).name)).collect();
         let _ = writeln!(o, "  fields: {}", f.join(", "));
     }
     let mut used = BTreeSet::new();
@@ -166,7 +245,8 @@ pub fn command(rules: Option<&std::path::PathBuf>, code: &str) -> u8 {
                     names.extend(p.rules.iter().map(|r| r.code.clone()));
                 }
             }
-            let help = crate::diag::did_you_mean(code, names.iter().map(String::as_str)).map(|h| format!(" ({h})")).unwrap_or_default();
+            let help =
+                crate::diag::did_you_mean(code, names.iter().map(String::as_str)).map(|h| format!(" ({h})")).unwrap_or_default();
             crate::cli::err_line(&format!("error: no rule or diagnostic has the code `{code}`{help}"));
             2
         }

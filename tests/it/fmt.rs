@@ -54,9 +54,22 @@ fn comments_are_kept() {
 }
 
 const EXPRS: &[&str] = &[
-    "A > 0", "present(B)", "not (A ?? 0) > 1", "A in 1 ..= 5", "B in (\"x\", \"y\")", "if A > 1 then A else 0",
-    "count(x in T where x.A == A and x != this) > 1", "D - 45 working days", "D + 1 year", "(A + 2) * 3 / 4", "exists(T)",
-    "A == 1 or A == 2 and not present(B)", "-A < 3", "27% < 0.5", "\"a\" + B", "all(T, A > 0)",
+    "A > 0",
+    "present(B)",
+    "not (A ?? 0) > 1",
+    "A in 1 ..= 5",
+    "B in (\"x\", \"y\")",
+    "if A > 1 then A else 0",
+    "count(x in T where x.A == A and x != this) > 1",
+    "D - 45 working days",
+    "D + 1 year",
+    "(A + 2) * 3 / 4",
+    "exists(T)",
+    "A == 1 or A == 2 and not present(B)",
+    "-A < 3",
+    "27% < 0.5",
+    "\"a\" + B",
+    "all(T, A > 0)",
 ];
 
 proptest! {

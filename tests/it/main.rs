@@ -9,6 +9,7 @@ mod fmt;
 mod odd;
 mod parser;
 mod reports;
+mod tools;
 mod validate;
 
 use std::path::{Path, PathBuf};

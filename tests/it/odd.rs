@@ -15,13 +15,13 @@ fn temp(name: &str) -> PathBuf {
     d
 }
 
-fn run_in(dir: &PathBuf, args: &[&str]) -> Command {
+fn run_in(dir: &std::path::Path, args: &[&str]) -> Command {
     let mut c = Command::new(insta_cmd::get_cargo_bin("fettle"));
     c.current_dir(dir).args(args).env("NO_COLOR", "1");
     c
 }
 
-fn write(dir: &PathBuf, name: &str, sheets: &[Sheet]) {
+fn write(dir: &std::path::Path, name: &str, sheets: &[Sheet]) {
     std::fs::write(dir.join(name), templates::xlsx(sheets).unwrap()).unwrap();
 }
 

@@ -1,0 +1,153 @@
+//! The rule author's toolkit: `fettle rules` (the catalogue), `fettle diff` and `fettle coverage`.
+
+use super::{fettle, in_suite};
+use calamine::{Data, Reader, Xlsx};
+use insta_cmd::assert_cmd_snapshot;
+use std::path::PathBuf;
+
+/// A fresh folder under the target's temporary folder.
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tools-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn catalogue_markdown() {
+    in_suite("tools", || {
+        assert_cmd_snapshot!(
+            "rules_cin_2024_25_md",
+            fettle().args(["rules", "--return", "cin", "--year", "2024-25", "--format", "md"])
+        );
+    });
+}
+
+#[test]
+fn catalogue_json() {
+    in_suite("tools", || {
+        assert_cmd_snapshot!("rules_fgc_json", fettle().args(["rules", "--return", "fgc", "--format", "json"]));
+    });
+}
+
+#[test]
+fn catalogue_json_is_an_array_in_declared_order() {
+    let out = fettle().args(["rules", "--return", "cin", "--format", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    let years: Vec<&str> = rows.iter().map(|r| r["year"].as_str().unwrap()).collect();
+    let mut sorted = years.clone();
+    sorted.sort();
+    assert_eq!(years, sorted, "grouped by year");
+    let first = rows.iter().find(|r| r["year"] == "2024-25").unwrap();
+    let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 10);
+    assert_eq!(first["code"], "8500");
+    assert_eq!(first["check"], "Fails unless present(LAchildID).");
+}
+
+#[test]
+fn catalogue_xlsx() {
+    let dir = temp_dir("xlsx");
+    let path = dir.join("catalogue.xlsx");
+    let out = fettle()
+        .args(["rules", "--return", "cin", "--year", "2024-25", "--format", "xlsx", "--output"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut wb: Xlsx<_> = calamine::open_workbook(&path).unwrap();
+    let names = wb.sheet_names();
+    assert_eq!(names, ["cin 2024-25"]);
+    let range = wb.worksheet_range(&names[0]).unwrap();
+    assert_eq!(range.height(), 110, "a header and 109 rules");
+    let text: String = range
+        .rows()
+        .take(5)
+        .map(|row| {
+            row.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    in_suite("tools", || insta::assert_snapshot!("rules_cin_xlsx_first_rows", text));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn catalogue_xlsx_needs_an_output_file() {
+    let out = fettle().args(["rules", "--format", "xlsx"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output"));
+}
+
+#[test]
+fn diff_between_years() {
+    in_suite("tools", || {
+        assert_cmd_snapshot!("diff_cin_2023_24_2024_25", fettle().args(["diff", "--return", "cin", "2023-24", "2024-25"]));
+        assert_cmd_snapshot!("diff_cin_2024_25_2025_26", fettle().args(["diff", "--return", "cin", "2024-25", "2025-26"]));
+    });
+}
+
+#[test]
+fn diff_json_names_the_changes() {
+    let out = fettle().args(["diff", "--return", "cin", "2023-24", "2024-25", "--format", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes =
+        |k: &str| -> Vec<String> { v[k].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_string()).collect() };
+    assert_eq!(codes("added"), ["1570", "1580", "8945Q", "8950Q"]);
+    assert!(codes("removed").is_empty());
+    let mut changed = codes("changed");
+    changed.sort();
+    assert_eq!(changed, ["2886Q", "4180", "8750", "8770Q"]);
+    assert_eq!(v["schema"]["fields_added"], serde_json::json!(["ChildIdentifiers.Sex"]));
+    assert_eq!(v["schema"]["fields_removed"], serde_json::json!(["ChildIdentifiers.GenderCurrent"]));
+    assert_eq!(v["schema"]["code_lists_added"], serde_json::json!(["Sex"]));
+    assert_eq!(v["schema"]["code_lists_removed"], serde_json::json!(["Gender"]));
+}
+
+#[test]
+fn diff_of_an_unknown_year_is_a_usage_error() {
+    let out = fettle().args(["diff", "--return", "cin", "2019-20", "2024-25"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2019-20"));
+}
+
+#[test]
+fn coverage_reports() {
+    in_suite("tools", || {
+        assert_cmd_snapshot!("coverage_cin", fettle().args(["coverage", "--return", "cin"]));
+        assert_cmd_snapshot!(
+            "coverage_disability_sample",
+            fettle().args(["coverage", "--return", "disability", "samples/disability/disability-2024-25.xlsx"])
+        );
+    });
+}
+
+#[test]
+fn coverage_json_counts_findings_of_the_sample() {
+    let out = fettle()
+        .args(["coverage", "--return", "disability", "--format", "json", "samples/disability/disability-2024-25.xlsx"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &v["triggered"];
+    let triggered = t["findings"].as_array().unwrap().len();
+    let never = t["never_triggered"].as_array().unwrap().len();
+    assert_eq!(triggered + never, v["rules"].as_u64().unwrap() as usize);
+}
+
+#[test]
+fn layout_does_not_change_the_check_text() {
+    use fettle::tools::catalogue::normalise;
+    assert_eq!(normalise("present(X)   and\n  # why\n  ( Y == \"a  b\" )"), "present(X) and (Y == \"a  b\")");
+    assert_eq!(normalise("f(a ,\n b)"), "f(a, b)");
+}
