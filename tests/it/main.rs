@@ -8,6 +8,7 @@ mod examples;
 mod fmt;
 mod odd;
 mod parser;
+mod privacy;
 mod reports;
 mod tools;
 mod validate;
