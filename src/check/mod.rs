@@ -1,6 +1,7 @@
 //! AST to a resolved, typed [`Program`]: every name becomes an id, every expression gets a type.
 //! No IO. Returns the program (when there were no errors) and every diagnostic.
 
+pub mod analysis;
 pub mod builtins;
 pub mod merge;
 pub mod program;
@@ -38,6 +39,8 @@ pub fn check_with(
     cx.unused_warnings();
     let resolve::Checker { schema, diags, globals_done, derived_done, order, .. } = cx;
     let mut diags = diags;
+    diags.extend(analysis::rules(&schema, &rules));
+    diags.extend(analysis::unused_derivations(&globals_done, &derived_done, &rules, &schema));
     diags.sort_by_key(|d| (d.span.file.0, d.span.start));
     if diags.iter().any(|d| d.level == Level::Error) {
         return (None, diags);

@@ -10,6 +10,22 @@ use std::fmt::Write;
 /// Long explanations of diagnostic and input codes.
 pub const DIAGNOSTICS: &[(&str, &str)] = &[
     (
+        "check::never-holds",
+        "The comparisons in a condition exclude each other (`Age > 10 and Age < 5`, `Colour == \"RED\" and Colour == \"GREEN\"`), so a `when` never applies or a `forbid` never fails. fettle reads conditions made of comparisons, code lists and ranges on the rule's own fields; it says nothing about other conditions.",
+    ),
+    (
+        "check::contradiction",
+        "Two rules on one table require things no row can have at once (`Age < 5` and `Age > 10`): every row fails one of them.",
+    ),
+    (
+        "check::redundant",
+        "Every row one rule reports is also reported, at the same or a higher severity, by another (`forbid Age > 20` beside `forbid Age > 10`).",
+    ),
+    (
+        "check::unused-derive",
+        "A `derive` is never used by a rule, a message, or another derivation that is used. Remove it, or report it with an `info` rule.",
+    ),
+    (
         "syntax::expected",
         "The rule file does not follow the grammar here. The message lists what could come next (for example `on` after a rule's message, or an operator between two values). Every top-level declaration is checked on its own, so one run reports the syntax errors of every declaration.",
     ),
