@@ -34,11 +34,19 @@ pub fn apply(run: &mut Run) {
             f.child = Some(pseudonym(c));
         }
         let values = f.values.iter_mut().chain(f.related.iter_mut().flat_map(|r| r.values.iter_mut()));
+        let mut replaced: Vec<(String, String)> = vec![];
         for v in values {
-            match sensitive(&v.field) {
-                Some(true) if !v.value.is_empty() => v.value = pseudonym(&v.value),
-                Some(false) if !v.value.is_empty() => v.value = "(redacted)".into(),
-                _ => {}
+            let new = match sensitive(&v.field) {
+                Some(true) if !v.value.is_empty() => pseudonym(&v.value),
+                Some(false) if !v.value.is_empty() => "(redacted)".into(),
+                _ => continue,
+            };
+            replaced.push((std::mem::replace(&mut v.value, new.clone()), new));
+        }
+        // The same values quoted in the message.
+        for (old, new) in replaced {
+            if f.message.contains(old.as_str()) {
+                f.message = f.message.replace(old.as_str(), &new);
             }
         }
         for id in &ids {

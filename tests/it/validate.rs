@@ -82,3 +82,44 @@ fn year_is_picked_from_the_file() {
         assert!(err.contains("2022-23") && err.contains("2023-24"), "{err}");
     }
 }
+
+#[test]
+fn redact_replaces_child_ids_and_birth_dates() {
+    let out = fettle().args(["validate", "--redact", "--format", "json", "samples/fgc/fgc-2024-25.xlsx"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("child-"), "{text}");
+    assert!(!text.contains("CH01015"), "a child id survived redaction");
+    assert!(!text.contains("31/02/2015"), "a date of birth survived redaction");
+    // Stable: the same run gives the same pseudonyms.
+    let again = fettle().args(["validate", "--redact", "--format", "json", "samples/fgc/fgc-2024-25.xlsx"]).output().unwrap();
+    assert_eq!(out.stdout, again.stdout);
+}
+
+#[test]
+fn explained_queries_stop_failing_and_are_written_as_notes() {
+    in_suite("validate", || {
+        let dir = std::env::temp_dir().join(format!("fettle-explain-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let reasons = dir.join("reasons.csv");
+        std::fs::write(
+            &reasons,
+            "code,key,reason\n2887Q,,Small council: only three children have a disability this year\n8670Q,C9999999,No such child\n",
+        )
+        .unwrap();
+        let path = "samples/cin/census-2024-25.xml";
+        let out = fettle()
+            .args(["validate", "--fail-on", "query", "--format", "collect-notes", "--explain"])
+            .arg(&reasons)
+            .arg(path)
+            .output()
+            .unwrap();
+        let notes = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(notes.contains("2887Q") && notes.contains("Small council"), "{notes}");
+        // The unused explanation is reported.
+        let json = fettle().args(["validate", "--format", "json", "--explain"]).arg(&reasons).arg(path).output().unwrap();
+        let text = String::from_utf8_lossy(&json.stdout);
+        assert!(text.contains("explain::unused") && text.contains("C9999999"), "{text}");
+        insta::assert_snapshot!("collect_notes", notes);
+        let _ = std::fs::remove_dir_all(dir);
+    });
+}
