@@ -11,7 +11,7 @@ use crate::syntax::ast::{AggFn, BinOp, Unit};
 use crate::table::{Dataset, NONE, Scalar};
 use chrono::Datelike;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// What an evaluation can see.
@@ -378,20 +378,20 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
                 all.bind(var, Bind::Rows { table: *table, rows: Arc::new((0..len).collect()) });
                 let inner_keys: Vec<Val> = keys.iter().map(|(k, _)| eval(cx, &all, k)).collect();
                 let outer_keys: Vec<Val> = keys.iter().map(|(_, k)| eval(cx, f, k)).collect();
-                let mut map: HashMap<Vec<Key>, Vec<u32>> = HashMap::new();
-                for r in 0..len as usize {
-                    if let Some(k) = key_of(&inner_keys, r) {
-                        map.entry(k).or_default().push(r as u32);
-                    }
-                }
+                // Sort kernel on key hashes: no allocation per key. A hash collision only adds a
+                // pair, and the filter (which holds the `==` conjuncts) drops it again.
+                let mut inner: Vec<(u64, u32)> =
+                    (0..len as usize).filter_map(|r| key_hash(&inner_keys, r).map(|h| (h, r as u32))).collect();
+                inner.sort_unstable();
                 for i in 0..f.len {
-                    if let Some(k) = key_of(&outer_keys, i)
-                        && let Some(rs) = map.get(&k)
-                    {
-                        for r in rs {
-                            outer.push(i as u32);
-                            inner_rows.push(*r);
+                    let Some(h) = key_hash(&outer_keys, i) else { continue };
+                    let start = inner.partition_point(|(x, _)| *x < h);
+                    for (x, r) in inner.get(start..).unwrap_or(&[]) {
+                        if *x != h {
+                            break;
                         }
+                        outer.push(i as u32);
+                        inner_rows.push(*r);
                     }
                 }
             }
@@ -443,6 +443,27 @@ fn key_of(vals: &[Val], i: usize) -> Option<Vec<Key>> {
             Scalar::Dec(x) => Some(if x.fract() == 0.0 { Key::Int(*x as i64) } else { Key::Bits(x.to_bits()) }),
         })
         .collect()
+}
+
+/// A hash of the join key of item `i`; `None` when a part is missing.
+fn key_hash(vals: &[Val], i: usize) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    for v in vals {
+        match v.at(i) {
+            Scalar::Null | Scalar::List(_) => return None,
+            Scalar::Text(t) => {
+                0u8.hash(&mut h);
+                t.hash(&mut h);
+            }
+            Scalar::Int(n) => n.hash(&mut h),
+            Scalar::Date(d) => i64::from(*d).hash(&mut h),
+            Scalar::Bool(b) => i64::from(*b).hash(&mut h),
+            Scalar::Dec(x) if x.fract() == 0.0 => (*x as i64).hash(&mut h),
+            Scalar::Dec(x) => x.to_bits().hash(&mut h),
+        }
+    }
+    Some(h.finish())
 }
 
 /// Whether each pair passes the aggregate's filter.

@@ -84,7 +84,24 @@ pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync
 pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync), limit: usize) -> Vec<Finding> {
     let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals };
     let runs = |r: &RuleDef| keep(r) && r.needs.iter().all(|n| p.data.attached.contains(n));
-    let mut out: Vec<Finding> = prog.rules.par_iter().filter(|r| runs(r)).flat_map_iter(|r| run_rule(&cx, r, limit)).collect();
+    let timing = std::env::var_os("FETTLE_TIMING").is_some();
+    let timed: Vec<(std::time::Duration, &str, Vec<Finding>)> = prog
+        .rules
+        .par_iter()
+        .filter(|r| runs(r))
+        .map(|r| {
+            let t = std::time::Instant::now();
+            let f = run_rule(&cx, r, limit);
+            (t.elapsed(), r.code.as_str(), f)
+        })
+        .collect();
+    if timing {
+        let mut slow: Vec<(std::time::Duration, &str)> = timed.iter().map(|(d, c, _)| (*d, *c)).collect();
+        slow.sort_by(|a, b| b.0.cmp(&a.0));
+        let top: Vec<String> = slow.iter().take(5).map(|(d, c)| format!("{c} {d:?}")).collect();
+        eprintln!("timing: slowest rules: {}", top.join(", "));
+    }
+    let mut out: Vec<Finding> = timed.into_iter().flat_map(|(_, _, f)| f).collect();
     out.extend(locate::input_findings(prog, &p.data));
     sort(&mut out);
     out

@@ -18,7 +18,7 @@ use calamine::{Data, Reader, Xlsx};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// How many non-empty rows at the top of a sheet may hold the header.
@@ -29,37 +29,84 @@ pub fn sheet_names(path: &Path) -> Vec<String> {
     calamine::open_workbook::<Xlsx<_>, _>(path).map(|wb| wb.sheet_names()).unwrap_or_default()
 }
 
-/// The words in the first rows of each sheet (xlsx) or file (CSV), for telling returns apart.
-pub fn heads(files: &[PathBuf], xlsx: bool) -> Vec<String> {
+/// Sheet names of a workbook held in memory, or none when it cannot be opened.
+pub fn sheet_names_bytes(bytes: &[u8]) -> Vec<String> {
+    Xlsx::new(Cursor::new(bytes)).map(|wb| wb.sheet_names()).unwrap_or_default()
+}
+
+/// [`heads`] of files held in memory: `(name, contents)` pairs (xlsx: the first file only).
+pub fn heads_bytes(files: &[(String, Vec<u8>)], xlsx: bool) -> Vec<String> {
     let mut words = vec![];
     if xlsx {
-        let Some(path) = files.first() else { return words };
-        let Ok(mut wb) = calamine::open_workbook::<Xlsx<_>, _>(path) else { return words };
-        for name in wb.sheet_names() {
-            if let Ok(range) = wb.worksheet_range(&name) {
-                for row in range.rows().take(HEADER_SCAN) {
-                    words.extend(row.iter().filter_map(|c| match c {
-                        Data::String(s) => Some(s.clone()),
-                        _ => None,
-                    }));
-                }
-            }
-        }
+        let Some((_, bytes)) = files.first() else { return words };
+        let Ok(mut wb) = Xlsx::new(Cursor::new(bytes.as_slice())) else { return words };
+        workbook_heads(&mut wb, &mut words);
     } else {
-        for f in files {
-            if let Ok(records) = read_records(f, &file_name(f)) {
-                for (_, r) in records.iter().take(HEADER_SCAN) {
-                    words.extend(r.iter().map(str::to_string));
-                }
+        for (name, bytes) in files {
+            if let Ok(records) = records(bytes, name) {
+                record_heads(&records, &mut words);
             }
         }
     }
     words
 }
 
+/// The texts in the first rows of a CSV file.
+fn record_heads(records: &[(u32, csv::StringRecord)], words: &mut Vec<String>) {
+    for (_, r) in records.iter().take(HEADER_SCAN) {
+        words.extend(r.iter().map(str::to_string));
+    }
+}
+
+/// The words in the first rows of each sheet (xlsx) or file (CSV), for telling returns apart.
+pub fn heads(files: &[PathBuf], xlsx: bool) -> Vec<String> {
+    let mut words = vec![];
+    if xlsx {
+        let Some(path) = files.first() else { return words };
+        let Ok(mut wb) = calamine::open_workbook::<Xlsx<_>, _>(path) else { return words };
+        workbook_heads(&mut wb, &mut words);
+    } else {
+        for f in files {
+            if let Ok(records) = read_records(f, &file_name(f)) {
+                record_heads(&records, &mut words);
+            }
+        }
+    }
+    words
+}
+
+/// The texts in the first rows of every sheet of a workbook.
+fn workbook_heads<RS: Read + Seek>(wb: &mut Xlsx<RS>, words: &mut Vec<String>) {
+    // Stream each sheet's first rows only: the whole workbook is read once, later.
+    for name in wb.sheet_names() {
+        let Ok(mut cells) = wb.worksheet_cells_reader(&name) else { continue };
+        while let Ok(Some(cell)) = cells.next_cell() {
+            if cell.get_position().0 as usize >= HEADER_SCAN {
+                break;
+            }
+            match cell.get_value() {
+                calamine::DataRef::String(s) => words.push(s.clone()),
+                calamine::DataRef::SharedString(s) => words.push((*s).to_string()),
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Reads an xlsx workbook, one worksheet per table.
 pub fn read_xlsx(schema: &Schema, path: &Path, display: &str) -> Result<Dataset, InputError> {
-    let mut wb = open_xlsx(path, display)?;
+    read_workbook(schema, open_xlsx(path, display)?, display)
+}
+
+/// Reads an xlsx workbook held in memory, one worksheet per table (as [`read_xlsx`]).
+pub fn read_xlsx_bytes(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, InputError> {
+    check_head(bytes.get(..bytes.len().min(8)).unwrap_or_default(), display)?;
+    let wb = Xlsx::new(Cursor::new(bytes)).map_err(|e| malformed(display, lower_first(&e.to_string())))?;
+    read_workbook(schema, wb, display)
+}
+
+/// Reads an opened workbook, one worksheet per table.
+fn read_workbook<RS: Read + Seek>(schema: &Schema, mut wb: Xlsx<RS>, display: &str) -> Result<Dataset, InputError> {
     let names = wb.sheet_names();
     let mut b = Builder::new(schema, display);
     for t in schema.table_ids() {
@@ -80,17 +127,46 @@ pub fn read_xlsx(schema: &Schema, path: &Path, display: &str) -> Result<Dataset,
 
 /// Reads CSV files, one per table, each named after its table (or one of its sheet names).
 pub fn read_csv(schema: &Schema, files: &[PathBuf], display: &str) -> Result<Dataset, InputError> {
+    let files: Vec<CsvFile> = files.iter().map(|f| CsvFile { path: f, shown: csv_name(display, f), bytes: None }).collect();
+    read_csv_files(schema, &files, display)
+}
+
+/// Reads CSV files held in memory, one per table (as [`read_csv`]): `(name, contents)` pairs, each
+/// name a file name or a relative path (`csv/Header.csv`), shown as given in findings.
+pub fn read_csv_bytes(schema: &Schema, files: &[(String, Vec<u8>)], display: &str) -> Result<Dataset, InputError> {
+    let files: Vec<CsvFile> = files
+        .iter()
+        .map(|(name, bytes)| CsvFile { path: Path::new(name), shown: name.clone(), bytes: Some(bytes.as_slice()) })
+        .collect();
+    read_csv_files(schema, &files, display)
+}
+
+/// A CSV file to read: on disk, or held in memory.
+struct CsvFile<'a> {
+    /// Its path (its stem names its table).
+    path: &'a Path,
+    /// Its name as shown in findings.
+    shown: String,
+    /// Its contents, when held in memory (else read from `path`).
+    bytes: Option<&'a [u8]>,
+}
+
+/// Reads CSV files, one per table, each named after its table (or one of its sheet names).
+fn read_csv_files(schema: &Schema, files: &[CsvFile], display: &str) -> Result<Dataset, InputError> {
     let stems: Vec<String> =
-        files.iter().map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+        files.iter().map(|f| f.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     let mut b = Builder::new(schema, display);
     for t in schema.table_ids() {
         let Some(file) = find_name(&schema.table(t).sheets, &stems).and_then(|i| files.get(i)) else {
-            let found: Vec<String> = files.iter().map(|f| file_name(f)).collect();
+            let found: Vec<String> = files.iter().map(|f| file_name(f.path)).collect();
             missing(&mut b, t, Kind::Csv, &found, display)?;
             continue;
         };
-        let name = csv_name(display, file);
-        let records = read_records(file, &name)?;
+        let name = file.shown.clone();
+        let records = match file.bytes {
+            Some(bytes) => records(bytes, &name)?,
+            None => read_records(file.path, &name)?,
+        };
         let rows = records.iter().map(|(line, r)| (*line, Line::Csv(r))).collect();
         read_table(&mut b, t, &Grid { name, col0: 0, rows, kind: Kind::Csv });
     }
@@ -520,6 +596,12 @@ fn open_xlsx(path: &Path, display: &str) -> Result<Xlsx<BufReader<File>>, InputE
     let file = File::open(path).map_err(|source| InputError::Io { path: display.into(), source })?;
     let mut head = Vec::with_capacity(8);
     file.take(8).read_to_end(&mut head).map_err(|source| InputError::Io { path: display.into(), source })?;
+    check_head(&head, display)?;
+    calamine::open_workbook::<Xlsx<_>, _>(path).map_err(|e| malformed(display, lower_first(&e.to_string())))
+}
+
+/// Explains, from its first bytes, a file that is not an xlsx workbook.
+fn check_head(head: &[u8], display: &str) -> Result<(), InputError> {
     if head.is_empty() {
         return Err(malformed(display, "the file is empty".into()));
     }
@@ -530,7 +612,7 @@ fn open_xlsx(path: &Path, display: &str) -> Result<Xlsx<BufReader<File>>, InputE
     if !head.starts_with(b"PK") {
         return Err(malformed(display, "it is not a zip archive, as xlsx workbooks are".into()));
     }
-    calamine::open_workbook::<Xlsx<_>, _>(path).map_err(|e| malformed(display, lower_first(&e.to_string())))
+    Ok(())
 }
 
 fn malformed(display: &str, reason: String) -> InputError {
@@ -562,7 +644,12 @@ fn csv_name(display: &str, file: &Path) -> String {
 /// A CSV file's records with their 1-based line numbers.
 fn read_records(file: &Path, name: &str) -> Result<Vec<(u32, csv::StringRecord)>, InputError> {
     let bytes = std::fs::read(file).map_err(|source| InputError::Io { path: name.into(), source })?;
-    let text = decode(&bytes);
+    records(&bytes, name)
+}
+
+/// The records of a CSV file's contents with their 1-based line numbers.
+fn records(bytes: &[u8], name: &str) -> Result<Vec<(u32, csv::StringRecord)>, InputError> {
+    let text = decode(bytes);
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let bytes = text.as_bytes();
     let (mut out, mut at, mut line) = (vec![], 0, 1);
