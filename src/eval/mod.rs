@@ -97,7 +97,7 @@ pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> boo
         .collect();
     if timing {
         let mut slow: Vec<(std::time::Duration, &str)> = timed.iter().map(|(d, c, _)| (*d, *c)).collect();
-        slow.sort_by(|a, b| b.0.cmp(&a.0));
+        slow.sort_by_key(|x| std::cmp::Reverse(x.0));
         let top: Vec<String> = slow.iter().take(5).map(|(d, c)| format!("{c} {d:?}")).collect();
         eprintln!("timing: slowest rules: {}", top.join(", "));
     }
