@@ -58,16 +58,26 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<S
     for ((sev, code, _), list) in &groups {
         let first = list.first().map_or("", |f| f.message.as_str());
         let _ = writeln!(out);
+        let table = sev.0 == Severity::Info && list.iter().all(|f| f.row.is_none() && !f.values.is_empty());
+        // A table of figures is titled by its rule's message up to the first figure.
+        let template_head =
+            texts.get(*code).and_then(|r| r.message.split('{').next()).map(|h| h.trim_end_matches([' ', ',', ':', ';', '(']));
         let title = if code.starts_with("input::invalid") || *code == "input::cell-error" {
             "values that do not fit their column's type"
+        } else if table && template_head.is_some_and(|h| !h.is_empty()) {
+            template_head.unwrap_or(first)
         } else {
             first
         };
         let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), code, title);
         if let Some(r) = texts.get(*code) {
-            let _ = writeln!(out, "  rule: {}:{}  {}", r.file, r.line, r.check);
+            if r.check.is_empty() {
+                let _ = writeln!(out, "  rule: {}:{}", r.file, r.line);
+            } else {
+                let _ = writeln!(out, "  rule: {}:{}  {}", r.file, r.line, r.check);
+            }
         }
-        if sev.0 == Severity::Info && list.iter().all(|f| f.row.is_none() && !f.values.is_empty()) {
+        if table {
             render_table(out, list);
             continue;
         }
