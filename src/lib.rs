@@ -13,6 +13,7 @@ pub mod examples;
 pub mod generate;
 pub mod input;
 pub mod library;
+pub mod lsp;
 pub mod report;
 pub mod schema;
 pub mod span;

@@ -43,6 +43,8 @@ enum Command {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
+    /// Serve the Language Server Protocol on stdin and stdout, for editors.
+    Lsp,
     /// Format rule files in the one canonical layout (in place), or check that they are.
     Fmt {
         /// Rule files or folders (default: `rules`).
@@ -223,6 +225,7 @@ pub fn main() -> ExitCode {
         Command::Template { ret, year, out: path } => template(&ret, year.as_deref(), &path),
         Command::Export { path, csv, out: to } => validate::export(&path, csv, &to),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Lsp => crate::lsp::serve(),
         Command::Explain { code, rules } => crate::tools::explain::command(rules.as_ref(), &code),
         Command::Rules { rules, ret, year, format, output } => {
             crate::tools::catalogue::command(rules.as_ref(), ret.as_deref(), year.as_deref(), &format, output.as_deref())

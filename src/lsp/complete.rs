@@ -1,0 +1,140 @@
+//! Completion: the tables, fields, codes, params, derived values, functions, aggregates and keywords
+//! of the last good [`Program`](crate::check::Program) of a document's set, narrowed by the text
+//! before the cursor (`Table.` offers that table's fields, a string only codes, a comment nothing).
+
+use super::ide::{AGGREGATES, global_text, own_tables, signature, type_text};
+use super::text;
+use crate::check::builtins::ALL;
+use crate::library::Compiled;
+use crate::schema::{FieldId, Schema, TableId};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Keywords of the rule language.
+#[rustfmt::skip]
+const KEYWORDS: &[&str] = &[
+    "return", "extends", "title", "detect", "year", "from", "uses", "booleans", "codes", "table", "extend", "singleton",
+    "parent", "key", "ordinal", "sheet", "xml", "field", "required", "header", "remove", "replace", "list", "of",
+    "code", "text", "int", "decimal", "date", "bool", "param", "holidays", "derive", "rule", "error", "query", "info",
+    "on", "by", "fields", "note", "fix", "when", "let", "require", "forbid", "report", "example", "pass", "fail",
+    "fixture", "not", "or", "and", "in", "where", "if", "then", "else", "true", "false", "this", "days", "working days",
+    "weeks", "months", "years",
+];
+
+/// Most code values offered at once.
+const MAX_CODES: usize = 2000;
+
+/// LSP completion item kinds.
+const FUNCTION: u32 = 3;
+const FIELD: u32 = 5;
+const VARIABLE: u32 = 6;
+const CLASS: u32 = 7;
+const ENUM: u32 = 13;
+const KEYWORD: u32 = 14;
+const ENUM_MEMBER: u32 = 20;
+const CONSTANT: u32 = 21;
+
+fn item(label: &str, kind: u32, detail: String, doc: Option<&str>) -> Value {
+    let mut v = json!({ "label": label, "kind": kind, "detail": detail });
+    if let (Some(d), Some(o)) = (doc.filter(|d| !d.is_empty()), v.as_object_mut()) {
+        o.insert("documentation".into(), json!(d));
+    }
+    v
+}
+
+/// Completion items at `offset` of `text`.
+pub fn completion(compiled: Option<&Compiled>, text: &str, offset: usize) -> Value {
+    let program = compiled.and_then(|c| c.program.as_deref());
+    let line = text::line_before(text, offset);
+    let (in_string, in_comment) = text::string_or_comment(line);
+    let mut items = vec![];
+    if in_comment {
+        return json!({ "isIncomplete": false, "items": items });
+    }
+    let (start, _) = text::word_at(text, offset);
+    let qualifier = text::qualifier(text, start.min(offset));
+    if let (None, Some(_)) = (program, qualifier) {
+        return json!({ "isIncomplete": false, "items": items });
+    }
+    if let (Some(p), Some(q)) = (program, qualifier) {
+        let s = &p.schema;
+        let table = s.table_id(q).or_else(|| text::alias_table(text, start, q).and_then(|t| s.table_id(&t)));
+        match table {
+            Some(t) => items.extend(fields_of(s, &[t])),
+            None if s.tables.iter().any(|t| t.name.starts_with(&format!("{q}."))) => {
+                for t in s.tables.iter().filter_map(|t| t.name.strip_prefix(&format!("{q}."))) {
+                    items.push(item(t, CLASS, format!("table of `{q}`"), None));
+                }
+            }
+            None => items.extend(fields_of(s, &own_tables(s))),
+        }
+        return json!({ "isIncomplete": false, "items": items });
+    }
+    if let (Some(p), Some(c)) = (program, compiled) {
+        let s = &p.schema;
+        let mut codes = 0;
+        for l in &s.code_lists {
+            for (code, label) in &l.codes {
+                if codes < MAX_CODES {
+                    let mut it = item(code, ENUM_MEMBER, l.name.clone(), label.as_deref());
+                    if let Some(o) = it.as_object_mut() {
+                        o.insert("sortText".into(), json!(format!("~{code}")));
+                    }
+                    items.push(it);
+                    codes += 1;
+                }
+            }
+        }
+        if in_string {
+            return json!({ "isIncomplete": codes >= MAX_CODES, "items": items });
+        }
+        for t in s.tables.iter().filter(|t| t.foreign.is_none()) {
+            items.push(item(&t.name, CLASS, "table".into(), t.label.as_deref()));
+        }
+        for l in s.code_lists.iter().filter(|l| !l.name.contains('.')) {
+            items.push(item(&l.name, ENUM, format!("codes ({})", l.codes.len()), l.label.as_deref()));
+        }
+        items.extend(fields_of(s, &own_tables(s)));
+        for (i, g) in p.globals.iter().enumerate() {
+            let (kind, word) = if g.is_param { (CONSTANT, "param") } else { (VARIABLE, "derive") };
+            let def = global_text(p, i, &c.sources);
+            items.push(item(&g.name, kind, format!("{word}: {}", type_text(&g.expr.ty, s)), def.as_deref()));
+        }
+    } else if in_string {
+        return json!({ "isIncomplete": false, "items": items });
+    }
+    for (name, b) in ALL {
+        let mut it = item(name, FUNCTION, signature(*b), Some(b.describe()));
+        if let Some(o) = it.as_object_mut() {
+            o.insert("insertText".into(), json!(format!("{name}(")));
+        }
+        items.push(it);
+    }
+    for (a, doc) in AGGREGATES {
+        let mut it = item(a.as_str(), FUNCTION, format!("{}(x in Table where ..., value)", a.as_str()), Some(doc));
+        if let Some(o) = it.as_object_mut() {
+            o.insert("insertText".into(), json!(format!("{}(", a.as_str())));
+        }
+        items.push(it);
+    }
+    items.extend(KEYWORDS.iter().map(|k| json!({ "label": k, "kind": KEYWORD })));
+    json!({ "isIncomplete": false, "items": items })
+}
+
+/// One item per field name of the tables; the detail lists the tables that have it.
+fn fields_of(s: &Schema, tables: &[TableId]) -> Vec<Value> {
+    let mut by_name: BTreeMap<&str, Vec<(TableId, FieldId)>> = BTreeMap::new();
+    for &t in tables {
+        for (i, f) in s.table(t).fields.iter().enumerate() {
+            by_name.entry(f.name.as_str()).or_default().push((t, FieldId(i as u32)));
+        }
+    }
+    let mut out = vec![];
+    for (name, places) in by_name {
+        let detail: Vec<String> =
+            places.iter().map(|&(t, f)| format!("{}: {}", s.table(t).name, s.field(t, f).ty.describe(s))).collect();
+        let doc = places.iter().find_map(|&(t, f)| s.field(t, f).label.as_deref());
+        out.push(item(name, FIELD, detail.join("; "), doc));
+    }
+    out
+}
