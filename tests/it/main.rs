@@ -6,6 +6,7 @@ mod catalogue;
 mod check;
 mod examples;
 mod fmt;
+mod libreoffice;
 mod lsp;
 mod odd;
 mod parser;
