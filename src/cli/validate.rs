@@ -129,6 +129,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Submission>, String> {
             for (dir, files) in csv {
                 subs.push(Submission { format: Format::Csv, files, display: dir.display().to_string() });
             }
+        } else if p.exists() && !p.is_file() {
+            // A pipe or a device would block, or never end.
+            return Err(format!("`{}` is not a regular file", p.display()));
         } else if p.exists() {
             match Format::of(p) {
                 Some(f) => subs.push(Submission { format: f, files: vec![p.clone()], display: p.display().to_string() }),
@@ -232,7 +235,28 @@ fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, String> {
             best = Some((score, ret));
         }
     }
-    best.map(|(_, r)| r).ok_or_else(|| format!("cannot tell which return `{}` is; name it with --return", sub.display))
+    if let Some((_, r)) = best {
+        return Ok(r);
+    }
+    // Nothing matched: the file may be unreadable. Read it with each return that takes its format,
+    // so the user hears the reader's own words (not a zip, not UTF-8, wrong root element).
+    for ret in book.lib.returns() {
+        let Some(year) = book.latest(&ret) else { continue };
+        let c = book.get(&ret, &year);
+        let Some(p) = &c.program else { continue };
+        let takes = match sub.format {
+            Format::Xml => p.schema.tables.iter().any(|t| t.xml.is_some()),
+            _ => true,
+        };
+        if takes && let Err(e) = input::read(&p.schema, sub.format, &sub.files, &sub.display) {
+            if matches!(e, input::InputError::Missing { .. }) && sub.format != Format::Xml {
+                continue;
+            }
+            return Err(e.to_string());
+        }
+    }
+    let found = if sniff.sheets.is_empty() { String::new() } else { format!(" (it has {})", sniff.sheets.join(", ")) };
+    Err(format!("cannot tell which return `{}` is{found}; name it with --return", sub.display))
 }
 
 /// Reads a submission with the right year's rules: the year of its `detect year from` date.
@@ -368,7 +392,6 @@ pub fn run(a: &Args) -> u8 {
     };
     let book = Rulebook::new(lib);
     let mut texts = BTreeMap::new();
-    let files: Vec<String> = subs.iter().map(|s| s.display.clone()).collect();
     let timing = std::env::var_os("FETTLE_TIMING").is_some();
     let progress =
         Progress::new(subs.len(), a.format.iter().all(|f| *f == OutFormat::Human) && a.output.is_none() && a.out.is_none());
@@ -387,9 +410,11 @@ pub fn run(a: &Args) -> u8 {
         .collect();
     let mut failed_tool = false;
     let mut loaded: Vec<(String, String, crate::table::Dataset)> = vec![];
-    for r in results {
+    let mut files: Vec<String> = vec![];
+    for (r, sub) in results.into_iter().zip(&subs) {
         match r {
             Ok((ret, year, data, notes)) => {
+                files.push(sub.display.clone());
                 for n in notes {
                     err(&format!("{n}\n"));
                 }
@@ -403,6 +428,10 @@ pub fn run(a: &Args) -> u8 {
     }
     if timing {
         err(&format!("timing: read {:?}\n", t0.elapsed()));
+    }
+    if loaded.is_empty() && failed_tool {
+        // Nothing could be read: no report (an empty one would read like a pass).
+        return 2;
     }
     attach_foreign(&book, &mut loaded);
     let mut sets: Vec<Arc<Compiled>> = vec![];

@@ -105,7 +105,7 @@ impl<'s> Builder<'s> {
                     table: Some(t),
                     field: Some(f),
                     row: Some(row),
-                    message: format!("{fname} `{text}` is not {}", self.expected(why)),
+                    message: self.misfit(fname, &text, why),
                     error: true,
                 });
                 if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize)) {
@@ -133,7 +133,7 @@ impl<'s> Builder<'s> {
                     table: Some(t),
                     field: Some(f),
                     row: Some(row),
-                    message: format!("{fname} `{text}` is not {}", self.expected(why)),
+                    message: self.misfit(fname, &text, why),
                     error: true,
                 });
             }
@@ -144,6 +144,21 @@ impl<'s> Builder<'s> {
         match why {
             super::coerce::Misfit::Bool => self.schema.booleans.describe(),
             other => other.expected().to_string(),
+        }
+    }
+
+    /// The message for a value that does not fit: the raw text (shortened) and what was expected.
+    fn misfit(&self, field: &str, text: &str, why: super::coerce::Misfit) -> String {
+        let shown: String = text.chars().filter(|c| !c.is_control()).take(60).collect();
+        let shown = if text.chars().count() > 60 { format!("{shown}...") } else { shown };
+        match why {
+            super::coerce::Misfit::CellError => {
+                format!("{field} holds the spreadsheet error `{shown}`, not a value (check the formula)")
+            }
+            super::coerce::Misfit::Date if super::coerce::looks_like_date(text) => {
+                format!("{field} `{shown}` names a day that does not exist")
+            }
+            _ => format!("{field} `{shown}` is not {}", self.expected(why)),
         }
     }
 

@@ -38,7 +38,7 @@ impl Misfit {
     /// What was expected, for messages.
     pub fn expected(self) -> &'static str {
         match self {
-            Misfit::Date => "a date (YYYY-MM-DD)",
+            Misfit::Date => "a date (YYYY-MM-DD or DD/MM/YYYY)",
             Misfit::Int => "a whole number",
             Misfit::Decimal => "a number",
             Misfit::Bool => "yes/no (true, false, 1, 0, Y, N)",
@@ -141,6 +141,13 @@ fn text(t: &str, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Re
             Ok(if items.is_empty() { Scalar::Null } else { Scalar::List(Arc::from(items)) })
         }
     }
+}
+
+/// Whether text has the shape of a date (digits and separators, as `31/02/2024` or `2024-02-30`).
+pub fn looks_like_date(t: &str) -> bool {
+    let t = clean(t);
+    let parts: Vec<&str> = t.split(['/', '-', '.']).collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// `true/false/1/0/yes/no/y/n` in any case.

@@ -114,6 +114,60 @@ pub fn sniff(format: Format, files: &[PathBuf]) -> Sniff {
     }
 }
 
+/// [`sniff`] of a submission held in memory: `(name, contents)` pairs, names being file names or
+/// relative paths.
+pub fn sniff_bytes(format: Format, files: &[(String, Vec<u8>)]) -> Sniff {
+    match format {
+        Format::Xml => files.first().map(|(_, b)| sniff_xml(b)).unwrap_or_default(),
+        Format::Xlsx => Sniff {
+            sheets: files.first().map(|(_, b)| sheet::sheet_names_bytes(b)).unwrap_or_default(),
+            heads: sheet::heads_bytes(files, true),
+            ..Sniff::default()
+        },
+        Format::Csv => Sniff {
+            sheets: files
+                .iter()
+                .filter_map(|(n, _)| Path::new(n).file_stem().and_then(|s| s.to_str()).map(str::to_string))
+                .collect(),
+            heads: sheet::heads_bytes(files, false),
+            ..Sniff::default()
+        },
+    }
+}
+
+/// The root element and the first element paths (with their text) of an XML document's first 64 KB,
+/// as [`xml::sniff`] gives them for a file.
+fn sniff_xml(bytes: &[u8]) -> Sniff {
+    use quick_xml::events::Event;
+    let head = bytes.get(..bytes.len().min(64 * 1024)).unwrap_or(&[]);
+    let text = String::from_utf8_lossy(head);
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut stack: Vec<String> = vec![];
+    let mut paths = vec![];
+    let mut last_text = String::new();
+    while paths.len() < 64 {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                stack.push(e.local_name().as_ref().to_string());
+                last_text.clear();
+            }
+            Ok(Event::Text(t)) => last_text = t.xml10_content().trim().to_string(),
+            Ok(Event::End(_)) => {
+                if last_text.is_empty() {
+                    paths.push(stack.join("/"));
+                } else {
+                    paths.push(format!("{}={}", stack.join("/"), last_text));
+                    last_text.clear();
+                }
+                stack.pop();
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    Sniff { xml_paths: paths, ..Sniff::default() }
+}
+
 /// The largest file (or, for xlsx, the largest workbook once unzipped) fettle reads, in MB:
 /// `FETTLE_MAX_INPUT_MB`, default 4096. It keeps memory bounded against giant files and zip bombs.
 pub fn max_input_mb() -> u64 {
@@ -122,31 +176,52 @@ pub fn max_input_mb() -> u64 {
 
 /// Refuses files over the limit before reading them.
 fn check_size(format: Format, files: &[PathBuf], display: &str) -> Result<(), InputError> {
-    let limit = max_input_mb();
     for f in files {
-        let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0) / 1_000_000;
-        if size > limit {
-            return Err(InputError::TooLarge { path: display.into(), what: "is", size, limit });
-        }
-        if format == Format::Xlsx
+        let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        let expanded = if format == Format::Xlsx
             && let Ok(file) = std::fs::File::open(f)
-            && let Ok(mut zip) = zip::ZipArchive::new(std::io::BufReader::new(file))
         {
-            let mut total: u64 = 0;
-            for i in 0..zip.len() {
-                if let Ok(entry) = zip.by_index_raw(i) {
-                    total = total.saturating_add(entry.size());
-                }
-            }
-            if total / 1_000_000 > limit {
-                return Err(InputError::TooLarge {
-                    path: display.into(),
-                    what: "would expand to",
-                    size: total / 1_000_000,
-                    limit,
-                });
-            }
+            unzipped_size(std::io::BufReader::new(file))
+        } else {
+            None
+        };
+        check_limit(size, expanded, display)?;
+    }
+    Ok(())
+}
+
+/// [`check_size`] of files held in memory.
+fn check_size_bytes(format: Format, files: &[(String, Vec<u8>)], display: &str) -> Result<(), InputError> {
+    for (_, bytes) in files {
+        let expanded = if format == Format::Xlsx { unzipped_size(std::io::Cursor::new(bytes.as_slice())) } else { None };
+        check_limit(bytes.len() as u64, expanded, display)?;
+    }
+    Ok(())
+}
+
+/// The size of a zip archive's entries once unzipped, when it is a zip archive.
+fn unzipped_size<R: std::io::Read + std::io::Seek>(r: R) -> Option<u64> {
+    let mut zip = zip::ZipArchive::new(r).ok()?;
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        if let Ok(entry) = zip.by_index_raw(i) {
+            total = total.saturating_add(entry.size());
         }
+    }
+    Some(total)
+}
+
+/// Refuses a file of `size` bytes (`expanded` once unzipped) over the limit.
+fn check_limit(size: u64, expanded: Option<u64>, display: &str) -> Result<(), InputError> {
+    let limit = max_input_mb();
+    let size = size / 1_000_000;
+    if size > limit {
+        return Err(InputError::TooLarge { path: display.into(), what: "is", size, limit });
+    }
+    if let Some(total) = expanded
+        && total / 1_000_000 > limit
+    {
+        return Err(InputError::TooLarge { path: display.into(), what: "would expand to", size: total / 1_000_000, limit });
     }
     Ok(())
 }
@@ -174,5 +249,75 @@ pub fn read(
             sheet::read_xlsx(schema, f, display)
         }
         Format::Csv => sheet::read_csv(schema, files, display),
+    }
+}
+
+/// [`read`] of a submission held in memory: `(name, contents)` pairs, each name a file name or a
+/// relative path (`csv/Header.csv`); CSV files are shown in findings by these names.
+pub fn read_bytes(
+    schema: &crate::schema::Schema,
+    format: Format,
+    files: &[(String, Vec<u8>)],
+    display: &str,
+) -> Result<crate::table::Dataset, InputError> {
+    check_size_bytes(format, files, display)?;
+    let first = || files.first().ok_or_else(|| InputError::Missing { path: display.into(), reason: "no file".into() });
+    match format {
+        Format::Xml => xml::read(schema, &first()?.1, display),
+        Format::Xlsx => sheet::read_xlsx_bytes(schema, &first()?.1, display),
+        Format::Csv => sheet::read_csv_bytes(schema, files, display),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn held(files: &[PathBuf]) -> Vec<(String, Vec<u8>)> {
+        files.iter().map(|f| (f.display().to_string(), std::fs::read(f).unwrap())).collect()
+    }
+
+    /// Files held in memory are sniffed and read exactly as the same files on disk.
+    #[test]
+    fn bytes_read_as_files() {
+        let lib = crate::library::Library::shipped();
+        let csv_dir = root().join("samples/fgc/csv");
+        let mut csv: Vec<PathBuf> = std::fs::read_dir(&csv_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        csv.sort();
+        let cases: Vec<(&str, Format, Vec<PathBuf>, String)> = vec![
+            ("cin", Format::Xml, vec![root().join("samples/cin/census-2024-25.xml")], "census.xml".into()),
+            ("cin", Format::Xlsx, vec![root().join("samples/cin/census-2024-25.xlsx")], "census.xlsx".into()),
+            ("fgc", Format::Xlsx, vec![root().join("samples/fgc/fgc-2024-25.xlsx")], "fgc.xlsx".into()),
+            ("disability", Format::Xlsx, vec![root().join("samples/disability/disability-2024-25.xlsx")], "d.xlsx".into()),
+            ("fgc", Format::Csv, csv, csv_dir.display().to_string()),
+        ];
+        for (ret, format, files, display) in cases {
+            let year = lib.years(ret).into_iter().find(|y| y == "2024-25").unwrap();
+            let c = lib.compile(ret, &year);
+            let prog = c.program.as_ref().unwrap();
+            let bytes = held(&files);
+            let on_disk = read(&prog.schema, format, &files, &display).unwrap();
+            let in_memory = read_bytes(&prog.schema, format, &bytes, &display).unwrap();
+            assert_eq!(format!("{on_disk:?}"), format!("{in_memory:?}"), "{display}");
+            assert_eq!(format!("{:?}", sniff(format, &files)), format!("{:?}", sniff_bytes(format, &bytes)), "{display}");
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_workbook_are_explained() {
+        let lib = crate::library::Library::shipped();
+        let c = lib.compile("fgc", "2024-25");
+        let schema = &c.program.as_ref().unwrap().schema;
+        for (bytes, why) in [(&b""[..], "empty"), (&b"\xD0\xCF\x11\xE0...."[..], ".xls"), (&b"hello"[..], "zip")] {
+            let e = read_bytes(schema, Format::Xlsx, &[("x.xlsx".into(), bytes.to_vec())], "x.xlsx").unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        let e = read_bytes(schema, Format::Xml, &[], "x.xml").unwrap_err().to_string();
+        assert!(e.contains("no file"), "{e}");
     }
 }

@@ -124,6 +124,11 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
                 let tag_start = text.get(..pos).and_then(|s| s.rfind('<')).unwrap_or(last_pos);
                 line += count_newlines(text, last_pos, tag_start);
                 last_pos = tag_start.max(last_pos);
+                if seen_root && stack.is_empty() {
+                    return Err(malformed(format!(
+                        "it has a second root element `<{name}>` after the first one closed; an XML file has one root"
+                    )));
+                }
                 if !seen_root {
                     seen_root = true;
                     if let Some(root) =

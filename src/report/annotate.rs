@@ -21,6 +21,7 @@ use crate::syntax::ast::Severity;
 use calamine::{Data, Reader, SheetType, SheetVisible, Xlsx};
 use rust_xlsxwriter::{Color, Format, FormatBorder, FormatPattern, Note, Workbook, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Seek};
 use std::path::Path;
 
 /// At most this many findings are written in full in one cell's note.
@@ -112,8 +113,19 @@ fn cell_text(s: &str) -> String {
 
 /// A copy of the workbook at `src` with the findings' cells highlighted.
 pub fn annotate(src: &Path, findings: &[&Finding]) -> Result<Vec<u8>, String> {
-    let shown = src.display();
-    let mut book: Xlsx<_> = calamine::open_workbook(src).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let shown = src.display().to_string();
+    let book: Xlsx<_> = calamine::open_workbook(src).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    annotate_book(book, &shown, findings)
+}
+
+/// [`annotate`] of a workbook held in memory; `name` names it in messages.
+pub fn annotate_bytes(bytes: &[u8], name: &str, findings: &[&Finding]) -> Result<Vec<u8>, String> {
+    let book = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    annotate_book(book, name, findings)
+}
+
+/// The annotated copy of an opened workbook.
+fn annotate_book<RS: Read + Seek>(mut book: Xlsx<RS>, shown: &str, findings: &[&Finding]) -> Result<Vec<u8>, String> {
     let sheets = book.sheets_metadata().to_vec();
     let names: Vec<String> = sheets.iter().map(|s| s.name.clone()).collect();
     let is_1904 = book.has_1904_epoch();
@@ -333,6 +345,36 @@ fn findings_sheet(ws: &mut Worksheet, list: &[&Finding]) -> Result<(), XlsxError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A workbook held in memory is annotated as the same workbook on disk.
+    #[test]
+    fn bytes_annotated_as_the_file() {
+        #![allow(clippy::unwrap_used)]
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/fgc/fgc-2024-25.xlsx");
+        let f = Finding {
+            code: "X1".into(),
+            severity: Severity::Error,
+            message: "m".into(),
+            file: "fgc.xlsx".into(),
+            table: None,
+            fields: vec![],
+            row: None,
+            location: Some(Location::Cell { sheet: "Referrals".into(), cell: "B3".into() }),
+            child: None,
+            values: vec![],
+            related: vec![],
+            fix: None,
+            rule: None,
+            explained: None,
+            table_order: 0,
+        };
+        let from_file = annotate(&src, &[&f]).unwrap();
+        let from_bytes = annotate_bytes(&std::fs::read(&src).unwrap(), "fgc.xlsx", &[&f]).unwrap();
+        assert!(from_bytes.starts_with(b"PK"));
+        // Only the creation time inside can differ, and it has a fixed width.
+        assert_eq!(from_file.len(), from_bytes.len());
+        assert!(annotate_bytes(b"not a workbook", "x.xlsx", &[]).unwrap_err().contains("`x.xlsx`"));
+    }
 
     #[test]
     fn cells_parse() {

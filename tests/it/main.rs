@@ -2,6 +2,7 @@
 //! snapshots in `snapshots/<suite>/`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod bad_input;
 mod catalogue;
 mod check;
 mod examples;
