@@ -16,6 +16,7 @@ pub mod library;
 pub mod lsp;
 pub mod report;
 pub mod schema;
+pub mod serve;
 pub mod span;
 pub mod syntax;
 pub mod table;

@@ -45,6 +45,13 @@ enum Command {
     },
     /// Serve the Language Server Protocol on stdin and stdout, for editors.
     Lsp,
+    /// Serve the browser page on 127.0.0.1: files chosen there are checked inside the page (fettle as
+    /// WebAssembly) and never leave the machine.
+    Serve {
+        /// The port (0: any free port).
+        #[arg(long, default_value_t = 8321)]
+        port: u16,
+    },
     /// Format rule files in the one canonical layout (in place), or check that they are.
     Fmt {
         /// Rule files or folders (default: `rules`).
@@ -226,6 +233,7 @@ pub fn main() -> ExitCode {
         Command::Export { path, csv, out: to } => validate::export(&path, csv, &to),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Lsp => crate::lsp::serve(),
+        Command::Serve { port } => crate::serve::command(port),
         Command::Explain { code, rules } => crate::tools::explain::command(rules.as_ref(), &code),
         Command::Rules { rules, ret, year, format, output } => {
             crate::tools::catalogue::command(rules.as_ref(), ret.as_deref(), year.as_deref(), &format, output.as_deref())
