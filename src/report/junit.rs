@@ -6,20 +6,9 @@ use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// Escapes text for XML content and attributes (the HTML report's escaping, valid XML too).
 fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => o.push(c),
-        }
-    }
-    o
+    super::html::esc(s)
 }
 
 /// Renders the run as JUnit XML.
