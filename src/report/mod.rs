@@ -100,12 +100,22 @@ impl Summary {
 
 /// Writes a file through a temporary file renamed into place, so an interrupted run leaves no
 /// half-written output.
+///
+/// Only regular files are replaced. A path that names something else (`/dev/null`, `/dev/stdout`,
+/// a named pipe) is written to directly: renaming over it would swap a device for a regular file,
+/// which as root breaks every later program that reads `/dev/null`. A symbolic link is followed, so
+/// the link stays and the file it points at is replaced.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let target = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return std::fs::write(path, bytes),
+        Ok(_) if path.is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("output");
     let tmp = dir.join(format!(".{name}.fettle-tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    std::fs::rename(&tmp, &target).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }

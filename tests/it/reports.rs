@@ -493,3 +493,34 @@ fn cli_writes_html_and_annotated_copy() {
     assert!(b.contains_key("fettle findings"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A report written to a device or through a symbolic link leaves the device and the link in place:
+/// replacing `/dev/null` with a regular file (as a rename would, when run as root) breaks every
+/// later program that reads it.
+#[cfg(unix)]
+#[test]
+fn output_to_devices_and_links_keeps_them() {
+    use std::os::unix::fs::FileTypeExt;
+    let out = fettle()
+        .args(["validate", "samples/cin/census-2024-25.xml", "--format", "json", "--output", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let null = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert!(null.file_type().is_char_device(), "/dev/null is still a device");
+
+    let dir = temp_dir("links");
+    let real = dir.join("real.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = fettle()
+        .args(["validate", "samples/cin/census-2024-25.xml", "--format", "json", "--output"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+    assert!(std::fs::read_to_string(&real).unwrap().contains("\"version\""), "the file it points at is replaced");
+    let _ = std::fs::remove_dir_all(&dir);
+}
