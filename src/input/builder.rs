@@ -191,25 +191,89 @@ impl<'s> Builder<'s> {
         self.data.issues.push(issue);
     }
 
-    /// Finishes: numbers ordinal keys that the file did not give, sorts invalid-value lists.
-    pub fn finish(mut self) -> Dataset {
-        for t in self.schema.table_ids() {
-            let ts = self.schema.table(t);
-            let Some(tbl) = self.data.tables.get_mut(t.0 as usize) else { continue };
-            if ts.ordinal
-                && let Some(k) = ts.key.last()
-                && let Some(col) = tbl.columns.get_mut(k.0 as usize)
-            {
-                for (v, o) in col.values.iter_mut().zip(&tbl.ordinal) {
-                    if v.is_null() {
-                        *v = Scalar::Int(i64::from(*o));
-                    }
-                }
-            }
-            for c in &mut tbl.columns {
-                c.invalid.sort_by_key(|(r, _)| *r);
-            }
-        }
+    /// The rows so far, unfinished: for a reader that builds parts of one file side by side and
+    /// joins them with [`join`] before [`finish`].
+    pub fn into_part(self) -> Dataset {
         self.data
     }
+
+    /// Finishes: numbers ordinal keys that the file did not give, sorts invalid-value lists.
+    pub fn finish(self) -> Dataset {
+        finish(self.schema, self.data)
+    }
+}
+
+/// Numbers the ordinal keys that the file did not give and sorts invalid-value lists.
+pub fn finish(schema: &Schema, mut data: Dataset) -> Dataset {
+    for t in schema.table_ids() {
+        let ts = schema.table(t);
+        let Some(tbl) = data.tables.get_mut(t.0 as usize) else { continue };
+        if ts.ordinal
+            && let Some(k) = ts.key.last()
+            && let Some(col) = tbl.columns.get_mut(k.0 as usize)
+        {
+            for (v, o) in col.values.iter_mut().zip(&tbl.ordinal) {
+                if v.is_null() {
+                    *v = Scalar::Int(i64::from(*o));
+                }
+            }
+        }
+        for c in &mut tbl.columns {
+            c.invalid.sort_by_key(|(r, _)| *r);
+        }
+    }
+    data
+}
+
+/// Joins parts of one file read side by side, in file order, into the dataset that reading the
+/// whole file in one pass builds. A row's parent must be in the same part as the row; rows of top
+/// tables are numbered on from the parts before.
+pub fn join(schema: &Schema, parts: Vec<Dataset>) -> Option<Dataset> {
+    let mut parts = parts.into_iter();
+    let mut all = parts.next()?;
+    for mut part in parts {
+        // Row offsets of every table before this part, for parent links, ordinals and issues.
+        let offsets: Vec<u32> = all.tables.iter().map(|t| t.len as u32).collect();
+        for t in schema.table_ids() {
+            let (Some(into), Some(from)) = (all.tables.get_mut(t.0 as usize), part.tables.get_mut(t.0 as usize)) else {
+                continue;
+            };
+            let own = offsets.get(t.0 as usize).copied().unwrap_or(0);
+            match schema.table(t).parent {
+                Some(p) => {
+                    let base = offsets.get(p.0 as usize).copied().unwrap_or(0);
+                    into.parent.extend(from.parent.iter().map(|&r| if r == NONE { NONE } else { r + base }));
+                    into.ordinal.append(&mut from.ordinal);
+                }
+                None => {
+                    let before = into.ordinal.len() as u32;
+                    into.ordinal.extend(from.ordinal.iter().map(|o| o + before));
+                }
+            }
+            into.pos.append(&mut from.pos);
+            for (a, b) in into.columns.iter_mut().zip(&mut from.columns) {
+                a.present |= b.present;
+                match (&mut a.lines, b.lines.take()) {
+                    (Some(x), Some(mut y)) => x.append(&mut y),
+                    (Some(x), None) => x.resize(x.len() + from.len, 0),
+                    (None, Some(y)) => {
+                        let mut x = vec![0; into.len];
+                        x.extend(y);
+                        a.lines = Some(x);
+                    }
+                    (None, None) => {}
+                }
+                a.values.append(&mut b.values);
+                a.invalid.extend(b.invalid.drain(..).map(|(r, text)| (r + own, text)));
+            }
+            into.len += from.len;
+        }
+        all.issues.extend(part.issues.into_iter().map(|mut i| {
+            if let (Some(t), Some(r)) = (i.table, i.row.as_mut()) {
+                *r += offsets.get(t.0 as usize).copied().unwrap_or(0);
+            }
+            i
+        }));
+    }
+    Some(all)
 }

@@ -118,7 +118,7 @@ pub fn sniff(format: Format, files: &[PathBuf]) -> Sniff {
 /// relative paths.
 pub fn sniff_bytes(format: Format, files: &[(String, Vec<u8>)]) -> Sniff {
     match format {
-        Format::Xml => files.first().map(|(_, b)| sniff_xml(b)).unwrap_or_default(),
+        Format::Xml => files.first().map(|(_, b)| xml::sniff_bytes(b)).unwrap_or_default(),
         Format::Xlsx => Sniff {
             sheets: files.first().map(|(_, b)| sheet::sheet_names_bytes(b)).unwrap_or_default(),
             heads: sheet::heads_bytes(files, true),
@@ -133,39 +133,6 @@ pub fn sniff_bytes(format: Format, files: &[(String, Vec<u8>)]) -> Sniff {
             ..Sniff::default()
         },
     }
-}
-
-/// The root element and the first element paths (with their text) of an XML document's first 64 KB,
-/// as [`xml::sniff`] gives them for a file.
-fn sniff_xml(bytes: &[u8]) -> Sniff {
-    use quick_xml::events::Event;
-    let head = bytes.get(..bytes.len().min(64 * 1024)).unwrap_or(&[]);
-    let text = String::from_utf8_lossy(head);
-    let mut reader = quick_xml::Reader::from_str(&text);
-    let mut stack: Vec<String> = vec![];
-    let mut paths = vec![];
-    let mut last_text = String::new();
-    while paths.len() < 64 {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                stack.push(e.local_name().as_ref().to_string());
-                last_text.clear();
-            }
-            Ok(Event::Text(t)) => last_text = t.xml10_content().trim().to_string(),
-            Ok(Event::End(_)) => {
-                if last_text.is_empty() {
-                    paths.push(stack.join("/"));
-                } else {
-                    paths.push(format!("{}={}", stack.join("/"), last_text));
-                    last_text.clear();
-                }
-                stack.pop();
-            }
-            Ok(Event::Eof) | Err(_) => break,
-            _ => {}
-        }
-    }
-    Sniff { xml_paths: paths, ..Sniff::default() }
 }
 
 /// The largest file (or, for xlsx, the largest workbook once unzipped) fettle reads, in MB:

@@ -37,6 +37,8 @@ fi
 if command -v cargo >/dev/null 2>&1; then
   bash "$root/web/build.sh"
   (cd "$root" && cargo build --release --quiet)
+  # The tests run the fettle just built, wherever cargo puts it.
+  export FETTLE_BIN="${FETTLE_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/fettle}"
 elif [ ! -x "$root/target/release/fettle" ] || [ ! -f "$root/web/pkg/fettle.wasm" ]; then
   echo "error: cargo is not installed and target/release/fettle or web/pkg/fettle.wasm is not built" >&2
   exit 2
