@@ -243,18 +243,18 @@ pub fn join(schema: &Schema, parts: Vec<Dataset>) -> Option<Dataset> {
                 Some(p) => {
                     let base = offsets.get(p.0 as usize).copied().unwrap_or(0);
                     into.parent.extend(from.parent.iter().map(|&r| if r == NONE { NONE } else { r + base }));
-                    into.ordinal.append(&mut from.ordinal);
+                    into.ordinal.extend(std::mem::take(&mut from.ordinal));
                 }
                 None => {
                     let before = into.ordinal.len() as u32;
                     into.ordinal.extend(from.ordinal.iter().map(|o| o + before));
                 }
             }
-            into.pos.append(&mut from.pos);
+            into.pos.extend(std::mem::take(&mut from.pos));
             for (a, b) in into.columns.iter_mut().zip(&mut from.columns) {
                 a.present |= b.present;
                 match (&mut a.lines, b.lines.take()) {
-                    (Some(x), Some(mut y)) => x.append(&mut y),
+                    (Some(x), Some(y)) => x.extend(y),
                     (Some(x), None) => x.resize(x.len() + from.len, 0),
                     (None, Some(y)) => {
                         let mut x = vec![0; into.len];
@@ -263,7 +263,8 @@ pub fn join(schema: &Schema, parts: Vec<Dataset>) -> Option<Dataset> {
                     }
                     (None, None) => {}
                 }
-                a.values.append(&mut b.values);
+                // Moved, and the part's buffer freed at once, so the join holds a column twice at most.
+                a.values.extend(std::mem::take(&mut b.values));
                 a.invalid.extend(b.invalid.drain(..).map(|(r, text)| (r + own, text)));
             }
             into.len += from.len;

@@ -207,7 +207,7 @@ pub fn read(
                 return Err(InputError::Missing { path: display.into(), reason: "no file".into() });
             };
             let bytes = std::fs::read(f).map_err(|source| InputError::Io { path: display.into(), source })?;
-            xml::read(schema, &bytes, display)
+            xml::read_owned(schema, bytes, display)
         }
         Format::Xlsx => {
             let Some(f) = files.first() else {

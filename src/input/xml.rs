@@ -66,13 +66,17 @@ struct Plan {
     field_paths: Vec<Vec<Vec<u32>>>,
     /// The document's root element, when the schema names one.
     root: Option<String>,
+    /// Tables whose row path ends in an element, by the element's id, in table order.
+    tables_by_last: Vec<Vec<TableId>>,
+    /// Fields whose path ends in an element, by the element's id, in table and field order.
+    fields_by_last: Vec<Vec<(TableId, FieldId)>>,
 }
 
 impl Plan {
     fn new(schema: &Schema) -> Plan {
         let mut names = Names::default();
-        let table_paths = schema.tables.iter().map(|t| t.xml.as_ref().map(|p| names.path(p))).collect();
-        let field_paths = schema
+        let table_paths: Vec<Option<Vec<u32>>> = schema.tables.iter().map(|t| t.xml.as_ref().map(|p| names.path(p))).collect();
+        let field_paths: Vec<Vec<Vec<u32>>> = schema
             .tables
             .iter()
             .map(|t| {
@@ -90,7 +94,21 @@ impl Plan {
             .collect();
         let root =
             schema.tables.iter().filter_map(|t| t.xml.as_ref()).next().and_then(|p| p.split('/').next()).map(str::to_string);
-        Plan { names, table_paths, field_paths, root }
+        let mut tables_by_last: Vec<Vec<TableId>> = vec![vec![]; names.names.len()];
+        let mut fields_by_last: Vec<Vec<(TableId, FieldId)>> = vec![vec![]; names.names.len()];
+        for t in schema.table_ids() {
+            if let Some(Some(last)) = table_paths.get(t.0 as usize).map(|p| p.as_ref().and_then(|p| p.last()))
+                && let Some(list) = tables_by_last.get_mut(*last as usize)
+            {
+                list.push(t);
+            }
+            for (fi, path) in field_paths.get(t.0 as usize).into_iter().flatten().enumerate() {
+                if let Some(list) = path.last().and_then(|l| fields_by_last.get_mut(*l as usize)) {
+                    list.push((t, FieldId(fi as u32)));
+                }
+            }
+        }
+        Plan { names, table_paths, field_paths, root, tables_by_last, fields_by_last }
     }
 
     /// The element at which a large document can be cut into parts read side by side: the last
@@ -123,42 +141,75 @@ const PART_MIN_BYTES: usize = 4 << 20;
 /// doubt (a part that does not end where it should, an error in a part) falls back to one pass, so
 /// errors are always reported as one pass finds them.
 pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, InputError> {
-    let parts = rayon::current_num_threads().min(bytes.len() / PART_MIN_BYTES).max(1);
-    read_in_parts(schema, bytes, display, parts)
+    read_in_parts(schema, bytes, display, parts_for(bytes.len()))
+}
+
+/// [`read`] of a document it may drop as soon as it is parsed, before the parts are joined, so the
+/// file's bytes and the whole dataset are never held at once.
+pub fn read_owned(schema: &Schema, bytes: Vec<u8>, display: &str) -> Result<Dataset, InputError> {
+    let parsed = parse(schema, &bytes, display, parts_for(bytes.len()))?;
+    drop(bytes);
+    Ok(assemble(schema, parsed))
 }
 
 /// [`read`] with the number of parts to aim for (1: one pass).
 pub fn read_in_parts(schema: &Schema, bytes: &[u8], display: &str, parts: usize) -> Result<Dataset, InputError> {
+    Ok(assemble(schema, parse(schema, bytes, display, parts)?))
+}
+
+/// How many parts to read a document of `len` bytes in: one per thread, none under 4 MB.
+fn parts_for(len: usize) -> usize {
+    rayon::current_num_threads().min(len / PART_MIN_BYTES).max(1)
+}
+
+/// Parts of a document in file order, not yet joined.
+type Parsed = Vec<Dataset>;
+
+fn parse(schema: &Schema, bytes: &[u8], display: &str, parts: usize) -> Result<Parsed, InputError> {
     let malformed = |reason: String| InputError::Malformed { path: display.into(), format: "XML", reason };
-    let text = std::str::from_utf8(bytes).map_err(|e| malformed(format!("it is not UTF-8 text ({e})")))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let plan = Plan::new(schema);
     if parts > 1
         && let Some((element, above)) = plan.cut(schema)
     {
-        let starts = cut_points(text, &element, parts);
+        let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        let starts = cut_points(body, &element, parts);
         if starts.len() > 1
-            && let Some(data) = read_parts(schema, &plan, text, display, &starts, &above)
+            && let Some(parts) = read_parts(schema, &plan, body, display, &starts, &above)
         {
-            return Ok(with_origins(schema, builder::finish(schema, data)));
+            return Ok(parts);
         }
     }
-    let part = read_part(schema, &plan, text, display, 1, &[], &[]).map_err(malformed)?;
-    Ok(with_origins(schema, builder::finish(schema, part)))
+    let text = std::str::from_utf8(bytes).map_err(|e| malformed(format!("it is not UTF-8 text ({e})")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    Ok(vec![read_part(schema, &plan, text, display, 1, &[], &[]).map_err(malformed)?])
+}
+
+/// Joins parsed parts and finishes the dataset.
+fn assemble(schema: &Schema, parts: Parsed) -> Dataset {
+    let data = builder::join(schema, parts).unwrap_or_else(|| Dataset::empty(schema, ""));
+    with_origins(schema, builder::finish(schema, data))
 }
 
 /// Byte offsets where parts start: 0, then the start of a `<element>` or `<element ` tag near each
-/// equal share of the text.
-fn cut_points(text: &str, element: &str, parts: usize) -> Vec<usize> {
+/// equal share of the document. Each is the position of an ASCII `<`, so in a UTF-8 document
+/// every part is UTF-8 text on its own.
+fn cut_points(body: &[u8], element: &str, parts: usize) -> Vec<usize> {
     let mut starts = vec![0];
-    let share = text.len() / parts;
-    let (open, spaced) = (format!("<{element}>"), format!("<{element} "));
+    let share = body.len() / parts;
+    let name = element.as_bytes();
     for k in 1..parts {
-        let from = (k * share).max(starts.last().copied().unwrap_or(0) + 1);
-        let Some(rest) = text.get(from..) else { break };
-        let found = [rest.find(&open), rest.find(&spaced)].into_iter().flatten().min();
+        let mut at = (k * share).max(starts.last().copied().unwrap_or(0) + 1);
+        let found = loop {
+            let Some(rest) = body.get(at..) else { break None };
+            let Some(i) = rest.iter().position(|&c| c == b'<') else { break None };
+            let tag = rest.get(i + 1..).unwrap_or(&[]);
+            if tag.starts_with(name) && matches!(tag.get(name.len()), Some(b'>' | b' ' | b'\t' | b'\r' | b'\n')) {
+                break Some(at + i);
+            }
+            at += i + 1;
+        };
         match found {
-            Some(i) => starts.push(from + i),
+            Some(i) => starts.push(i),
             None => break,
         }
     }
@@ -166,33 +217,35 @@ fn cut_points(text: &str, element: &str, parts: usize) -> Vec<usize> {
     starts
 }
 
-/// Reads the parts starting at `starts` side by side and joins them; None when a part fails or
+/// Reads the parts starting at `starts` side by side; None when a part is not UTF-8, fails, or
 /// does not end with the elements above the cut open (the cut was not where rows start).
-fn read_parts(schema: &Schema, plan: &Plan, text: &str, display: &str, starts: &[usize], above: &[u32]) -> Option<Dataset> {
+fn read_parts(schema: &Schema, plan: &Plan, body: &[u8], display: &str, starts: &[usize], above: &[u32]) -> Option<Parsed> {
     use rayon::prelude::*;
     let bounds: Vec<(usize, usize)> =
-        starts.iter().enumerate().map(|(i, &s)| (s, starts.get(i + 1).copied().unwrap_or(text.len()))).collect();
-    // The line each part starts on.
-    let newlines: Vec<u32> = bounds
+        starts.iter().enumerate().map(|(i, &s)| (s, starts.get(i + 1).copied().unwrap_or(body.len()))).collect();
+    // Each part as text, with its number of lines.
+    let pieces: Vec<Option<(&str, u32)>> = bounds
         .par_iter()
-        .map(|&(s, e)| text.as_bytes().get(s..e).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u32))
+        .map(|&(s, e)| {
+            let piece = std::str::from_utf8(body.get(s..e)?).ok()?;
+            Some((piece, piece.bytes().filter(|&c| c == b'\n').count() as u32))
+        })
         .collect();
+    let pieces: Vec<(&str, u32)> = pieces.into_iter().collect::<Option<_>>()?;
     let first_lines: Vec<u32> =
-        newlines.iter().scan(1u32, |line, n| Some(std::mem::replace(line, line.saturating_add(*n)))).collect();
-    let last = bounds.len() - 1;
-    let parts: Vec<Option<Dataset>> = bounds
+        pieces.iter().scan(1u32, |line, (_, n)| Some(std::mem::replace(line, line.saturating_add(*n)))).collect();
+    let last = pieces.len() - 1;
+    let parts: Vec<Option<Dataset>> = pieces
         .par_iter()
         .zip(first_lines.par_iter())
         .enumerate()
-        .map(|(i, (&(s, e), &line))| {
-            let piece = text.get(s..e)?;
+        .map(|(i, (&(piece, _), &line))| {
             let start = if i == 0 { &[][..] } else { above };
             let end = if i == last { &[][..] } else { above };
             read_part(schema, plan, piece, display, line, start, end).ok()
         })
         .collect();
-    let parts: Option<Vec<Dataset>> = parts.into_iter().collect();
-    builder::join(schema, parts?)
+    parts.into_iter().collect()
 }
 
 /// Sets each table's origin: its row element path and its fields' element paths.
@@ -228,7 +281,7 @@ fn read_part(
     start: &[u32],
     end: &[u32],
 ) -> Result<Dataset, String> {
-    let (names, table_paths, field_paths) = (&plan.names, &plan.table_paths, &plan.field_paths);
+    let names = &plan.names;
     let mut b = Builder::new(schema, display);
     for t in schema.table_ids() {
         for (f, _) in schema.table(t).data_fields() {
@@ -246,8 +299,9 @@ fn read_part(
     let mut qnames = Names::default();
     let mut stack: Vec<u32> = start.to_vec();
     let mut open: Vec<Open> = vec![];
-    // (table, row, field, depth, text, line, is_list)
-    let mut capture: Option<(TableId, u32, FieldId, usize, String, u32, bool)> = None;
+    let mut capture: Option<Capture> = None;
+    // The text of the field being captured (one buffer, reused).
+    let mut buf = String::new();
     let mut line: u32 = first_line;
     let mut last_pos: usize = 0;
     let mut seen_root = !start.is_empty();
@@ -284,9 +338,9 @@ fn read_part(
                 if depth > MAX_DEPTH {
                     return Err(format!("elements are nested more than {MAX_DEPTH} deep"));
                 }
-                on_open(schema, table_paths, field_paths, &mut b, &stack, &mut open, &mut capture, line);
+                on_open(schema, plan, &mut b, &stack, &mut open, &mut capture, &mut buf, line);
                 if is_empty {
-                    on_close(&mut b, &mut stack, &mut open, &mut capture);
+                    on_close(&mut b, &mut stack, &mut open, &mut capture, &buf);
                 }
             }
             Event::End(ref e) => {
@@ -299,20 +353,20 @@ fn read_part(
                         return Err("an end tag does not match".into());
                     }
                 }
-                on_close(&mut b, &mut stack, &mut open, &mut capture);
+                on_close(&mut b, &mut stack, &mut open, &mut capture, &buf);
             }
             Event::Text(t) => {
-                if let Some(c) = capture.as_mut() {
-                    c.4.push_str(&t.xml10_content());
+                if capture.is_some() {
+                    buf.push_str(&t.xml10_content());
                 }
             }
             Event::CData(t) => {
-                if let Some(c) = capture.as_mut() {
-                    c.4.push_str(&t.xml10_content());
+                if capture.is_some() {
+                    buf.push_str(&t.xml10_content());
                 }
             }
             Event::GeneralRef(r) => {
-                if let Some(c) = capture.as_mut() {
+                if capture.is_some() {
                     let name = r.xml10_content().into_owned();
                     let s = match name.as_str() {
                         "amp" => "&".to_string(),
@@ -325,7 +379,7 @@ fn read_part(
                             _ => format!("&{other};"),
                         },
                     };
-                    c.4.push_str(&s);
+                    buf.push_str(&s);
                 }
             }
             Event::Eof => break,
@@ -349,24 +403,42 @@ fn count_newlines(text: &str, from: usize, to: usize) -> u32 {
     text.as_bytes().get(from..to).map_or(0, |s| s.iter().filter(|&&c| c == b'\n').count() as u32)
 }
 
+/// The field whose element is open, its text being gathered.
+struct Capture {
+    table: TableId,
+    row: u32,
+    field: FieldId,
+    /// Depth of its element.
+    depth: usize,
+    line: u32,
+    is_list: bool,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn on_open(
     schema: &Schema,
-    table_paths: &[Option<Vec<u32>>],
-    field_paths: &[Vec<Vec<u32>>],
+    plan: &Plan,
     b: &mut Builder,
     stack: &[u32],
     open: &mut Vec<Open>,
-    capture: &mut Option<(TableId, u32, FieldId, usize, String, u32, bool)>,
+    capture: &mut Option<Capture>,
+    buf: &mut String,
     line: u32,
 ) {
     let depth = stack.len();
+    let Some(&last) = stack.last() else { return };
     if capture.is_some() {
         return;
     }
+    let mut start = |b: &mut Builder, table: TableId, row: u32, field: FieldId| {
+        let is_list = matches!(schema.field(table, field).ty, FieldType::List(_));
+        b.mark_present(table, field);
+        buf.clear();
+        *capture = Some(Capture { table, row, field, depth, line, is_list });
+    };
     // A new row of some table?
-    for t in schema.table_ids() {
-        let Some(Some(tp)) = table_paths.get(t.0 as usize) else { continue };
+    for &t in plan.tables_by_last.get(last as usize).into_iter().flatten() {
+        let Some(Some(tp)) = plan.table_paths.get(t.0 as usize) else { continue };
         let (base, parent_row) = match schema.table(t).parent {
             None => (0, NONE),
             Some(p) => match open.iter().rev().find(|o| o.table == p) {
@@ -380,47 +452,36 @@ fn on_open(
         let row = b.add_row(t, parent_row, line);
         open.push(Open { table: t, row, depth });
         // A field that is the element's own text.
-        if let Some(fps) = field_paths.get(t.0 as usize)
+        if let Some(fps) = plan.field_paths.get(t.0 as usize)
             && let Some(fi) = fps.iter().position(|p| p.is_empty())
         {
-            let f = FieldId(fi as u32);
-            let is_list = matches!(schema.field(t, f).ty, FieldType::List(_));
-            b.mark_present(t, f);
-            *capture = Some((t, row, f, depth, String::new(), line, is_list));
+            start(b, t, row, FieldId(fi as u32));
         }
         return;
     }
     // A field of the innermost open row that matches.
+    let candidates = plan.fields_by_last.get(last as usize).map_or(&[][..], Vec::as_slice);
+    if candidates.is_empty() {
+        return;
+    }
     for o in open.iter().rev() {
         let Some(rel) = stack.get(o.depth..) else { continue };
-        let Some(fps) = field_paths.get(o.table.0 as usize) else { continue };
-        if let Some(fi) = fps.iter().position(|p| !p.is_empty() && p.as_slice() == rel) {
-            let f = FieldId(fi as u32);
-            let is_list = matches!(schema.field(o.table, f).ty, FieldType::List(_));
-            b.mark_present(o.table, f);
-            *capture = Some((o.table, o.row, f, depth, String::new(), line, is_list));
-            return;
+        for &(t, f) in candidates.iter().filter(|(t, _)| *t == o.table) {
+            if plan.field_paths.get(t.0 as usize).and_then(|fps| fps.get(f.0 as usize)).is_some_and(|p| p.as_slice() == rel) {
+                start(b, o.table, o.row, f);
+                return;
+            }
         }
     }
 }
 
-fn on_close(
-    b: &mut Builder,
-    stack: &mut Vec<u32>,
-    open: &mut Vec<Open>,
-    capture: &mut Option<(TableId, u32, FieldId, usize, String, u32, bool)>,
-) {
+fn on_close(b: &mut Builder, stack: &mut Vec<u32>, open: &mut Vec<Open>, capture: &mut Option<Capture>, buf: &str) {
     let depth = stack.len();
-    if let Some((t, row, f, d, _, _, _)) = capture.as_ref()
-        && *d == depth
-    {
-        let (t, row, f) = (*t, *row, *f);
-        if let Some((_, _, _, _, text, line, is_list)) = capture.take() {
-            if is_list {
-                b.push_item(t, row, f, &Raw::Text(&text), line);
-            } else {
-                b.set(t, row, f, &Raw::Text(&text), line);
-            }
+    if let Some(c) = capture.take_if(|c| c.depth == depth) {
+        if c.is_list {
+            b.push_item(c.table, c.row, c.field, &Raw::Text(buf), c.line);
+        } else {
+            b.set(c.table, c.row, c.field, &Raw::Text(buf), c.line);
         }
     }
     while open.last().is_some_and(|o| o.depth == depth) {
@@ -500,9 +561,12 @@ mod tests {
         let plan = Plan::new(&schema);
         let (element, above) = plan.cut(&schema).unwrap();
         assert_eq!(element, "Child");
-        let starts = cut_points(&xml, &element, 7);
+        let starts = cut_points(xml.as_bytes(), &element, 7);
         assert_eq!(starts.len(), 7);
-        assert!(read_parts(&schema, &plan, &xml, "x.xml", &starts, &above).is_some(), "the parts are read, not the fallback");
+        assert!(
+            read_parts(&schema, &plan, xml.as_bytes(), "x.xml", &starts, &above).is_some(),
+            "the parts are read, not the fallback"
+        );
         for parts in [2, 3, 7, 40] {
             assert_eq!(shown(read_in_parts(&schema, xml.as_bytes(), "x.xml", parts)), one, "{parts} parts");
         }
@@ -523,11 +587,16 @@ mod tests {
             xml[..xml.len() - 30].to_string(),
             xml.replacen("</Children>", "</Childs>", 1),
             format!("{}<Other/>", xml),
+            format!("\u{feff}{xml}"),
         ];
+        let mut cases: Vec<Vec<u8>> = cases.into_iter().map(String::into_bytes).collect();
+        let mut bad = xml.clone().into_bytes();
+        bad[at + 20] = 0xff;
+        cases.push(bad);
         for (i, doc) in cases.iter().enumerate() {
-            let one = shown(read_in_parts(&schema, doc.as_bytes(), "x.xml", 1));
+            let one = shown(read_in_parts(&schema, doc, "x.xml", 1));
             for parts in [2, 5, 17] {
-                assert_eq!(shown(read_in_parts(&schema, doc.as_bytes(), "x.xml", parts)), one, "case {i}, {parts} parts");
+                assert_eq!(shown(read_in_parts(&schema, doc, "x.xml", parts)), one, "case {i}, {parts} parts");
             }
         }
     }
