@@ -355,32 +355,22 @@ fn read_part(
                 }
                 on_close(&mut b, &mut stack, &mut open, &mut capture, &buf);
             }
-            Event::Text(t) => {
-                if capture.is_some() {
-                    buf.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if capture.is_some() {
-                    buf.push_str(&t.xml10_content());
-                }
-            }
-            Event::GeneralRef(r) => {
-                if capture.is_some() {
-                    let name = r.xml10_content().into_owned();
-                    let s = match name.as_str() {
-                        "amp" => "&".to_string(),
-                        "lt" => "<".to_string(),
-                        "gt" => ">".to_string(),
-                        "quot" => "\"".to_string(),
-                        "apos" => "'".to_string(),
-                        other => match r.resolve_char_ref() {
-                            Ok(Some(ch)) => ch.to_string(),
-                            _ => format!("&{other};"),
-                        },
-                    };
-                    buf.push_str(&s);
-                }
+            Event::Text(t) if capture.is_some() => buf.push_str(&t.xml10_content()),
+            Event::CData(t) if capture.is_some() => buf.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if capture.is_some() => {
+                let name = r.xml10_content().into_owned();
+                let s = match name.as_str() {
+                    "amp" => "&".to_string(),
+                    "lt" => "<".to_string(),
+                    "gt" => ">".to_string(),
+                    "quot" => "\"".to_string(),
+                    "apos" => "'".to_string(),
+                    other => match r.resolve_char_ref() {
+                        Ok(Some(ch)) => ch.to_string(),
+                        _ => format!("&{other};"),
+                    },
+                };
+                buf.push_str(&s);
             }
             Event::Eof => break,
             _ => {}
