@@ -452,7 +452,11 @@ pub fn run(a: &Args) -> u8 {
             let found = match &c.program {
                 Some(prog) => {
                     let prepared = eval::prepare(prog, data);
-                    eval::run_limited(prog, &prepared, &|_| true, a.max_per_rule)
+                    let found = eval::run_limited(prog, &prepared, &|_| true, a.max_per_rule);
+                    // Freeing millions of values takes a noticeable time: a thread of its own does it,
+                    // and the process does not wait for it to finish before exiting.
+                    let _ = std::thread::Builder::new().name("fettle-free".into()).spawn(move || drop(prepared));
+                    found
                 }
                 None => vec![],
             };
@@ -569,23 +573,30 @@ fn annotate(subs: &[Submission], run: &report::Run, to: &Path) -> Result<(), Str
 /// Gives each submission the tables of the other returns it `uses`, from another submission of the
 /// same run (the first of that return).
 fn attach_foreign(book: &Rulebook, loaded: &mut [(String, String, crate::table::Dataset)]) {
-    let sources: Vec<(String, crate::table::Dataset)> = loaded.iter().map(|(r, _, d)| (r.clone(), d.clone())).collect();
-    for (ret, year, data) in loaded.iter_mut() {
+    // (submission, table slot, the slot's field count, other return, its table): only the tables
+    // a `uses` asks for are copied, and nothing at all when no rule set uses another return.
+    let mut wants = vec![];
+    for (k, (ret, year, _)) in loaded.iter().enumerate() {
         let c = book.get(ret, year);
         let Some(prog) = &c.program else { continue };
         for (i, t) in prog.schema.tables.iter().enumerate() {
-            let Some((other, orig)) = &t.foreign else { continue };
-            let Some((_, src)) = sources.iter().find(|(r, _)| r == other) else { continue };
-            let Some(table) = src.table(*orig) else { continue };
-            let mut table = table.clone();
-            // Columns beyond the other return's own (never the case for data fields) stay empty.
-            table.columns.resize(t.fields.len(), crate::table::Column::default());
-            if let Some(slot) = data.tables.get_mut(i) {
-                *slot = table;
+            if let Some((other, orig)) = &t.foreign {
+                wants.push((k, i, t.fields.len(), other.clone(), *orig));
             }
-            if !data.attached.contains(other) {
-                data.attached.push(other.clone());
-            }
+        }
+    }
+    for (k, i, fields, other, orig) in wants {
+        let Some(mut table) = loaded.iter().find(|(r, _, _)| *r == other).and_then(|(_, _, d)| d.table(orig)).cloned() else {
+            continue;
+        };
+        // Columns beyond the other return's own (never the case for data fields) stay empty.
+        table.columns.resize(fields, crate::table::Column::default());
+        let Some((_, _, data)) = loaded.get_mut(k) else { continue };
+        if let Some(slot) = data.tables.get_mut(i) {
+            *slot = table;
+        }
+        if !data.attached.contains(&other) {
+            data.attached.push(other);
         }
     }
 }

@@ -43,19 +43,46 @@ fn t(s: String) -> Scalar {
     Scalar::Text(Arc::from(s))
 }
 
+thread_local! {
+    /// One shared copy of each one-character ASCII text (check letters, `chars(x, 1, 1)`).
+    static ASCII: Vec<Arc<str>> = (0u8..128).map(|b| Arc::from(char::from(b).to_string())).collect();
+}
+
+/// A one-character text, shared when it is ASCII.
+fn one_char(c: char) -> Scalar {
+    match u8::try_from(c).ok().filter(u8::is_ascii).and_then(|b| ASCII.with(|a| a.get(usize::from(b)).cloned())) {
+        Some(shared) => Scalar::Text(shared),
+        None => t(c.to_string()),
+    }
+}
+
+/// `s` changed by `f`, or the same shared text when `f` leaves it as it is (no copy).
+fn remade(orig: &Arc<str>, changed: impl FnOnce(&str) -> Option<String>) -> Scalar {
+    match changed(orig) {
+        Some(new) => t(new),
+        None => Scalar::Text(orig.clone()),
+    }
+}
+
+fn shared(s: &Scalar) -> Option<&Arc<str>> {
+    match s {
+        Scalar::Text(t) => Some(t),
+        _ => None,
+    }
+}
+
 /// The check letter for a 13-character UPN: characters 2-12 digits, 13 a digit or an alphabet letter
 /// (temporary UPN); weights 2..=13; sum mod 23 indexes the alphabet. `None` when malformed.
 pub fn upn_check_letter(upn: &str) -> Option<char> {
-    let chars: Vec<char> = upn.chars().collect();
-    if chars.len() != 13 {
+    if upn.chars().count() != 13 {
         return None;
     }
     let mut sum: u32 = 0;
-    for (i, c) in chars.iter().enumerate().skip(1) {
+    for (i, c) in upn.chars().enumerate().skip(1) {
         let v = if let Some(d) = c.to_digit(10) {
             d
         } else if i == 12 {
-            UPN_ALPHABET.iter().position(|a| char::from(*a) == *c)? as u32
+            UPN_ALPHABET.iter().position(|a| char::from(*a) == c)? as u32
         } else {
             return None;
         };
@@ -75,16 +102,22 @@ pub fn call(b: Builtin, a: &[&Scalar], holidays: &[i32]) -> Scalar {
             let s = text(arg(0))?;
             let from = usize::try_from(int(arg(1))?.max(1)).ok()?;
             let to = usize::try_from(int(arg(2))?).ok()?;
-            let out: String = s.chars().skip(from - 1).take((to + 1).saturating_sub(from)).collect();
-            Some(t(out))
+            let mut picked = s.chars().skip(from - 1).take((to + 1).saturating_sub(from));
+            match (picked.next(), picked.next()) {
+                (None, _) => Some(t(String::new())),
+                (Some(c), None) => Some(one_char(c)),
+                (Some(a), Some(b)) => Some(t([a, b].into_iter().chain(picked).collect())),
+            }
         })(),
-        Builtin::Upper => text(arg(0)).map(|s| t(s.to_uppercase())),
-        Builtin::Lower => text(arg(0)).map(|s| t(s.to_lowercase())),
-        Builtin::Trim => text(arg(0)).map(|s| t(s.trim().to_string())),
+        Builtin::Upper => shared(arg(0))
+            .map(|s| remade(s, |s| (!s.is_ascii() || s.bytes().any(|b| b.is_ascii_lowercase())).then(|| s.to_uppercase()))),
+        Builtin::Lower => shared(arg(0))
+            .map(|s| remade(s, |s| (!s.is_ascii() || s.bytes().any(|b| b.is_ascii_uppercase())).then(|| s.to_lowercase()))),
+        Builtin::Trim => shared(arg(0)).map(|s| remade(s, |s| (s.trim().len() != s.len()).then(|| s.trim().to_string()))),
         Builtin::IsDigits => text(arg(0)).map(|s| Scalar::Bool(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))),
         Builtin::IsLetters => text(arg(0)).map(|s| Scalar::Bool(!s.is_empty() && s.chars().all(|c| c.is_ascii_alphabetic()))),
         Builtin::IsAlnum => text(arg(0)).map(|s| Scalar::Bool(!s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))),
-        Builtin::UpnCheckLetter => text(arg(0)).and_then(upn_check_letter).map(|c| t(c.to_string())),
+        Builtin::UpnCheckLetter => text(arg(0)).and_then(upn_check_letter).map(one_char),
         Builtin::Year => date(arg(0)).and_then(dates::parts).map(|(y, _, _)| Scalar::Int(y)),
         Builtin::Month => date(arg(0)).and_then(dates::parts).map(|(_, m, _)| Scalar::Int(m)),
         Builtin::Day => date(arg(0)).and_then(dates::parts).map(|(_, _, d)| Scalar::Int(d)),
@@ -113,7 +146,10 @@ pub fn call(b: Builtin, a: &[&Scalar], holidays: &[i32]) -> Scalar {
             let digits = usize::try_from(int(arg(1))?.clamp(0, 6)).ok()?;
             Some(t(format!("{:.*}%", digits, x * 100.0)))
         })(),
-        Builtin::ToText => Some(t(arg(0).display())),
+        Builtin::ToText => Some(match arg(0) {
+            Scalar::Text(same) => Scalar::Text(same.clone()),
+            other => t(other.display()),
+        }),
         Builtin::CollectionYear => date(arg(0)).and_then(dates::collection_year).map(t),
         Builtin::SameItems => match (arg(0), arg(1)) {
             (Scalar::List(a), Scalar::List(b)) => {
@@ -134,6 +170,40 @@ pub fn call(b: Builtin, a: &[&Scalar], holidays: &[i32]) -> Scalar {
 #[cfg(test)]
 mod tests {
     use super::upn_check_letter;
+
+    /// The evaluator passes arguments in a four-slot array.
+    #[test]
+    fn no_builtin_takes_more_than_four_arguments() {
+        for (name, b) in crate::check::builtins::ALL {
+            assert!(b.signature().0.len() <= 4, "{name}");
+        }
+    }
+
+    /// Texts a function leaves unchanged are shared, not copied; changed ones are new.
+    #[test]
+    fn unchanged_texts_are_shared() {
+        use crate::check::builtins::Builtin;
+        use crate::table::Scalar;
+        use std::sync::Arc;
+        let code: Arc<str> = Arc::from("18B");
+        let x = Scalar::Text(code.clone());
+        for b in [Builtin::Upper, Builtin::Trim, Builtin::ToText] {
+            match super::call(b, &[&x], &[]) {
+                Scalar::Text(out) => assert!(Arc::ptr_eq(&out, &code), "{b:?}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(super::call(Builtin::Lower, &[&x], &[]), Scalar::Text(Arc::from("18b")));
+        assert_eq!(super::call(Builtin::Upper, &[&Scalar::Text(Arc::from("ß"))], &[]), Scalar::Text(Arc::from("SS")));
+        assert_eq!(super::call(Builtin::Trim, &[&Scalar::Text(Arc::from(" a "))], &[]), Scalar::Text(Arc::from("a")));
+        let chars = |s: &str, a: i64, b: i64| {
+            super::call(Builtin::Chars, &[&Scalar::Text(Arc::from(s)), &Scalar::Int(a), &Scalar::Int(b)], &[])
+        };
+        assert_eq!(chars("A123", 1, 1), Scalar::Text(Arc::from("A")));
+        assert_eq!(chars("é123", 1, 1), Scalar::Text(Arc::from("é")));
+        assert_eq!(chars("A123", 2, 3), Scalar::Text(Arc::from("12")));
+        assert_eq!(chars("A123", 9, 9), Scalar::Text(Arc::from("")));
+    }
 
     #[test]
     fn upn_check_letters_follow_the_catalogue_examples() {

@@ -197,11 +197,17 @@ pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Val {
                 let xs: Vec<&Scalar> = vals.iter().map(|v| v.at(0)).collect();
                 return Val::S(super::builtins::call(*b, &xs, &cx.prog.holidays));
             }
+            // Arguments gathered on the stack: no built-in takes more than four.
+            const NULL: Scalar = Scalar::Null;
+            let k = vals.len().min(4);
             Val::col(
                 (0..n)
                     .map(|i| {
-                        let xs: Vec<&Scalar> = vals.iter().map(|v| v.at(i)).collect();
-                        super::builtins::call(*b, &xs, &cx.prog.holidays)
+                        let mut xs: [&Scalar; 4] = [&NULL; 4];
+                        for (x, v) in xs.iter_mut().zip(&vals) {
+                            *x = v.at(i);
+                        }
+                        super::builtins::call(*b, xs.get(..k).unwrap_or(&[]), &cx.prog.holidays)
                     })
                     .collect(),
             )
