@@ -167,6 +167,8 @@ type Parsed = Vec<Dataset>;
 
 fn parse(schema: &Schema, bytes: &[u8], display: &str, parts: usize) -> Result<Parsed, InputError> {
     let malformed = |reason: String| InputError::Malformed { path: display.into(), format: "XML", reason };
+    let decoded = decode(bytes, false).map_err(malformed)?;
+    let bytes: &[u8] = &decoded;
     let plan = Plan::new(schema);
     if parts > 1
         && let Some((element, above)) = plan.cut(schema)
@@ -179,7 +181,7 @@ fn parse(schema: &Schema, bytes: &[u8], display: &str, parts: usize) -> Result<P
             return Ok(parts);
         }
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| malformed(format!("it is not UTF-8 text ({e})")))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| malformed(not_utf8(bytes, e)))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     Ok(vec![read_part(schema, &plan, text, display, 1, &[], &[]).map_err(malformed)?])
 }
@@ -306,7 +308,11 @@ fn read_part(
     let mut last_pos: usize = 0;
     let mut seen_root = !start.is_empty();
     loop {
-        let ev = reader.read_event().map_err(|e| format!("{e} near byte {}", reader.error_position()))?;
+        let ev = reader.read_event().map_err(|e| {
+            let at = reader.error_position() as usize;
+            let (l, c) = line_col(text, at);
+            format!("{e}, at line {}, column {c} (byte {at})", l + first_line - 1)
+        })?;
         let pos = reader.buffer_position() as usize;
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
@@ -384,6 +390,18 @@ fn read_part(
         return Err(format!("it ends inside `<{}>`", open_path.join("/")));
     }
     Ok(b.into_part())
+}
+
+/// The 1-based line and column (in characters) of byte `at` of `text`.
+fn line_col(text: &str, at: usize) -> (u32, usize) {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = text.get(..at).unwrap_or("");
+    let line = before.bytes().filter(|&b| b == b'\n').count() as u32 + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 fn count_newlines(text: &str, from: usize, to: usize) -> u32 {
@@ -480,6 +498,61 @@ fn on_close(b: &mut Builder, stack: &mut Vec<u32>, open: &mut Vec<Open>, capture
     stack.pop();
 }
 
+/// The document as UTF-8: UTF-16 with a byte-order mark and encodings named in the XML declaration
+/// (`encoding="windows-1252"`, `ISO-8859-1`...) are decoded; anything else must already be UTF-8.
+/// `lossy` replaces what does not decode (for sniffing a file's first bytes).
+fn decode(bytes: &[u8], lossy: bool) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    use std::borrow::Cow;
+    let encoding = match bytes {
+        [0xFF, 0xFE, ..] => Some(encoding_rs::UTF_16LE),
+        [0xFE, 0xFF, ..] => Some(encoding_rs::UTF_16BE),
+        [0xEF, 0xBB, 0xBF, ..] => None,
+        // A declaration readable as ASCII rules out UTF-16, whatever it says.
+        _ => declared_encoding(bytes).filter(|e| e.is_ascii_compatible() && *e != encoding_rs::UTF_8),
+    };
+    let Some(encoding) = encoding else { return Ok(Cow::Borrowed(bytes)) };
+    if lossy {
+        let (text, _, _) = encoding.decode(bytes);
+        return Ok(Cow::Owned(text.into_owned().into_bytes()));
+    }
+    let body = match bytes {
+        [0xFF, 0xFE, rest @ ..] | [0xFE, 0xFF, rest @ ..] => rest,
+        _ => bytes,
+    };
+    match encoding.decode_without_bom_handling_and_without_replacement(body) {
+        Some(text) => Ok(Cow::Owned(text.into_owned().into_bytes())),
+        None => Err(format!("it is not valid {} text, the encoding it says it is in", encoding.name())),
+    }
+}
+
+/// The encoding named by an XML declaration at the start of the document, when it names one that
+/// is known.
+fn declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = bytes.get(..bytes.len().min(256))?;
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let decl = head.get(..head.windows(2).position(|w| w == b"?>")?)?;
+    let at = decl.windows(8).position(|w| w == b"encoding")? + 8;
+    let rest = decl.get(at..)?;
+    let rest = rest.get(rest.iter().position(|&c| c == b'=')? + 1..)?;
+    let rest = rest.get(rest.iter().position(|&c| c == b'"' || c == b'\'')?..)?;
+    let (&quote, rest) = rest.split_first()?;
+    let label = rest.get(..rest.iter().position(|&c| c == quote)?)?;
+    encoding_rs::Encoding::for_label(label)
+}
+
+/// The message for a document that is not UTF-8, with where the first bad byte is.
+fn not_utf8(bytes: &[u8], e: std::str::Utf8Error) -> String {
+    let at = e.valid_up_to();
+    let before = std::str::from_utf8(bytes.get(..at).unwrap_or(&[])).unwrap_or("");
+    let (line, col) = line_col(before, at);
+    format!(
+        "it is not UTF-8 text: the byte at line {line}, column {col} (byte {at}) is not UTF-8. Save the file as UTF-8, \
+         or name its encoding in the XML declaration, e.g. <?xml version=\"1.0\" encoding=\"windows-1252\"?>"
+    )
+}
+
 /// The root element and a few paths, from the first 64 KB of the file only.
 pub fn sniff(path: &Path) -> Sniff {
     use std::io::Read;
@@ -494,7 +567,8 @@ pub fn sniff(path: &Path) -> Sniff {
 /// The root element and the first element paths (with their text) of an XML document's first 64 KB.
 pub fn sniff_bytes(bytes: &[u8]) -> Sniff {
     let head = bytes.get(..bytes.len().min(64 * 1024)).unwrap_or(&[]);
-    let text = String::from_utf8_lossy(head);
+    let Ok(head) = decode(head, true) else { return Sniff::default() };
+    let text = String::from_utf8_lossy(&head);
     let mut reader = Reader::from_str(&text);
     let mut stack: Vec<String> = vec![];
     let mut paths = vec![];
@@ -560,6 +634,38 @@ mod tests {
         for parts in [2, 3, 7, 40] {
             assert_eq!(shown(read_in_parts(&schema, xml.as_bytes(), "x.xml", parts)), one, "{parts} parts");
         }
+    }
+
+    /// Legacy encodings named in the declaration and UTF-16 with a byte-order mark are decoded;
+    /// a wrong declaration of UTF-16 in an ASCII file is ignored.
+    #[test]
+    fn encodings_are_decoded() {
+        let schema = schema();
+        let doc = |decl: &str| {
+            format!(
+                "<?xml version=\"1.0\"{decl}?>\n<Message><Header><Collection><CollectionName>CIN</CollectionName>\
+                 <Year>2025</Year><ReferenceDate>2025-03-31</ReferenceDate></Collection></Header><Children><Child>\
+                 <ChildIdentifiers><LAchildID>Zoë</LAchildID></ChildIdentifiers></Child></Children></Message>"
+            )
+        };
+        let id = |d: &Dataset| {
+            let t = schema.table_ids().find(|t| schema.table(*t).name == "ChildIdentifiers").unwrap();
+            let f = schema.table(t).fields.iter().position(|f| f.name == "LAchildID").unwrap();
+            d.tables[t.0 as usize].columns[f].values[0].display()
+        };
+        let latin_text = doc(" encoding=\"ISO-8859-1\"");
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(&latin_text);
+        assert_eq!(id(&read(&schema, &latin, "x.xml").unwrap()), "Zoë");
+        let mut utf16 = vec![0xFE, 0xFF];
+        utf16.extend(doc("").encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(id(&read(&schema, &utf16, "x.xml").unwrap()), "Zoë");
+        let said16 = doc(" encoding=\"UTF-16\"");
+        assert_eq!(id(&read(&schema, said16.as_bytes(), "x.xml").unwrap()), "Zoë");
+        let mut bad = doc("").into_bytes();
+        let at = bad.iter().position(|&b| b == 0xC3).unwrap();
+        bad[at] = 0xE9;
+        let e = read(&schema, &bad, "x.xml").unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("Save the file as UTF-8"), "{e}");
     }
 
     /// Documents that a cut would misread (a row tag inside a comment or CDATA, a broken end tag,
