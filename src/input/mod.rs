@@ -201,7 +201,7 @@ pub fn read(
     display: &str,
 ) -> Result<crate::table::Dataset, InputError> {
     check_size(format, files, display)?;
-    match format {
+    let data = match format {
         Format::Xml => {
             let Some(f) = files.first() else {
                 return Err(InputError::Missing { path: display.into(), reason: "no file".into() });
@@ -216,7 +216,8 @@ pub fn read(
             sheet::read_xlsx(schema, f, display)
         }
         Format::Csv => sheet::read_csv(schema, files, display),
-    }
+    }?;
+    Ok(missing_singletons(schema, format, data))
 }
 
 /// [`read`] of a submission held in memory: `(name, contents)` pairs, each name a file name or a
@@ -229,11 +230,51 @@ pub fn read_bytes(
 ) -> Result<crate::table::Dataset, InputError> {
     check_size_bytes(format, files, display)?;
     let first = || files.first().ok_or_else(|| InputError::Missing { path: display.into(), reason: "no file".into() });
-    match format {
+    let data = match format {
         Format::Xml => xml::read(schema, &first()?.1, display),
         Format::Xlsx => sheet::read_xlsx_bytes(schema, &first()?.1, display),
         Format::Csv => sheet::read_csv_bytes(schema, files, display),
+    }?;
+    Ok(missing_singletons(schema, format, data))
+}
+
+fn kind_of(format: Format) -> &'static str {
+    if format == Format::Csv { "file" } else { "sheet" }
+}
+
+/// An issue for each singleton table (a header, an About sheet) that the submission does not have
+/// at all: without its one row, every rule that reads it sees missing values and passes quietly.
+fn missing_singletons(schema: &crate::schema::Schema, format: Format, mut data: crate::table::Dataset) -> crate::table::Dataset {
+    for t in schema.table_ids() {
+        let ts = schema.table(t);
+        let empty = data.table(t).is_none_or(|tbl| tbl.len == 0);
+        let told = data.issues.iter().any(|i| i.table == Some(t) && i.row.is_none());
+        if !ts.singleton || ts.foreign.is_some() || ts.data_fields().next().is_none() || !empty || told {
+            continue;
+        }
+        let present = data.table(t).is_some_and(|tbl| tbl.columns.iter().any(|c| c.present));
+        let message = match format {
+            Format::Xlsx | Format::Csv if present => {
+                format!("the {} `{}` has headers but no row; the return needs its one row", kind_of(format), ts.name)
+            }
+            Format::Xml => {
+                let path = ts.xml.clone().unwrap_or_else(|| ts.name.clone());
+                let element = path.rsplit('/').next().unwrap_or(&path).to_string();
+                format!("the `<{element}>` element (`{path}`) is missing; the return needs its one {} record", ts.name)
+            }
+            Format::Xlsx => format!("the sheet `{}` is missing; the return needs its one row", ts.name),
+            Format::Csv => format!("the file `{}.csv` is missing; the return needs its one row", ts.name),
+        };
+        data.issues.push(crate::table::InputIssue {
+            code: "input::missing-table",
+            table: Some(t),
+            field: None,
+            row: None,
+            message,
+            error: true,
+        });
     }
+    data
 }
 
 #[cfg(test)]

@@ -432,9 +432,11 @@ fn expr_lines(e: &Expr, width: usize) -> Vec<String> {
             chain(e, *op, &mut operands);
             let mut out = vec![];
             for (i, x) in operands.iter().enumerate() {
-                // An operand that is itself an `or` inside an `and` chain keeps its brackets.
+                // An operand that is itself an `or` inside an `and` chain keeps its brackets, and so
+                // does a chain of the same operator bracketed on the right.
                 let text = match &x.kind {
                     ExprKind::Binary(BinOp::Or, ..) if *op == BinOp::And => format!("({})", expr(x)),
+                    ExprKind::Binary(o, ..) if o == op => format!("({})", expr(x)),
                     ExprKind::If(..) => format!("({})", expr(x)),
                     _ => expr(x),
                 };
@@ -446,6 +448,8 @@ fn expr_lines(e: &Expr, width: usize) -> Vec<String> {
     }
 }
 
+/// The operands of a chain of one operator, from the left: `a and (b and c)` has the operands `a`
+/// and `(b and c)`, whose brackets stay.
 fn chain<'a>(e: &'a Expr, op: BinOp, out: &mut Vec<&'a Expr>) {
     match &e.kind {
         ExprKind::Binary(o, a, b) if *o == op => {

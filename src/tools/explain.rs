@@ -131,6 +131,10 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "The workbook (or folder of CSV files) has no sheet for a table whose columns are required. Sheet names match ignoring case, spaces and underscores.",
     ),
     (
+        "input::missing-table",
+        "The submission has no row at all for a table that holds exactly one (the CIN census `<Header>`, the FGC `About` sheet). Without it, the rules that read it see missing values: the reference date, the period, the LA.",
+    ),
+    (
         "input::missing-column",
         "A required column is not in the sheet, or a child sheet lacks a key column (such as LAchildID) that links its rows to their parent.",
     ),

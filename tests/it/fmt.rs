@@ -84,3 +84,20 @@ proptest! {
         round_trip("generated", &text);
     }
 }
+
+/// A long chain bracketed on the right (`a and (b and c ...)`) keeps its brackets when broken, so
+/// formatting keeps the meaning and formatting twice changes nothing; unbracketed, it breaks at
+/// every operand.
+#[test]
+fn right_nested_chains_format_once() {
+    let long = (1..=12).map(|i| format!("missing(Summary.Field{i})")).collect::<Vec<_>>().join(" and ");
+    let nested =
+        format!("return fgc 2024-25\n\nrule X1 error \"m\" on return {{\n  forbid count(Summary) == 1 and ({long})\n}}\n");
+    round_trip("right-nested", &nested);
+    let once = fettle::syntax::format::format(&nested, &parse(&nested).unwrap());
+    assert!(once.contains("\n    and (missing(Summary.Field1) and"), "{once}");
+    let flat = nested.replace(&format!("({long})"), &long);
+    round_trip("flat", &flat);
+    let once = fettle::syntax::format::format(&flat, &parse(&flat).unwrap());
+    assert_eq!(once.lines().filter(|l| l.trim_start().starts_with("and missing(")).count(), 12, "{once}");
+}
