@@ -109,7 +109,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Submission>, String> {
             let mut csv: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
             for e in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
                 let e = e.map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
-                if !e.file_type().is_file() {
+                // A link to a regular file counts as the file; links to folders are not followed
+                // (no loops), and pipes and devices are never read.
+                let is_file = e.file_type().is_file() || (e.path_is_symlink() && e.path().is_file());
+                if !is_file {
                     continue;
                 }
                 let path = e.path();

@@ -650,7 +650,8 @@ fn read_records(file: &Path, name: &str) -> Result<Vec<(u32, csv::StringRecord)>
 /// The records of a CSV file's contents with their 1-based line numbers.
 fn records(bytes: &[u8], name: &str) -> Result<Vec<(u32, csv::StringRecord)>, InputError> {
     let text = decode(bytes);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut rdr =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter(&text)).from_reader(text.as_bytes());
     let bytes = text.as_bytes();
     let (mut out, mut at, mut line) = (vec![], 0, 1);
     for rec in rdr.records() {
@@ -666,6 +667,31 @@ fn records(bytes: &[u8], name: &str) -> Result<Vec<(u32, csv::StringRecord)>, In
         out.push((line, rec));
     }
     Ok(out)
+}
+
+/// The separator of a CSV file: `,`, or `;` or a tab when the first lines hold more of those (Excel
+/// in many European locales saves "CSV" with semicolons). Quoted text is not counted.
+fn delimiter(text: &str) -> u8 {
+    let (mut comma, mut semicolon, mut tab) = (0usize, 0usize, 0usize);
+    let mut quoted = false;
+    for line in text.lines().filter(|l| !l.trim().is_empty()).take(10) {
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => comma += 1,
+                ';' if !quoted => semicolon += 1,
+                '\t' if !quoted => tab += 1,
+                _ => {}
+            }
+        }
+    }
+    if semicolon > comma && semicolon >= tab {
+        b';'
+    } else if tab > comma && tab > semicolon {
+        b'\t'
+    } else {
+        b','
+    }
 }
 
 /// Line breaks in `s`: `\n`, `\r\n` or a lone `\r`.

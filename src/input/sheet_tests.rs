@@ -470,3 +470,16 @@ fn key_text_matches_numbers_and_text() {
     assert_eq!(key_text("1.5"), "1.5");
     assert_eq!(a1(27, 3), "AB3");
 }
+
+/// Semicolon- and tab-separated files are read by their separator; quoted separators do not count,
+/// and a comma file with a few semicolons in its values stays a comma file.
+#[test]
+fn csv_separators_are_sniffed() {
+    assert_eq!(delimiter("FamilyID;LAchildID;ReferralDate\nF1;C1;01/05/2024\n"), b';');
+    assert_eq!(delimiter("Title row\n\nFamilyID\tLAchildID\tReferralDate\n"), b'\t');
+    assert_eq!(delimiter("FamilyID,LAchildID,Notes\nF1,C1,\"a; b; c; d; e\"\n"), b',');
+    assert_eq!(delimiter("FamilyID,Notes\nF1,a;b\n"), b',');
+    assert_eq!(delimiter("one column\nvalue\n"), b',');
+    let recs = records(b"A;B\n\"x;y\";2\n", "t.csv").unwrap();
+    assert_eq!(recs[1].1.iter().collect::<Vec<_>>(), ["x;y", "2"]);
+}
