@@ -357,6 +357,31 @@ fn sarif_has_required_structure() {
     assert_eq!(levels, ["warning", "warning", "warning", "error", "note"]);
 }
 
+/// SARIF from the shared fixture and from real runs (CIN XML, FGC workbook) is valid against the
+/// OASIS SARIF 2.1.0 schema (committed in `tests/fixtures/sarif/`, so the test runs offline).
+#[test]
+fn sarif_is_valid_against_the_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/sarif/sarif-schema-2.1.0.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let check = |name: &str, text: &str| {
+        let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(errors.is_empty(), "{name}: {} schema errors:\n{}", errors.len(), errors.join("\n"));
+    };
+    check("fixture", &fettle::report::sarif::render(&fixture()));
+    for sample in ["samples/cin/census-2024-25.xml", "samples/fgc/fgc-2024-25.xlsx", "samples/fgc/csv"] {
+        let out = fettle().args(["validate", sample, "--format", "sarif"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{sample}: {}", String::from_utf8_lossy(&out.stderr));
+        check(sample, &String::from_utf8_lossy(&out.stdout));
+    }
+    // The validator does catch a broken document.
+    let mut broken: serde_json::Value = serde_json::from_str(&fettle::report::sarif::render(&fixture())).unwrap();
+    broken["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(!validator.is_valid(&broken));
+}
+
 /// A fresh folder under the target's temporary folder.
 fn temp_dir(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("reports-{name}-{}", std::process::id()));
