@@ -1,11 +1,11 @@
 //! `fettle validate PATH...`: find submissions, pick their return and year, read, run, report.
 
 use super::{FailOn, err, load_library, out, render_diags};
-use crate::check::program::Program;
 use crate::eval::{self, Finding};
-use crate::input::{self, Format};
+use crate::input::Format;
 use crate::library::{Compiled, Library};
 use crate::report;
+use crate::submission::{self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
 use crate::syntax::ast::Severity;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -163,214 +163,26 @@ fn same_dir(a: &[PathBuf], b: &[PathBuf]) -> bool {
     a.first().and_then(|x| x.parent()) == b.first().and_then(|x| x.parent())
 }
 
-/// A submission read: its return, rule year, tables and notes about the year chosen.
-type Loaded = (String, String, crate::table::Dataset, Vec<String>);
-
-/// Compiled rule sets, compiled once each, shared by the threads reading and validating files.
-pub struct Rulebook {
-    lib: Library,
-    compiled: std::sync::Mutex<BTreeMap<(String, String), Arc<Compiled>>>,
-}
-
-impl Rulebook {
-    /// A rulebook over a library.
-    pub fn new(lib: Library) -> Rulebook {
-        Rulebook { lib, compiled: std::sync::Mutex::new(BTreeMap::new()) }
-    }
-
-    /// The compiled set (compiling it on first use).
-    pub fn get(&self, ret: &str, year: &str) -> Arc<Compiled> {
-        let key = (ret.to_string(), year.to_string());
-        let mut map = match self.compiled.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        map.entry(key).or_insert_with(|| Arc::new(self.lib.compile(ret, year))).clone()
-    }
-
-    fn latest(&self, ret: &str) -> Option<String> {
-        self.lib.years(ret).into_iter().max()
+impl Submission {
+    /// The submission as the library reads it.
+    fn source(&self) -> Source<'_> {
+        Source { format: self.format, files: Files::Disk(&self.files), display: &self.display }
     }
 }
 
-/// Picks the return of a submission by matching its structure against each return's latest schema.
+/// Picks the return of a submission by its structure; when none matches, says why: the reader's own
+/// words if a reader refuses it, else what it has and how to name the return.
 fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, String> {
-    let sniff = input::sniff(sub.format, &sub.files);
-    let mut best: Option<(usize, String)> = None;
-    for ret in book.lib.returns() {
-        let Some(year) = book.latest(&ret) else { continue };
-        let c = book.get(&ret, &year);
-        let Some(p) = &c.program else { continue };
-        let score = match sub.format {
-            Format::Xml => {
-                let root = sniff.xml_paths.first().and_then(|p| p.split(['/', '=']).next()).unwrap_or("");
-                let tops: Vec<&str> =
-                    p.schema.tables.iter().filter_map(|t| t.xml.as_deref()).filter_map(|x| x.split('/').next()).collect();
-                if tops.contains(&root) {
-                    1 + p
-                        .schema
-                        .tables
-                        .iter()
-                        .filter(|t| t.xml.as_ref().is_some_and(|x| sniff.xml_paths.iter().any(|s| s.contains(x.as_str()))))
-                        .count()
-                } else {
-                    0
-                }
-            }
-            _ => {
-                // Sheets named like the return's tables count most; its column names break ties.
-                let names: Vec<String> = sniff.sheets.iter().map(|s| input::norm_name(s)).collect();
-                let heads: std::collections::HashSet<String> = sniff.heads.iter().map(|s| input::norm_name(s)).collect();
-                let sheets =
-                    p.schema.tables.iter().filter(|t| t.sheets.iter().any(|s| names.contains(&input::norm_name(s)))).count();
-                let columns = p
-                    .schema
-                    .tables
-                    .iter()
-                    .filter(|t| t.foreign.is_none())
-                    .flat_map(|t| t.data_fields().map(|(_, f)| f))
-                    .filter(|f| heads.contains(&input::norm_name(&f.name)))
-                    .count();
-                if sheets == 0 { 0 } else { sheets * 1000 + columns }
-            }
-        };
-        if score > 0 && best.as_ref().is_none_or(|(b, _)| score > *b) {
-            best = Some((score, ret));
-        }
+    let src = sub.source();
+    let sniff = src.sniff();
+    if let Some(ret) = submission::pick_return(book, sub.format, &sniff) {
+        return Ok(ret);
     }
-    if let Some((_, r)) = best {
-        return Ok(r);
-    }
-    // Nothing matched: the file may be unreadable. Read it with each return that takes its format,
-    // so the user hears the reader's own words (not a zip, not UTF-8, wrong root element).
-    for ret in book.lib.returns() {
-        let Some(year) = book.latest(&ret) else { continue };
-        let c = book.get(&ret, &year);
-        let Some(p) = &c.program else { continue };
-        let takes = match sub.format {
-            Format::Xml => p.schema.tables.iter().any(|t| t.xml.is_some()),
-            _ => true,
-        };
-        if takes && let Err(e) = input::read(&p.schema, sub.format, &sub.files, &sub.display) {
-            if matches!(e, input::InputError::Missing { .. }) && sub.format != Format::Xml {
-                continue;
-            }
-            return Err(e.to_string());
-        }
+    if let Some(e) = submission::unreadable(book, &src) {
+        return Err(e);
     }
     let found = if sniff.sheets.is_empty() { String::new() } else { format!(" (it has {})", sniff.sheets.join(", ")) };
     Err(format!("cannot tell which return `{}` is{found}; name it with --return", sub.display))
-}
-
-/// Reads a submission with the right year's rules: the year of its `detect year from` date.
-fn read_submission(
-    book: &Rulebook,
-    sub: &Submission,
-    ret: &str,
-    year: Option<&str>,
-) -> Result<(String, crate::table::Dataset, Vec<String>), String> {
-    let mut notes = vec![];
-    let latest = book.latest(ret).ok_or_else(|| format!("there are no rules for the return `{ret}`"))?;
-    let first_year = year.map(str::to_string).unwrap_or(latest.clone());
-    if !book.lib.sets.contains_key(&(ret.to_string(), first_year.clone())) {
-        return Err(format!("there are no `{ret}` rules for {first_year} (rules exist for {})", book.lib.years(ret).join(", ")));
-    }
-    let prog = program_of(book, ret, &first_year)?;
-    // XML says its date in its first lines: pick the year before reading the whole file.
-    let sniffed = if year.is_none() && sub.format == Format::Xml { sniff_year(&prog, sub) } else { None };
-    let (first_year, prog, data) =
-        match sniffed.as_ref().map(|det| choose_year(book, ret, det, &latest, &sub.display, &mut notes)) {
-            Some(y) if y != first_year => {
-                let p = program_of(book, ret, &y)?;
-                (y, p, None)
-            }
-            Some(y) => (y, prog, None),
-            None => (first_year, prog, None::<crate::table::Dataset>),
-        };
-    let data = match data {
-        Some(d) => d,
-        None => input::read(&prog.schema, sub.format, &sub.files, &sub.display).map_err(|e| e.to_string())?,
-    };
-    if year.is_some() || sniffed.is_some() {
-        return Ok((first_year, data, notes));
-    }
-    let detected = prog.detect_year.and_then(|(t, f)| match data.table(t).and_then(|x| x.col(f)).map(|c| c.get(0).clone()) {
-        Some(crate::table::Scalar::Date(d)) => crate::eval::dates::collection_year(d),
-        _ => None,
-    });
-    let Some(det) = detected else { return Ok((first_year, data, notes)) };
-    let chosen = choose_year(book, ret, &det, &latest, &sub.display, &mut notes);
-    if chosen == first_year {
-        return Ok((chosen, data, notes));
-    }
-    let prog = program_of(book, ret, &chosen)?;
-    let data = input::read(&prog.schema, sub.format, &sub.files, &sub.display).map_err(|e| e.to_string())?;
-    Ok((chosen, data, notes))
-}
-
-/// The rule year for a detected collection year: itself, or the nearest earlier one (with a note).
-fn choose_year(book: &Rulebook, ret: &str, det: &str, latest: &str, display: &str, notes: &mut Vec<String>) -> String {
-    let years = book.lib.years(ret);
-    if years.iter().any(|y| y == det) {
-        return det.to_string();
-    }
-    let below = years.iter().filter(|y| y.as_str() <= det).max().cloned();
-    let y = below.or_else(|| years.iter().min().cloned()).unwrap_or(latest.to_string());
-    notes.push(format!("note: `{display}` is for {det}; there are no {ret} rules for it, so the {y} rules are used"));
-    y
-}
-
-/// The collection year from the detect field of an XML file's first lines.
-fn sniff_year(prog: &Program, sub: &Submission) -> Option<String> {
-    let (t, f) = prog.detect_year?;
-    let table = prog.schema.table(t);
-    let field = prog.schema.field(t, f);
-    let path = format!("{}/{}", table.xml.as_deref()?, field.xml.clone().unwrap_or_else(|| field.name.clone()));
-    let sniff = input::sniff(sub.format, &sub.files);
-    let value = sniff.xml_paths.iter().find_map(|p| p.strip_prefix(path.as_str()).and_then(|r| r.strip_prefix('=')))?;
-    let d = input::coerce::parse_date(value)?;
-    crate::eval::dates::collection_year(chrono::Datelike::num_days_from_ce(&d))
-}
-
-fn program_of(book: &Rulebook, ret: &str, year: &str) -> Result<Arc<Program>, String> {
-    let c = book.get(ret, year);
-    match &c.program {
-        Some(p) => Ok(p.clone()),
-        None => Err(format!("the {ret} {year} rules have errors:\n{}", render_diags(&c))),
-    }
-}
-
-/// What reports show of each rule of a compiled set.
-pub fn rule_infos(c: &Compiled) -> BTreeMap<String, report::RuleInfo> {
-    let mut m = BTreeMap::new();
-    if let Some(p) = &c.program {
-        for r in &p.rules {
-            let text =
-                r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
-            let check =
-                if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
-            m.insert(
-                r.code.clone(),
-                report::RuleInfo {
-                    code: r.code.clone(),
-                    severity: r.severity,
-                    message: r.message.clone(),
-                    ret: p.ret.clone(),
-                    year: p.year.clone(),
-                    file: r.file.clone(),
-                    line: r.line,
-                    check,
-                    fields: r
-                        .fields
-                        .iter()
-                        .map(|(t, f)| format!("{}.{}", p.schema.table(*t).name, p.schema.field(*t, *f).name))
-                        .collect(),
-                    fix: r.fix.clone(),
-                },
-            );
-        }
-    }
-    m
 }
 
 /// Runs `fettle validate`.
@@ -407,21 +219,20 @@ pub fn run(a: &Args) -> u8 {
                 Some(r) => r.clone(),
                 None => pick_return(&book, sub)?,
             };
-            let (year, data, notes) = read_submission(&book, sub, &ret, a.year.as_deref())?;
-            Ok((ret, year, data, notes))
+            read_submission(&book, &sub.source(), &ret, a.year.as_deref())
         })
         .collect();
     let mut failed_tool = false;
-    let mut loaded: Vec<(String, String, crate::table::Dataset)> = vec![];
+    let mut loaded: Vec<Loaded> = vec![];
     let mut files: Vec<String> = vec![];
     for (r, sub) in results.into_iter().zip(&subs) {
         match r {
-            Ok((ret, year, data, notes)) => {
+            Ok(l) => {
                 files.push(sub.display.clone());
-                for n in notes {
+                for n in &l.notes {
                     err(&format!("{n}\n"));
                 }
-                loaded.push((ret, year, data));
+                loaded.push(l);
             }
             Err(e) => {
                 err(&format!("error: {e}\n"));
@@ -438,8 +249,8 @@ pub fn run(a: &Args) -> u8 {
     }
     attach_foreign(&book, &mut loaded);
     let mut sets: Vec<Arc<Compiled>> = vec![];
-    for (ret, year, _) in &loaded {
-        let c = book.get(ret, year);
+    for l in &loaded {
+        let c = book.get(&l.ret, &l.year);
         if c.has_errors() {
             err(&render_diags(&c));
             return 2;
@@ -451,10 +262,10 @@ pub fn run(a: &Args) -> u8 {
     let per_file: Vec<Vec<Finding>> = loaded
         .into_par_iter()
         .zip(sets.into_par_iter())
-        .map(|((_, _, data), c)| {
+        .map(|(l, c)| {
             let found = match &c.program {
                 Some(prog) => {
-                    let prepared = eval::prepare(prog, data);
+                    let prepared = eval::prepare(prog, l.data);
                     let found = eval::run_limited(prog, &prepared, &|_| true, a.max_per_rule);
                     // Freeing millions of values takes a noticeable time: a thread of its own does it,
                     // and the process does not wait for it to finish before exiting.
@@ -573,37 +384,6 @@ fn annotate(subs: &[Submission], run: &report::Run, to: &Path) -> Result<(), Str
     report::write_atomic(to, &bytes).map_err(|e| format!("cannot write `{}`: {e}", to.display()))
 }
 
-/// Gives each submission the tables of the other returns it `uses`, from another submission of the
-/// same run (the first of that return).
-fn attach_foreign(book: &Rulebook, loaded: &mut [(String, String, crate::table::Dataset)]) {
-    // (submission, table slot, the slot's field count, other return, its table): only the tables
-    // a `uses` asks for are copied, and nothing at all when no rule set uses another return.
-    let mut wants = vec![];
-    for (k, (ret, year, _)) in loaded.iter().enumerate() {
-        let c = book.get(ret, year);
-        let Some(prog) = &c.program else { continue };
-        for (i, t) in prog.schema.tables.iter().enumerate() {
-            if let Some((other, orig)) = &t.foreign {
-                wants.push((k, i, t.fields.len(), other.clone(), *orig));
-            }
-        }
-    }
-    for (k, i, fields, other, orig) in wants {
-        let Some(mut table) = loaded.iter().find(|(r, _, _)| *r == other).and_then(|(_, _, d)| d.table(orig)).cloned() else {
-            continue;
-        };
-        // Columns beyond the other return's own (never the case for data fields) stay empty.
-        table.columns.resize(fields, crate::table::Column::default());
-        let Some((_, _, data)) = loaded.get_mut(k) else { continue };
-        if let Some(slot) = data.tables.get_mut(i) {
-            *slot = table;
-        }
-        if !data.attached.contains(&other) {
-            data.attached.push(other);
-        }
-    }
-}
-
 /// `fettle export`: reads a submission (return and year picked as for validate) and writes its tables
 /// in the spreadsheet layout.
 pub fn export(path: &Path, csv: bool, to: &Path) -> u8 {
@@ -624,9 +404,9 @@ pub fn export(path: &Path, csv: bool, to: &Path) -> u8 {
     }
     let book = Rulebook::new(Library::shipped());
     let result = pick_return(&book, sub).and_then(|ret| {
-        let (year, data, _) = read_submission(&book, sub, &ret, None)?;
-        let prog = program_of(&book, &ret, &year)?;
-        let sheets = report::export::sheets(&prog.schema, &data);
+        let l = read_submission(&book, &sub.source(), &ret, None)?;
+        let prog = book.program(&ret, &l.year)?;
+        let sheets = report::export::sheets(&prog.schema, &l.data);
         if csv {
             std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
             for (name, text) in report::export::csv(&sheets) {

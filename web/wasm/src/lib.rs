@@ -30,7 +30,9 @@
 
 pub mod session;
 
-use session::{Book, Request, Session, Step};
+use fettle::library::Library;
+use fettle::submission::Rulebook;
+use session::{Request, Session, Step};
 use std::cell::RefCell;
 
 thread_local! {
@@ -72,7 +74,7 @@ fn with_session<T>(f: impl FnOnce(&mut Session) -> T) -> T {
         let mut slot = cell.borrow_mut();
         let session = slot.get_or_insert_with(|| {
             install_panic_hook();
-            Session::new(Book::shipped())
+            Session::new(Rulebook::new(Library::shipped()))
         });
         f(session)
     })

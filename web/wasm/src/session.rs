@@ -1,24 +1,20 @@
 //! A validation session over files held in memory: what `fettle validate` does with paths, done with
 //! `(name, bytes)` pairs, step by step for a page (add files, detect, validate, make reports).
 //!
-//! The steps mirror `src/cli/validate.rs`: files are grouped into submissions (an xml or xlsx file
-//! each; the CSV files of one folder together), each submission's return is picked by matching its
-//! structure against each return's latest schema, its year by the `detect year from` field (XML: from
-//! its first lines; other formats: by reading it with the latest year's schema, then again with the
-//! year found if that differs), submissions of one run see each other's tables (`uses`), and reports
-//! come from the same [`Run`] the command line builds. No IO, no clock, no threads.
+//! The steps are `fettle validate`'s: files are grouped into submissions (an xml or xlsx file each;
+//! the CSV files of one folder together), and [`fettle::submission`] picks each one's return and
+//! year, reads it and gives it the tables of the other returns it `uses`, as it does for the command
+//! line; reports come from the same [`Run`] the command line builds. No IO, no clock, no threads.
 
 use fettle::check::program::{Program, RuleDef};
 use fettle::eval::{self, Finding};
-use fettle::input::{self, Format};
-use fettle::library::{Compiled, Library};
-use fettle::report::{self, RuleInfo, Run, Summary};
-use fettle::table::{Column, Dataset, Scalar};
+use fettle::input::Format;
+use fettle::library::Compiled;
+use fettle::report::{self, Run, Summary};
+use fettle::submission::{self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// A file held in memory: its name (a file name, or a path relative to a folder chosen) and contents.
 pub type File = (String, Vec<u8>);
@@ -41,61 +37,6 @@ pub struct Step {
     pub parts: usize,
 }
 
-/// Compiled rule sets, each compiled on first use.
-pub struct Book {
-    lib: Library,
-    compiled: RefCell<BTreeMap<(String, String), Arc<Compiled>>>,
-}
-
-impl Book {
-    /// A book over a library.
-    pub fn new(lib: Library) -> Book {
-        Book { lib, compiled: RefCell::new(BTreeMap::new()) }
-    }
-
-    /// The shipped rules.
-    pub fn shipped() -> Book {
-        Book::new(Library::shipped())
-    }
-
-    /// The compiled set of a return and year.
-    pub fn get(&self, ret: &str, year: &str) -> Arc<Compiled> {
-        let key = (ret.to_string(), year.to_string());
-        if let Some(c) = self.compiled.borrow().get(&key) {
-            return c.clone();
-        }
-        let c = Arc::new(self.lib.compile(ret, year));
-        self.compiled.borrow_mut().insert(key, c.clone());
-        c
-    }
-
-    /// The returns, in name order.
-    pub fn returns(&self) -> Vec<String> {
-        self.lib.returns()
-    }
-
-    /// A return's years, in order.
-    pub fn years(&self, ret: &str) -> Vec<String> {
-        self.lib.years(ret)
-    }
-
-    fn latest(&self, ret: &str) -> Option<String> {
-        self.years(ret).into_iter().max()
-    }
-
-    fn has(&self, ret: &str, year: &str) -> bool {
-        self.lib.sets.contains_key(&(ret.to_string(), year.to_string()))
-    }
-
-    fn program(&self, ret: &str, year: &str) -> Result<Arc<Program>, String> {
-        let c = self.get(ret, year);
-        match &c.program {
-            Some(p) => Ok(p.clone()),
-            None => Err(format!("the {ret} {year} rules have errors:\n{}", fettle::cli::diagnostics(&c))),
-        }
-    }
-}
-
 /// One submission: an XML or xlsx file, or the CSV files of one folder.
 #[derive(Clone, Debug)]
 pub struct Submission {
@@ -105,6 +46,13 @@ pub struct Submission {
     pub files: Vec<usize>,
     /// How it is named in findings and reports.
     pub display: String,
+}
+
+impl Submission {
+    /// The submission as the library reads it, given its files.
+    fn source<'a>(&'a self, files: &'a [File]) -> Source<'a> {
+        Source { format: self.format, files: Files::Memory(files), display: &self.display }
+    }
 }
 
 /// The name of a format, as the page shows it.
@@ -200,7 +148,7 @@ pub struct Request {
 pub struct RuleView {
     /// What reports show.
     #[serde(flatten)]
-    pub info: RuleInfo,
+    pub info: report::RuleInfo,
     /// The rule as written, without its examples.
     pub text: String,
     /// Why it reads as it does.
@@ -242,17 +190,9 @@ pub struct Outcome<'a> {
     pub errors: Vec<String>,
 }
 
-/// A submission read: its return, rule year, tables, and notes about the year.
-struct Loaded {
-    ret: String,
-    year: String,
-    data: Dataset,
-    notes: Vec<String>,
-}
-
 /// Files, their submissions, what was read of them, and the last run.
 pub struct Session {
-    book: Book,
+    book: Rulebook,
     files: Vec<File>,
     subs: Vec<Submission>,
     skipped: Vec<String>,
@@ -265,12 +205,12 @@ pub struct Session {
 
 impl Session {
     /// A session over a rule book.
-    pub fn new(book: Book) -> Session {
+    pub fn new(book: Rulebook) -> Session {
         Session { book, files: vec![], subs: vec![], skipped: vec![], cache: vec![], run: None, rule_views: BTreeMap::new() }
     }
 
     /// The rule book.
-    pub fn book(&self) -> &Book {
+    pub fn book(&self) -> &Rulebook {
         &self.book
     }
 
@@ -316,8 +256,8 @@ impl Session {
         for (i, sub) in subs.iter().enumerate() {
             progress(&Step { stage: format!("Reading {}", sub.display), done: 0, total: 0, part: i + 1, parts });
             let files = self.files_of(sub);
-            let found = pick_return(&self.book, sub.format, &files, &sub.display)
-                .and_then(|ret| read_submission(&self.book, sub, &files, &ret, None));
+            let src = sub.source(&files);
+            let found = pick_return(&self.book, &src).and_then(|ret| read_submission(&self.book, &src, &ret, None));
             let mut d = Detected {
                 display: sub.display.clone(),
                 format: format_name(sub.format),
@@ -357,7 +297,9 @@ impl Session {
             return Err("no xml, xlsx or csv files to validate".into());
         }
         let parts = self.subs.len();
-        let mut loaded: Vec<(usize, Loaded)> = vec![];
+        // The submissions read, and the index of each.
+        let mut loaded: Vec<Loaded> = vec![];
+        let mut which: Vec<usize> = vec![];
         let mut errors = vec![];
         let mut notes = vec![];
         for (i, sub) in self.subs.clone().iter().enumerate() {
@@ -370,17 +312,19 @@ impl Session {
                 None => {
                     progress(&Step { stage: format!("Reading {}", sub.display), done: 0, total: 0, part: i + 1, parts });
                     let files = self.files_of(sub);
+                    let src = sub.source(&files);
                     let ret = match &choice.ret {
                         Some(r) => Ok(r.clone()),
-                        None => pick_return(&self.book, sub.format, &files, &sub.display),
+                        None => pick_return(&self.book, &src),
                     };
-                    ret.and_then(|ret| read_submission(&self.book, sub, &files, &ret, choice.year.as_deref()))
+                    ret.and_then(|ret| read_submission(&self.book, &src, &ret, choice.year.as_deref()))
                 }
             };
             match l {
                 Ok(l) => {
                     notes.extend(l.notes.iter().cloned());
-                    loaded.push((i, l));
+                    loaded.push(l);
+                    which.push(i);
                 }
                 Err(e) => errors.push(e),
             }
@@ -391,7 +335,7 @@ impl Session {
         let mut views = BTreeMap::new();
         let mut findings: Vec<Finding> = vec![];
         let mut validated = vec![];
-        for (i, l) in loaded {
+        for (i, l) in which.into_iter().zip(loaded) {
             let Some(sub) = self.subs.get(i) else { continue };
             let c = self.book.get(&l.ret, &l.year);
             let Some(prog) = c.program.clone() else {
@@ -474,175 +418,11 @@ fn run_rules(prog: &Program, p: &eval::Prepared, tick: &(dyn Fn(&RuleDef) -> boo
     eval::run_limited(prog, p, tick, limit)
 }
 
-/// Picks the return of a submission by matching its structure against each return's latest schema
-/// (as `fettle validate` does).
-pub fn pick_return(book: &Book, format: Format, files: &[File], display: &str) -> Result<String, String> {
-    let sniff = input::sniff_bytes(format, files);
-    let mut best: Option<(usize, String)> = None;
-    for ret in book.returns() {
-        let Some(year) = book.latest(&ret) else { continue };
-        let c = book.get(&ret, &year);
-        let Some(p) = &c.program else { continue };
-        let score = match format {
-            Format::Xml => {
-                let root = sniff.xml_paths.first().and_then(|p| p.split(['/', '=']).next()).unwrap_or("");
-                let tops: Vec<&str> =
-                    p.schema.tables.iter().filter_map(|t| t.xml.as_deref()).filter_map(|x| x.split('/').next()).collect();
-                if tops.contains(&root) {
-                    1 + p
-                        .schema
-                        .tables
-                        .iter()
-                        .filter(|t| t.xml.as_ref().is_some_and(|x| sniff.xml_paths.iter().any(|s| s.contains(x.as_str()))))
-                        .count()
-                } else {
-                    0
-                }
-            }
-            _ => {
-                // Sheets named like the return's tables count most; its column names break ties.
-                let names: Vec<String> = sniff.sheets.iter().map(|s| input::norm_name(s)).collect();
-                let heads: HashSet<String> = sniff.heads.iter().map(|s| input::norm_name(s)).collect();
-                let sheets =
-                    p.schema.tables.iter().filter(|t| t.sheets.iter().any(|s| names.contains(&input::norm_name(s)))).count();
-                let columns = p
-                    .schema
-                    .tables
-                    .iter()
-                    .filter(|t| t.foreign.is_none())
-                    .flat_map(|t| t.data_fields().map(|(_, f)| f))
-                    .filter(|f| heads.contains(&input::norm_name(&f.name)))
-                    .count();
-                if sheets == 0 { 0 } else { sheets * 1000 + columns }
-            }
-        };
-        if score > 0 && best.as_ref().is_none_or(|(b, _)| score > *b) {
-            best = Some((score, ret));
-        }
-    }
-    best.map(|(_, r)| r).ok_or_else(|| format!("cannot tell which return `{display}` is; choose it"))
-}
-
-/// Reads a submission with the right year's rules: the year given, else the year of its
-/// `detect year from` date, else the latest.
-fn read_submission(book: &Book, sub: &Submission, files: &[File], ret: &str, year: Option<&str>) -> Result<Loaded, String> {
-    let mut notes = vec![];
-    let latest = book.latest(ret).ok_or_else(|| format!("there are no rules for the return `{ret}`"))?;
-    let first_year = year.map(str::to_string).unwrap_or(latest.clone());
-    if !book.has(ret, &first_year) {
-        return Err(format!("there are no `{ret}` rules for {first_year} (rules exist for {})", book.years(ret).join(", ")));
-    }
-    let read = |prog: &Program| input::read_bytes(&prog.schema, sub.format, files, &sub.display).map_err(|e| e.to_string());
-    let mut prog = book.program(ret, &first_year)?;
-    let mut chosen = first_year;
-    // XML says its date in its first lines: pick the year before reading the whole file.
-    let sniffed = if year.is_none() && sub.format == Format::Xml { sniff_year(&prog, files) } else { None };
-    if let Some(det) = &sniffed {
-        let y = choose_year(book, ret, det, &latest, &sub.display, &mut notes);
-        if y != chosen {
-            prog = book.program(ret, &y)?;
-            chosen = y;
-        }
-    }
-    let data = read(&prog)?;
-    if year.is_some() || sniffed.is_some() {
-        return Ok(Loaded { ret: ret.into(), year: chosen, data, notes });
-    }
-    let detected = prog.detect_year.and_then(|(t, f)| match data.table(t).and_then(|x| x.col(f)).map(|c| c.get(0).clone()) {
-        Some(Scalar::Date(d)) => eval::dates::collection_year(d),
-        _ => None,
-    });
-    let Some(det) = detected else { return Ok(Loaded { ret: ret.into(), year: chosen, data, notes }) };
-    let y = choose_year(book, ret, &det, &latest, &sub.display, &mut notes);
-    if y == chosen {
-        return Ok(Loaded { ret: ret.into(), year: chosen, data, notes });
-    }
-    let prog = book.program(ret, &y)?;
-    let data = read(&prog)?;
-    Ok(Loaded { ret: ret.into(), year: y, data, notes })
-}
-
-/// The rule year for a detected collection year: itself, or the nearest earlier one (with a note).
-fn choose_year(book: &Book, ret: &str, det: &str, latest: &str, display: &str, notes: &mut Vec<String>) -> String {
-    let years = book.years(ret);
-    if years.iter().any(|y| y == det) {
-        return det.to_string();
-    }
-    let below = years.iter().filter(|y| y.as_str() <= det).max().cloned();
-    let y = below.or_else(|| years.iter().min().cloned()).unwrap_or(latest.to_string());
-    notes.push(format!("note: `{display}` is for {det}; there are no {ret} rules for it, so the {y} rules are used"));
-    y
-}
-
-/// The collection year from the detect field in an XML file's first lines.
-fn sniff_year(prog: &Program, files: &[File]) -> Option<String> {
-    let (t, f) = prog.detect_year?;
-    let table = prog.schema.table(t);
-    let field = prog.schema.field(t, f);
-    let path = format!("{}/{}", table.xml.as_deref()?, field.xml.clone().unwrap_or_else(|| field.name.clone()));
-    let sniff = input::sniff_bytes(Format::Xml, files);
-    let value = sniff.xml_paths.iter().find_map(|p| p.strip_prefix(path.as_str()).and_then(|r| r.strip_prefix('=')))?;
-    let d = input::coerce::parse_date(value)?;
-    eval::dates::collection_year(chrono_days(d))
-}
-
-/// Days from the common era of a date, as fettle's date values count them.
-fn chrono_days(d: chrono::NaiveDate) -> i32 {
-    chrono::Datelike::num_days_from_ce(&d)
-}
-
-/// Gives each submission the tables of the other returns it `uses`, from another submission of the
-/// same run (the first of that return).
-fn attach_foreign(book: &Book, loaded: &mut [(usize, Loaded)]) {
-    let sources: Vec<(String, Dataset)> = loaded.iter().map(|(_, l)| (l.ret.clone(), l.data.clone())).collect();
-    for (_, l) in loaded.iter_mut() {
-        let c = book.get(&l.ret, &l.year);
-        let Some(prog) = &c.program else { continue };
-        for (i, t) in prog.schema.tables.iter().enumerate() {
-            let Some((other, orig)) = &t.foreign else { continue };
-            let Some((_, src)) = sources.iter().find(|(r, _)| r == other) else { continue };
-            let Some(table) = src.table(*orig) else { continue };
-            let mut table = table.clone();
-            table.columns.resize(t.fields.len(), Column::default());
-            if let Some(slot) = l.data.tables.get_mut(i) {
-                *slot = table;
-            }
-            if !l.data.attached.contains(other) {
-                l.data.attached.push(other.clone());
-            }
-        }
-    }
-}
-
-/// What reports show of each rule of a compiled set (as `fettle validate` gives them).
-pub fn rule_infos(c: &Compiled) -> BTreeMap<String, RuleInfo> {
-    let mut m = BTreeMap::new();
-    let Some(p) = &c.program else { return m };
-    for r in &p.rules {
-        let text =
-            r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
-        let check = if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
-        m.insert(
-            r.code.clone(),
-            RuleInfo {
-                code: r.code.clone(),
-                severity: r.severity,
-                message: r.message.clone(),
-                ret: p.ret.clone(),
-                year: p.year.clone(),
-                file: r.file.clone(),
-                line: r.line,
-                check,
-                fields: r
-                    .fields
-                    .iter()
-                    .map(|(t, f)| format!("{}.{}", p.schema.table(*t).name, p.schema.field(*t, *f).name))
-                    .collect(),
-                fix: r.fix.clone(),
-            },
-        );
-    }
-    m
+/// Picks the return of a submission by its structure, as `fettle validate` does; when none matches,
+/// the page asks for it.
+fn pick_return(book: &Rulebook, src: &Source) -> Result<String, String> {
+    submission::pick_return(book, src.format, &src.sniff())
+        .ok_or_else(|| format!("cannot tell which return `{}` is; choose it", src.display))
 }
 
 /// The page's view of each rule of a compiled set.
@@ -687,6 +467,7 @@ pub fn rule_text(snippet: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
+    use fettle::library::Library;
 
     fn sample(rel: &str) -> File {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
@@ -718,7 +499,7 @@ mod tests {
         for rel in
             ["samples/cin/census-2024-25.xml", "samples/fgc/fgc-2024-25.xlsx", "samples/disability/disability-2024-25.xlsx"]
         {
-            let mut s = Session::new(Book::shipped());
+            let mut s = Session::new(Rulebook::new(Library::shipped()));
             let (name, bytes) = sample(rel);
             s.add_file(name.clone(), bytes);
             let (found, _) = s.detect(&quiet);
@@ -748,7 +529,7 @@ mod tests {
     /// A disability return checked against the CIN census given with it.
     #[test]
     fn returns_see_each_other() {
-        let mut s = Session::new(Book::shipped());
+        let mut s = Session::new(Rulebook::new(Library::shipped()));
         for rel in ["samples/disability/disability-2024-25.xlsx", "samples/cin/census-2024-25.xml"] {
             let (n, b) = sample(rel);
             s.add_file(n, b);
@@ -764,7 +545,7 @@ mod tests {
     #[test]
     fn csv_folder() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/fgc/csv");
-        let mut s = Session::new(Book::shipped());
+        let mut s = Session::new(Rulebook::new(Library::shipped()));
         let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         names.sort();
         for p in names {
@@ -780,7 +561,7 @@ mod tests {
 
     #[test]
     fn unknown_files_are_explained() {
-        let mut s = Session::new(Book::shipped());
+        let mut s = Session::new(Rulebook::new(Library::shipped()));
         s.add_file("x.xlsx".into(), b"not a zip".to_vec());
         let (found, _) = s.detect(&quiet);
         assert!(found[0].error.is_some());

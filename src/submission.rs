@@ -1,0 +1,323 @@
+//! A submission read with the right rules: which return it is, which year's rules read it, its
+//! tables, and the tables of the other returns it `uses`. One implementation for `fettle validate`
+//! and `fettle export` (files on disk) and the browser page (files held in memory, `web/wasm`).
+//!
+//! The return is the one whose latest schema best matches the files' structure (XML root and paths;
+//! sheet or file names, then column names). The year is the one given, else the year of the
+//! `detect year from` date (an XML file says it in its first lines; other files are read with the
+//! latest year's rules, then again with the year found if that differs), else the latest; a year
+//! without rules falls back to the nearest earlier one, with a note. Compiled rule sets are kept in
+//! a [`Rulebook`], compiled once each and shared by the threads reading files.
+
+use crate::check::Program;
+use crate::eval::dates;
+use crate::input::{self, Format, InputError, Sniff};
+use crate::library::{Compiled, Library};
+use crate::report::RuleInfo;
+use crate::schema::Schema;
+use crate::table::{Column, Dataset, Scalar};
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Compiled rule sets over a library, compiled once each on first use and shared by the threads
+/// reading and validating files.
+pub struct Rulebook {
+    lib: Library,
+    compiled: Mutex<BTreeMap<(String, String), Arc<Compiled>>>,
+}
+
+impl Rulebook {
+    /// A rulebook over a library.
+    pub fn new(lib: Library) -> Rulebook {
+        Rulebook { lib, compiled: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The compiled set of a return and year (compiling it on first use).
+    pub fn get(&self, ret: &str, year: &str) -> Arc<Compiled> {
+        let key = (ret.to_string(), year.to_string());
+        let mut map = match self.compiled.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(key).or_insert_with(|| Arc::new(self.lib.compile(ret, year))).clone()
+    }
+
+    /// The program of a return and year, or its rules' diagnostics rendered when they have errors.
+    pub fn program(&self, ret: &str, year: &str) -> Result<Arc<Program>, String> {
+        let c = self.get(ret, year);
+        match &c.program {
+            Some(p) => Ok(p.clone()),
+            None => Err(format!("the {ret} {year} rules have errors:\n{}", crate::diag::render(&c.diags, &c.sources, true, 100))),
+        }
+    }
+
+    /// The returns, in name order.
+    pub fn returns(&self) -> Vec<String> {
+        self.lib.returns()
+    }
+
+    /// A return's years, in order.
+    pub fn years(&self, ret: &str) -> Vec<String> {
+        self.lib.years(ret)
+    }
+
+    /// A return's latest year.
+    pub fn latest(&self, ret: &str) -> Option<String> {
+        self.lib.years(ret).into_iter().max()
+    }
+
+    fn has(&self, ret: &str, year: &str) -> bool {
+        self.lib.sets.contains_key(&(ret.to_string(), year.to_string()))
+    }
+}
+
+/// A submission's files: paths on disk (the command line), or `(name, contents)` pairs held in
+/// memory (the browser), each name a file name or a relative path (`csv/Header.csv`).
+#[derive(Clone, Copy, Debug)]
+pub enum Files<'a> {
+    /// Paths, read when needed.
+    Disk(&'a [PathBuf]),
+    /// Names and contents.
+    Memory(&'a [(String, Vec<u8>)]),
+}
+
+/// A submission to read: an XML or xlsx file, or the CSV files of one folder.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    /// How it is read.
+    pub format: Format,
+    /// Its files.
+    pub files: Files<'a>,
+    /// How it is named in notes, errors, findings and reports.
+    pub display: &'a str,
+}
+
+impl Source<'_> {
+    /// Just enough of the files to pick the return and year ([`input::sniff`]).
+    pub fn sniff(&self) -> Sniff {
+        match self.files {
+            Files::Disk(f) => input::sniff(self.format, f),
+            Files::Memory(f) => input::sniff_bytes(self.format, f),
+        }
+    }
+
+    /// The files read into tables of a schema ([`input::read`]).
+    pub fn read(&self, schema: &Schema) -> Result<Dataset, InputError> {
+        match self.files {
+            Files::Disk(f) => input::read(schema, self.format, f, self.display),
+            Files::Memory(f) => input::read_bytes(schema, self.format, f, self.display),
+        }
+    }
+}
+
+/// A submission read: its return, rule year, tables, and notes about the year chosen.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The return.
+    pub ret: String,
+    /// The rule year.
+    pub year: String,
+    /// Its tables.
+    pub data: Dataset,
+    /// Notes about the year chosen (`note: ...`).
+    pub notes: Vec<String>,
+}
+
+/// The return whose latest schema best matches a submission's structure, from what [`Source::sniff`]
+/// found: for XML, its root element and paths; otherwise sheets (or CSV files) named like the
+/// return's tables count most and its column names break ties. `None` when no return matches.
+pub fn pick_return(book: &Rulebook, format: Format, sniff: &Sniff) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    for ret in book.returns() {
+        let Some(year) = book.latest(&ret) else { continue };
+        let c = book.get(&ret, &year);
+        let Some(p) = &c.program else { continue };
+        let score = match format {
+            Format::Xml => {
+                let root = sniff.xml_paths.first().and_then(|p| p.split(['/', '=']).next()).unwrap_or("");
+                let tops: Vec<&str> =
+                    p.schema.tables.iter().filter_map(|t| t.xml.as_deref()).filter_map(|x| x.split('/').next()).collect();
+                if tops.contains(&root) {
+                    1 + p
+                        .schema
+                        .tables
+                        .iter()
+                        .filter(|t| t.xml.as_ref().is_some_and(|x| sniff.xml_paths.iter().any(|s| s.contains(x.as_str()))))
+                        .count()
+                } else {
+                    0
+                }
+            }
+            _ => {
+                let names: Vec<String> = sniff.sheets.iter().map(|s| input::norm_name(s)).collect();
+                let heads: HashSet<String> = sniff.heads.iter().map(|s| input::norm_name(s)).collect();
+                let sheets =
+                    p.schema.tables.iter().filter(|t| t.sheets.iter().any(|s| names.contains(&input::norm_name(s)))).count();
+                let columns = p
+                    .schema
+                    .tables
+                    .iter()
+                    .filter(|t| t.foreign.is_none())
+                    .flat_map(|t| t.data_fields().map(|(_, f)| f))
+                    .filter(|f| heads.contains(&input::norm_name(&f.name)))
+                    .count();
+                if sheets == 0 { 0 } else { sheets * 1000 + columns }
+            }
+        };
+        if score > 0 && best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((score, ret));
+        }
+    }
+    best.map(|(_, r)| r)
+}
+
+/// Why a submission that no return matches cannot be read, in the reader's own words (not a zip,
+/// not UTF-8, the wrong root element): it is read with each return that takes its format. `None`
+/// when no reader refuses it.
+pub fn unreadable(book: &Rulebook, src: &Source) -> Option<String> {
+    for ret in book.returns() {
+        let Some(year) = book.latest(&ret) else { continue };
+        let c = book.get(&ret, &year);
+        let Some(p) = &c.program else { continue };
+        let takes = match src.format {
+            Format::Xml => p.schema.tables.iter().any(|t| t.xml.is_some()),
+            _ => true,
+        };
+        if takes && let Err(e) = src.read(&p.schema) {
+            // A workbook or CSV folder without a return's sheets is another return's.
+            if matches!(e, InputError::Missing { .. }) && src.format != Format::Xml {
+                continue;
+            }
+            return Some(e.to_string());
+        }
+    }
+    None
+}
+
+/// Reads a submission of a return with the right year's rules: the year given, else the year of its
+/// `detect year from` date (from an XML file's first lines, else from the tables read with the
+/// latest year's rules, which are then read again with that year's when it differs), else the latest.
+pub fn read_submission(book: &Rulebook, src: &Source, ret: &str, year: Option<&str>) -> Result<Loaded, String> {
+    let mut notes = vec![];
+    let latest = book.latest(ret).ok_or_else(|| format!("there are no rules for the return `{ret}`"))?;
+    let first_year = year.map(str::to_string).unwrap_or(latest.clone());
+    if !book.has(ret, &first_year) {
+        return Err(format!("there are no `{ret}` rules for {first_year} (rules exist for {})", book.years(ret).join(", ")));
+    }
+    let read = |prog: &Program| src.read(&prog.schema).map_err(|e| e.to_string());
+    let mut prog = book.program(ret, &first_year)?;
+    let mut chosen = first_year;
+    // XML says its date in its first lines: pick the year before reading the whole file.
+    let sniffed = if year.is_none() && src.format == Format::Xml { sniff_year(&prog, src) } else { None };
+    if let Some(det) = &sniffed {
+        let y = choose_year(book, ret, det, &latest, src.display, &mut notes);
+        if y != chosen {
+            prog = book.program(ret, &y)?;
+            chosen = y;
+        }
+    }
+    let data = read(&prog)?;
+    let loaded = |year: String, data: Dataset, notes: Vec<String>| Loaded { ret: ret.to_string(), year, data, notes };
+    if year.is_some() || sniffed.is_some() {
+        return Ok(loaded(chosen, data, notes));
+    }
+    let detected = prog.detect_year.and_then(|(t, f)| match data.table(t).and_then(|x| x.col(f)).map(|c| c.get(0).clone()) {
+        Some(Scalar::Date(d)) => dates::collection_year(d),
+        _ => None,
+    });
+    let Some(det) = detected else { return Ok(loaded(chosen, data, notes)) };
+    let y = choose_year(book, ret, &det, &latest, src.display, &mut notes);
+    if y == chosen {
+        return Ok(loaded(chosen, data, notes));
+    }
+    let prog = book.program(ret, &y)?;
+    let data = read(&prog)?;
+    Ok(loaded(y, data, notes))
+}
+
+/// The rule year for a detected collection year: itself, or the nearest earlier one (with a note).
+fn choose_year(book: &Rulebook, ret: &str, det: &str, latest: &str, display: &str, notes: &mut Vec<String>) -> String {
+    let years = book.years(ret);
+    if years.iter().any(|y| y == det) {
+        return det.to_string();
+    }
+    let below = years.iter().filter(|y| y.as_str() <= det).max().cloned();
+    let y = below.or_else(|| years.iter().min().cloned()).unwrap_or(latest.to_string());
+    notes.push(format!("note: `{display}` is for {det}; there are no {ret} rules for it, so the {y} rules are used"));
+    y
+}
+
+/// The collection year from the detect field in an XML file's first lines.
+fn sniff_year(prog: &Program, src: &Source) -> Option<String> {
+    let (t, f) = prog.detect_year?;
+    let table = prog.schema.table(t);
+    let field = prog.schema.field(t, f);
+    let path = format!("{}/{}", table.xml.as_deref()?, field.xml.clone().unwrap_or_else(|| field.name.clone()));
+    let sniff = src.sniff();
+    let value = sniff.xml_paths.iter().find_map(|p| p.strip_prefix(path.as_str()).and_then(|r| r.strip_prefix('=')))?;
+    let d = input::coerce::parse_date(value)?;
+    dates::collection_year(chrono::Datelike::num_days_from_ce(&d))
+}
+
+/// Gives each submission the tables of the other returns it `uses`, from another submission of the
+/// same run (the first of that return). Only the tables a `uses` asks for are copied, and nothing at
+/// all when no rule set uses another return.
+pub fn attach_foreign(book: &Rulebook, loaded: &mut [Loaded]) {
+    // (submission, table slot, the slot's field count, other return, its table).
+    let mut wants = vec![];
+    for (k, l) in loaded.iter().enumerate() {
+        let c = book.get(&l.ret, &l.year);
+        let Some(prog) = &c.program else { continue };
+        for (i, t) in prog.schema.tables.iter().enumerate() {
+            if let Some((other, orig)) = &t.foreign {
+                wants.push((k, i, t.fields.len(), other.clone(), *orig));
+            }
+        }
+    }
+    for (k, i, fields, other, orig) in wants {
+        let Some(mut table) = loaded.iter().find(|l| l.ret == other).and_then(|l| l.data.table(orig)).cloned() else {
+            continue;
+        };
+        // Columns beyond the other return's own (never the case for data fields) stay empty.
+        table.columns.resize(fields, Column::default());
+        let Some(l) = loaded.get_mut(k) else { continue };
+        if let Some(slot) = l.data.tables.get_mut(i) {
+            *slot = table;
+        }
+        if !l.data.attached.contains(&other) {
+            l.data.attached.push(other);
+        }
+    }
+}
+
+/// What reports show of each rule of a compiled set, by code.
+pub fn rule_infos(c: &Compiled) -> BTreeMap<String, RuleInfo> {
+    let mut m = BTreeMap::new();
+    let Some(p) = &c.program else { return m };
+    for r in &p.rules {
+        let text =
+            r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
+        let check = if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
+        m.insert(
+            r.code.clone(),
+            RuleInfo {
+                code: r.code.clone(),
+                severity: r.severity,
+                message: r.message.clone(),
+                ret: p.ret.clone(),
+                year: p.year.clone(),
+                file: r.file.clone(),
+                line: r.line,
+                check,
+                fields: r
+                    .fields
+                    .iter()
+                    .map(|(t, f)| format!("{}.{}", p.schema.table(*t).name, p.schema.field(*t, *f).name))
+                    .collect(),
+                fix: r.fix.clone(),
+            },
+        );
+    }
+    m
+}
