@@ -330,6 +330,12 @@ fn arith(op: BinOp, x: &Scalar, y: &Scalar) -> Scalar {
 
 /// Builds the (outer item, inner item) pairs of an aggregate's source.
 pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
+    pairs_limited(cx, f, source, var, usize::MAX)
+}
+
+/// [`pairs`] with at most `limit` inner items per outer item, the first ones in order: enough to
+/// name some rows a finding is about without making every pair when a key is shared by thousands.
+pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize) -> Pairs {
     let mut outer: Vec<u32> = vec![];
     let mut inner_rows: Vec<u32> = vec![];
     let mut items: Option<(Vec<Scalar>, Vec<u32>)> = None;
@@ -349,7 +355,7 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
                         if *a == NONE {
                             continue;
                         }
-                        for r in csr.group(*a) {
+                        for r in csr.group(*a).iter().take(limit) {
                             outer.push(i as u32);
                             inner_rows.push(*r);
                         }
@@ -361,7 +367,7 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
             inner_table = Some(*table);
             if let Some(Bind::Group { gid, csr, .. }) = f.vars.first() {
                 for (i, g) in gid.iter().enumerate() {
-                    for r in csr.group(*g) {
+                    for r in csr.group(*g).iter().take(limit) {
                         outer.push(i as u32);
                         inner_rows.push(*r);
                     }
@@ -373,7 +379,7 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
             let len = cx.data.table(*table).map_or(0, |t| t.len) as u32;
             if keys.is_empty() {
                 for i in 0..f.len as u32 {
-                    for r in 0..len {
+                    for r in (0..len).take(limit) {
                         outer.push(i);
                         inner_rows.push(r);
                     }
@@ -392,7 +398,7 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
                 for i in 0..f.len {
                     let Some(h) = key_hash(&outer_keys, i) else { continue };
                     let start = inner.partition_point(|(x, _)| *x < h);
-                    for (x, r) in inner.get(start..).unwrap_or(&[]) {
+                    for (x, r) in inner.get(start..).unwrap_or(&[]).iter().take(limit) {
                         if *x != h {
                             break;
                         }
@@ -408,7 +414,7 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
             let mut pos = vec![];
             for i in 0..f.len {
                 if let Scalar::List(xs) = lv.at(i) {
-                    for (j, x) in xs.iter().enumerate() {
+                    for (j, x) in xs.iter().enumerate().take(limit) {
                         outer.push(i as u32);
                         vals.push(x.clone());
                         pos.push(j as u32 + 1);
@@ -427,7 +433,178 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
     Pairs { frame, outer }
 }
 
-/// A hashable join key.
+/// What a conjunct of a join's filter depends on.
+enum Term<'e> {
+    /// One of the `==` conjuncts the join's keys were taken from.
+    Key,
+    /// Only the inner row (`o.Sex == "1"`).
+    Inner(&'e IExpr),
+    /// Only the outer item (`present(UPN)`).
+    Outer(&'e IExpr),
+    /// `o != this`: the inner row is not the outer item's own row.
+    NotSelf(u32),
+}
+
+/// The conjuncts of `e` (`a and b and c`).
+fn conjuncts<'e>(e: &'e IExpr, out: &mut Vec<&'e IExpr>) {
+    match &e.kind {
+        IKind::Binary(BinOp::And, a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// The variables an expression reads, and whether it needs more than its variables' rows (rule
+/// `let`s, a group key, or an aggregate of its own).
+fn reads(e: &IExpr) -> (Vec<u32>, bool) {
+    let (mut vars, mut context) = (vec![], false);
+    e.walk(&mut |x| match &x.kind {
+        IKind::Field { var, .. } | IKind::Row(var) | IKind::Item(var) | IKind::ItemPos(var) => vars.push(var.0),
+        IKind::Let(_) | IKind::GroupKey | IKind::Agg { .. } => context = true,
+        _ => {}
+    });
+    (vars, context)
+}
+
+/// Sorts a filter's conjunct into a [`Term`], when it is one of them.
+fn term<'e>(e: &'e IExpr, var: u32, keys: &[(IExpr, IExpr)]) -> Option<Term<'e>> {
+    let (vars, context) = reads(e);
+    let inner = vars.contains(&var);
+    if !inner {
+        return Some(Term::Outer(e));
+    }
+    if !context && vars.iter().all(|v| *v == var) {
+        return Some(Term::Inner(e));
+    }
+    match &e.kind {
+        IKind::Binary(BinOp::Eq, a, b) if keys.iter().any(|(i, o)| (same(i, a) && same(o, b)) || (same(i, b) && same(o, a))) => {
+            Some(Term::Key)
+        }
+        IKind::Binary(BinOp::Ne, a, b) => match (&a.kind, &b.kind) {
+            (IKind::Row(x), IKind::Row(y)) | (IKind::Row(y), IKind::Row(x)) if x.0 == var && y.0 != var => {
+                Some(Term::NotSelf(y.0))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether two expressions are the same one (the key conjuncts are copies of the filter's own).
+fn same(a: &IExpr, b: &IExpr) -> bool {
+    a.span == b.span && format!("{:?}", a.kind) == format!("{:?}", b.kind)
+}
+
+/// `count`, `exists` and `none` over a join on keys, without making the pairs: the inner rows that
+/// pass the filter's inner-only conjuncts are counted per key, and each outer item looks its key
+/// up (less its own row for `o != this`). Linear however many rows share a key, where the pairs
+/// would be quadratic (a placeholder UPN on every child). `None` when the filter has a conjunct
+/// that needs both rows, other than the keys and `o != this`: the pairs are made then.
+fn counted_join(
+    cx: &Ctx,
+    f: &Frame,
+    table: crate::schema::TableId,
+    keys: &[(IExpr, IExpr)],
+    var: u32,
+    filter: Option<&IExpr>,
+) -> Option<Vec<i64>> {
+    let mut parts = vec![];
+    if let Some(e) = filter {
+        conjuncts(e, &mut parts);
+    }
+    #[cfg(test)]
+    if tests::PAIRS_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    let terms: Vec<Term> = parts.iter().map(|e| term(e, var, keys)).collect::<Option<_>>()?;
+    let own_rows = |w: u32| match f.var(w) {
+        Bind::Rows { table: t, rows } if *t == table => Some(rows.clone()),
+        _ => None,
+    };
+    let mut not_self = None;
+    for t in &terms {
+        if let Term::NotSelf(w) = t {
+            not_self = Some(own_rows(*w)?);
+        }
+    }
+    let len = cx.data.table(table).map_or(0, |t| t.len);
+    let mut all = Frame { len, ..Frame::default() };
+    all.bind(var, Bind::Rows { table, rows: Arc::new((0..len as u32).collect()) });
+    let mut inner_ok = vec![true; len];
+    let mut outer_ok = vec![true; f.len];
+    for t in &terms {
+        let (frame, ok, e) = match t {
+            Term::Inner(e) => (&all, &mut inner_ok, *e),
+            Term::Outer(e) => (f, &mut outer_ok, *e),
+            Term::Key | Term::NotSelf(_) => continue,
+        };
+        let v = eval(cx, frame, e);
+        for (i, k) in ok.iter_mut().enumerate() {
+            *k = *k && truth(v.at(i)) == Some(true);
+        }
+    }
+    let inner_keys: Vec<Val> = keys.iter().map(|(k, _)| eval(cx, &all, k)).collect();
+    let outer_keys: Vec<Val> = keys.iter().map(|(_, k)| eval(cx, f, k)).collect();
+    // Inner rows by key hash; each run of one hash is checked to hold one key, so a lookup that
+    // matches the hash and the run's first key is exact (a collision gives up: the pairs decide).
+    let mut inner: Vec<(u64, u32)> = (0..len)
+        .filter(|r| inner_ok.get(*r) == Some(&true))
+        .filter_map(|r| key_hash(&inner_keys, r).map(|h| (h, r as u32)))
+        .collect();
+    inner.sort_unstable();
+    let mut runs: rustc_hash::FxHashMap<u64, (u32, i64)> = rustc_hash::FxHashMap::default();
+    for chunk in inner.chunk_by(|a, b| a.0 == b.0) {
+        let (Some(&(h, first)), size) = (chunk.first(), chunk.len()) else { continue };
+        if chunk.iter().any(|(_, r)| !same_key(&inner_keys, first as usize, &inner_keys, *r as usize)) {
+            return None;
+        }
+        runs.insert(h, (first, size as i64));
+    }
+    let out = (0..f.len)
+        .map(|i| {
+            if outer_ok.get(i) != Some(&true) {
+                return 0;
+            }
+            let Some(h) = key_hash(&outer_keys, i) else { return 0 };
+            let Some(&(first, mut c)) = runs.get(&h) else { return 0 };
+            if !same_key(&inner_keys, first as usize, &outer_keys, i) {
+                return 0;
+            }
+            // The outer item's own row is among those counted when it passes the inner conjuncts
+            // and its inner key is the same.
+            if let Some(rows) = &not_self
+                && let Some(&own) = rows.get(i)
+                && inner_ok.get(own as usize) == Some(&true)
+                && key_hash(&inner_keys, own as usize) == Some(h)
+                && same_key(&inner_keys, own as usize, &outer_keys, i)
+            {
+                c -= 1;
+            }
+            c
+        })
+        .collect();
+    Some(out)
+}
+
+/// Whether item `i` of the keys `a` and item `j` of the keys `b` are the same join key (as
+/// [`key_hash`] sees values: dates and whole decimals as numbers).
+fn same_key(a: &[Val], i: usize, b: &[Val], j: usize) -> bool {
+    fn part(s: &Scalar) -> Option<(Option<&str>, i64, u64)> {
+        match s {
+            Scalar::Null | Scalar::List(_) => None,
+            Scalar::Text(t) => Some((Some(t), 0, 0)),
+            Scalar::Int(n) => Some((None, *n, 0)),
+            Scalar::Date(d) => Some((None, i64::from(*d), 0)),
+            Scalar::Bool(b) => Some((None, i64::from(*b), 0)),
+            Scalar::Dec(x) if x.fract() == 0.0 => Some((None, *x as i64, 0)),
+            Scalar::Dec(x) => Some((None, 0, x.to_bits())),
+        }
+    }
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| matches!((part(x.at(i)), part(y.at(j))), (Some(p), Some(q)) if p == q))
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
     /// Text.
@@ -485,6 +662,21 @@ pub fn filter_mask(cx: &Ctx, p: &Pairs, filter: Option<&IExpr>) -> Vec<bool> {
 
 fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter: Option<&IExpr>, arg: Option<&IExpr>) -> Val {
     let n = f.len;
+    if let (AggFn::Count | AggFn::Exists | AggFn::None, Source::All { table, keys }) = (func, source)
+        && !keys.is_empty()
+        && let Some(counts) = counted_join(cx, f, *table, keys, var, filter)
+    {
+        return Val::col(
+            counts
+                .into_iter()
+                .map(|c| match func {
+                    AggFn::Count => Scalar::Int(c),
+                    AggFn::Exists => Scalar::Bool(c > 0),
+                    _ => Scalar::Bool(c == 0),
+                })
+                .collect(),
+        );
+    }
     let p = pairs(cx, f, source, var);
     let keep = filter_mask(cx, &p, filter);
     let value = match arg {
@@ -617,4 +809,52 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
         }
     }
     Val::col(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Makes every join build its pairs (the reference the counted join is compared with).
+    pub(crate) static PAIRS_ONLY: AtomicBool = AtomicBool::new(false);
+
+    fn findings(xml: &str) -> Vec<String> {
+        let lib = crate::library::Library::shipped();
+        let prog = lib.compile("cin", "2024-25").program.unwrap();
+        let data = crate::input::xml::read(&prog.schema, xml.as_bytes(), "x.xml").unwrap();
+        let p = super::super::prepare(&prog, data);
+        super::super::run(&prog, &p, &|_| true).iter().map(|f| format!("{f:?}")).collect()
+    }
+
+    /// The counted join (count, exists and none over keys, without pairs) finds exactly what the
+    /// pairs find, on a census with mistakes and on one where every child shares one LAchildID and
+    /// one UPN (where the pairs are quadratic).
+    #[test]
+    fn counted_joins_agree_with_pairs() {
+        let normal = crate::generate::cin_xml(400, 11, 0.3, 2025);
+        let mut shared = normal.clone();
+        for (tag, value) in [("LAchildID", "C1"), ("UPN", "A123456789012")] {
+            let mut out = String::new();
+            let mut rest = shared.as_str();
+            let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+            while let Some(i) = rest.find(&open) {
+                let j = rest[i..].find(&close).unwrap() + i;
+                out.push_str(&rest[..i + open.len()]);
+                out.push_str(value);
+                rest = &rest[j..];
+            }
+            out.push_str(rest);
+            shared = out;
+        }
+        for doc in [&normal, &shared] {
+            let counted = findings(doc);
+            PAIRS_ONLY.store(true, Ordering::Relaxed);
+            let paired = findings(doc);
+            PAIRS_ONLY.store(false, Ordering::Relaxed);
+            assert_eq!(counted, paired);
+        }
+        let dup = findings(&shared).iter().filter(|f| f.contains("code: \"8510\"")).count();
+        assert_eq!(dup, 400, "every child shares its LAchildID");
+    }
 }

@@ -15,7 +15,7 @@ use crate::check::program::{Derivation, IExpr, IKind, IStep, Program, RuleDef, R
 use crate::schema::TableId;
 use crate::syntax::ast::{AggFn, Severity};
 use crate::table::{Dataset, Scalar};
-use expr::{Ctx, eval, filter_mask, pairs};
+use expr::{Ctx, eval, filter_mask, pairs_limited};
 use frame::{Bind, Csr, Frame, Val};
 use index::Index;
 use rayon::prelude::*;
@@ -234,7 +234,9 @@ fn witnesses(cx: &Ctx, f: &Frame, e: &IExpr, acc: &mut Vec<Vec<(TableId, u32)>>)
             if matches!(source, Source::List(_)) {
                 return;
             }
-            let p = pairs(cx, f, source, var.0);
+            // Enough candidates per item to find MAX_RELATED witnesses in all but odd cases (most
+            // rejected by the filter), without making every pair of a key shared by thousands.
+            let p = pairs_limited(cx, f, source, var.0, MAX_RELATED * 8);
             let keep = filter_mask(cx, &p, filter.as_deref());
             let reject = if *func == AggFn::All { arg.as_ref().map(|a| eval(cx, &p.frame, a)) } else { None };
             let Bind::Rows { table, rows } = p.frame.var(var.0) else { return };
