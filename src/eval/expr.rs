@@ -333,9 +333,29 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
     pairs_limited(cx, f, source, var, usize::MAX)
 }
 
+/// Pairs made at most at a time (about 24 bytes a pair, and a column per variable gathered): an
+/// aggregate over more is computed a slice of outer items at a time, so its memory stays bounded
+/// even where a key shared by thousands of rows makes the pairs quadratic.
+const PAIRS_AT_ONCE: usize = 2_000_000;
+
+fn pairs_at_once() -> usize {
+    #[cfg(test)]
+    if tests::SMALL_SLICES.load(std::sync::atomic::Ordering::Relaxed) {
+        return 5;
+    }
+    PAIRS_AT_ONCE
+}
+
 /// [`pairs`] with at most `limit` inner items per outer item, the first ones in order: enough to
 /// name some rows a finding is about without making every pair when a key is shared by thousands.
 pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize) -> Pairs {
+    pairs_from(cx, f, source, var, limit, 0, usize::MAX).0
+}
+
+/// The pairs of the outer items from `from` on, stopping after the item at which there are
+/// `most` pairs or more; with the next outer item to start from.
+fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from: usize, most: usize) -> (Pairs, usize) {
+    let mut next = f.len;
     let mut outer: Vec<u32> = vec![];
     let mut inner_rows: Vec<u32> = vec![];
     let mut items: Option<(Vec<Scalar>, Vec<u32>)> = None;
@@ -351,7 +371,11 @@ pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usiz
                     rows.iter().map(|r| map.and_then(|m| m.get(*r as usize)).copied().unwrap_or(NONE)).collect()
                 };
                 if let Some(csr) = cx.index.below(*anchor, *table) {
-                    for (i, a) in anchor_rows.iter().enumerate() {
+                    for (i, a) in anchor_rows.iter().enumerate().skip(from) {
+                        if outer.len() >= most {
+                            next = i;
+                            break;
+                        }
                         if *a == NONE {
                             continue;
                         }
@@ -366,7 +390,11 @@ pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usiz
         Source::Group { table } => {
             inner_table = Some(*table);
             if let Some(Bind::Group { gid, csr, .. }) = f.vars.first() {
-                for (i, g) in gid.iter().enumerate() {
+                for (i, g) in gid.iter().enumerate().skip(from) {
+                    if outer.len() >= most {
+                        next = i;
+                        break;
+                    }
                     for r in csr.group(*g).iter().take(limit) {
                         outer.push(i as u32);
                         inner_rows.push(*r);
@@ -378,9 +406,13 @@ pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usiz
             inner_table = Some(*table);
             let len = cx.data.table(*table).map_or(0, |t| t.len) as u32;
             if keys.is_empty() {
-                for i in 0..f.len as u32 {
+                for i in from..f.len {
+                    if outer.len() >= most {
+                        next = i;
+                        break;
+                    }
                     for r in (0..len).take(limit) {
-                        outer.push(i);
+                        outer.push(i as u32);
                         inner_rows.push(r);
                     }
                 }
@@ -395,7 +427,11 @@ pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usiz
                 let mut inner: Vec<(u64, u32)> =
                     (0..len as usize).filter_map(|r| key_hash(&inner_keys, r).map(|h| (h, r as u32))).collect();
                 inner.sort_unstable();
-                for i in 0..f.len {
+                for i in from..f.len {
+                    if outer.len() >= most {
+                        next = i;
+                        break;
+                    }
                     let Some(h) = key_hash(&outer_keys, i) else { continue };
                     let start = inner.partition_point(|(x, _)| *x < h);
                     for (x, r) in inner.get(start..).unwrap_or(&[]).iter().take(limit) {
@@ -412,7 +448,11 @@ pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usiz
             let lv = eval(cx, f, list);
             let mut vals = vec![];
             let mut pos = vec![];
-            for i in 0..f.len {
+            for i in from..f.len {
+                if outer.len() >= most {
+                    next = i;
+                    break;
+                }
                 if let Scalar::List(xs) = lv.at(i) {
                     for (j, x) in xs.iter().enumerate().take(limit) {
                         outer.push(i as u32);
@@ -430,7 +470,7 @@ pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usiz
         (None, Some(t)) => frame.bind(var, Bind::Rows { table: t, rows: Arc::new(inner_rows) }),
         (None, None) => {}
     }
-    Pairs { frame, outer }
+    (Pairs { frame, outer }, next)
 }
 
 /// What a conjunct of a join's filter depends on.
@@ -677,26 +717,106 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
                 .collect(),
         );
     }
-    let p = pairs(cx, f, source, var);
-    let keep = filter_mask(cx, &p, filter);
-    let value = match arg {
-        Some(a) => Some(eval(cx, &p.frame, a)),
-        None => match p.frame.var(var) {
-            Bind::Items { vals, .. } => Some(Val::C(vals.clone())),
-            _ => None,
-        },
-    };
     let mut out = vec![Scalar::Null; n];
-    match func {
-        AggFn::Count | AggFn::Exists | AggFn::None => {
-            let mut counts = vec![0i64; n];
-            for (k, o) in p.outer.iter().enumerate() {
-                if keep.get(k) == Some(&true)
-                    && let Some(c) = counts.get_mut(*o as usize)
-                {
-                    *c += 1;
+    // Accumulators, by outer item: counts (count, exists, none; share's numerators), share's
+    // denominators, whether a value was seen (min, max, sum) or all held, lists, distinct sets.
+    let mut counts = vec![0i64; n];
+    let mut den = vec![0u64; n];
+    let mut flags = vec![func == AggFn::All; n];
+    let mut lists: Vec<Vec<Scalar>> = if func == AggFn::List { vec![vec![]; n] } else { vec![] };
+    let mut sets: Vec<HashSet<Key>> = if func == AggFn::Distinct { vec![HashSet::new(); n] } else { vec![] };
+    let mut from = 0;
+    loop {
+        let (p, next) = pairs_from(cx, f, source, var, usize::MAX, from, pairs_at_once());
+        let keep = filter_mask(cx, &p, filter);
+        let value = match arg {
+            Some(a) => Some(eval(cx, &p.frame, a)),
+            None => match p.frame.var(var) {
+                Bind::Items { vals, .. } => Some(Val::C(vals.clone())),
+                _ => None,
+            },
+        };
+        let kept = p.outer.iter().enumerate().filter(|(k, _)| keep.get(*k) == Some(&true)).map(|(k, o)| (k, *o as usize));
+        match func {
+            AggFn::Count | AggFn::Exists | AggFn::None => {
+                for (_, o) in kept {
+                    if let Some(c) = counts.get_mut(o) {
+                        *c += 1;
+                    }
                 }
             }
+            AggFn::All => {
+                for (k, o) in kept {
+                    if value.as_ref().is_some_and(|v| truth(v.at(k)) == Some(false))
+                        && let Some(x) = flags.get_mut(o)
+                    {
+                        *x = false;
+                    }
+                }
+            }
+            AggFn::Share => {
+                for (k, o) in kept {
+                    if let Some(d) = den.get_mut(o) {
+                        *d += 1;
+                    }
+                    if value.as_ref().is_some_and(|v| truth(v.at(k)) == Some(true))
+                        && let Some(x) = counts.get_mut(o)
+                    {
+                        *x += 1;
+                    }
+                }
+            }
+            AggFn::Min | AggFn::Max | AggFn::Sum => {
+                let Some(v) = &value else { return Val::col(out) };
+                for (k, o) in kept {
+                    let x = v.at(k);
+                    if x.is_null() {
+                        continue;
+                    }
+                    let (Some(slot), Some(seen)) = (out.get_mut(o), flags.get_mut(o)) else { continue };
+                    if !*seen {
+                        *slot = x.clone();
+                        *seen = true;
+                        continue;
+                    }
+                    *slot = match func {
+                        AggFn::Min if compare(x, slot) == Some(Ordering::Less) => x.clone(),
+                        AggFn::Max if compare(x, slot) == Some(Ordering::Greater) => x.clone(),
+                        AggFn::Sum => arith(BinOp::Add, slot, x),
+                        _ => slot.clone(),
+                    };
+                }
+            }
+            AggFn::List => {
+                let Some(v) = &value else { return Val::col(out) };
+                for (k, o) in kept {
+                    let x = v.at(k);
+                    if !x.is_null()
+                        && let Some(l) = lists.get_mut(o)
+                    {
+                        l.push(x.clone());
+                    }
+                }
+            }
+            AggFn::Distinct => {
+                let Some(v) = &value else { return Val::col(out) };
+                for (k, o) in kept {
+                    if let Some(key) = key_of(std::slice::from_ref(&Val::S(v.at(k).clone())), 0)
+                        && let Some(s) = sets.get_mut(o)
+                        && let Some(k0) = key.into_iter().next()
+                    {
+                        s.insert(k0);
+                    }
+                }
+            }
+        }
+        if next <= from || next >= n {
+            break;
+        }
+        from = next;
+    }
+    match func {
+        AggFn::Count | AggFn::Exists | AggFn::None => {
             for (o, c) in out.iter_mut().zip(counts) {
                 *o = match func {
                     AggFn::Count => Scalar::Int(c),
@@ -706,83 +826,26 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
             }
         }
         AggFn::All => {
-            let mut ok = vec![true; n];
-            for (k, o) in p.outer.iter().enumerate() {
-                if keep.get(k) == Some(&true)
-                    && value.as_ref().is_some_and(|v| truth(v.at(k)) == Some(false))
-                    && let Some(x) = ok.get_mut(*o as usize)
-                {
-                    *x = false;
-                }
-            }
-            for (o, x) in out.iter_mut().zip(ok) {
+            for (o, x) in out.iter_mut().zip(flags) {
                 *o = Scalar::Bool(x);
             }
         }
         AggFn::Share => {
-            let mut num = vec![0u64; n];
-            let mut den = vec![0u64; n];
-            for (k, o) in p.outer.iter().enumerate() {
-                if keep.get(k) != Some(&true) {
-                    continue;
-                }
-                if let Some(d) = den.get_mut(*o as usize) {
-                    *d += 1;
-                }
-                if value.as_ref().is_some_and(|v| truth(v.at(k)) == Some(true))
-                    && let Some(x) = num.get_mut(*o as usize)
-                {
-                    *x += 1;
-                }
-            }
-            for (i, o) in out.iter_mut().enumerate() {
-                let d = den.get(i).copied().unwrap_or(0);
+            for ((o, d), num) in out.iter_mut().zip(den).zip(counts) {
                 if d > 0 {
-                    *o = Scalar::Dec(num.get(i).copied().unwrap_or(0) as f64 / d as f64);
+                    *o = Scalar::Dec(num as f64 / d as f64);
                 }
             }
         }
-        AggFn::Min | AggFn::Max | AggFn::Sum => {
-            let Some(v) = value else { return Val::col(out) };
-            let mut any = vec![false; n];
-            for (k, o) in p.outer.iter().enumerate() {
-                let x = v.at(k);
-                if keep.get(k) != Some(&true) || x.is_null() {
-                    continue;
-                }
-                let (Some(slot), Some(seen)) = (out.get_mut(*o as usize), any.get_mut(*o as usize)) else { continue };
-                if !*seen {
-                    *slot = x.clone();
-                    *seen = true;
-                    continue;
-                }
-                *slot = match func {
-                    AggFn::Min if compare(x, slot) == Some(Ordering::Less) => x.clone(),
-                    AggFn::Max if compare(x, slot) == Some(Ordering::Greater) => x.clone(),
-                    AggFn::Sum => arith(BinOp::Add, slot, x),
-                    _ => slot.clone(),
-                };
-            }
-            if func == AggFn::Sum {
-                for (o, seen) in out.iter_mut().zip(any) {
-                    if !seen {
-                        *o = Scalar::Int(0);
-                    }
+        AggFn::Sum => {
+            for (o, seen) in out.iter_mut().zip(flags) {
+                if !seen {
+                    *o = Scalar::Int(0);
                 }
             }
         }
+        AggFn::Min | AggFn::Max => {}
         AggFn::List => {
-            let Some(v) = value else { return Val::col(out) };
-            let mut lists: Vec<Vec<Scalar>> = vec![vec![]; n];
-            for (k, o) in p.outer.iter().enumerate() {
-                let x = v.at(k);
-                if keep.get(k) == Some(&true)
-                    && !x.is_null()
-                    && let Some(l) = lists.get_mut(*o as usize)
-                {
-                    l.push(x.clone());
-                }
-            }
             for (o, l) in out.iter_mut().zip(lists) {
                 if !l.is_empty() {
                     *o = Scalar::List(Arc::from(l));
@@ -790,19 +853,6 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
             }
         }
         AggFn::Distinct => {
-            let Some(v) = value else { return Val::col(out) };
-            let mut sets: Vec<HashSet<Key>> = vec![HashSet::new(); n];
-            for (k, o) in p.outer.iter().enumerate() {
-                if keep.get(k) != Some(&true) {
-                    continue;
-                }
-                if let Some(key) = key_of(std::slice::from_ref(&Val::S(v.at(k).clone())), 0)
-                    && let Some(s) = sets.get_mut(*o as usize)
-                    && let Some(k0) = key.into_iter().next()
-                {
-                    s.insert(k0);
-                }
-            }
             for (o, s) in out.iter_mut().zip(sets) {
                 *o = Scalar::Int(s.len() as i64);
             }
@@ -818,6 +868,8 @@ pub(crate) mod tests {
 
     /// Makes every join build its pairs (the reference the counted join is compared with).
     pub(crate) static PAIRS_ONLY: AtomicBool = AtomicBool::new(false);
+    /// Makes aggregates take their pairs five at a time.
+    pub(crate) static SMALL_SLICES: AtomicBool = AtomicBool::new(false);
 
     fn findings(xml: &str) -> Vec<String> {
         let lib = crate::library::Library::shipped();
@@ -828,8 +880,9 @@ pub(crate) mod tests {
     }
 
     /// The counted join (count, exists and none over keys, without pairs) finds exactly what the
-    /// pairs find, on a census with mistakes and on one where every child shares one LAchildID and
-    /// one UPN (where the pairs are quadratic).
+    /// pairs find, and pairs taken a slice at a time find what they find at once, on a census with
+    /// mistakes and on one where every child shares one LAchildID and one UPN (where the pairs are
+    /// quadratic).
     #[test]
     fn counted_joins_agree_with_pairs() {
         let normal = crate::generate::cin_xml(400, 11, 0.3, 2025);
@@ -851,8 +904,12 @@ pub(crate) mod tests {
             let counted = findings(doc);
             PAIRS_ONLY.store(true, Ordering::Relaxed);
             let paired = findings(doc);
+            SMALL_SLICES.store(true, Ordering::Relaxed);
+            let sliced = findings(doc);
+            SMALL_SLICES.store(false, Ordering::Relaxed);
             PAIRS_ONLY.store(false, Ordering::Relaxed);
             assert_eq!(counted, paired);
+            assert_eq!(sliced, paired);
         }
         let dup = findings(&shared).iter().filter(|f| f.contains("code: \"8510\"")).count();
         assert_eq!(dup, 400, "every child shares its LAchildID");
