@@ -477,32 +477,14 @@ fn by_rule_section(
         if let Some(fix) = fix {
             let _ = writeln!(o, "<p><strong>Fix:</strong> {}</p>", esc(&fix));
         }
-        o.push_str("<table class=\"findings\">\n<thead><tr>");
-        if multi {
-            o.push_str("<th scope=\"col\">File</th>");
-        }
-        o.push_str("<th scope=\"col\">Child</th><th scope=\"col\">Location</th><th scope=\"col\">Message</th>");
-        o.push_str("<th scope=\"col\">Values</th><th scope=\"col\">Related rows</th><th scope=\"col\">Explanation</th></tr></thead>\n<tbody>\n");
-        for f in list {
-            let _ = write!(o, "<tr class=\"finding\" data-q=\"{}\">", esc(&search_text(f)));
-            if multi {
-                let _ = write!(o, "<td>{}</td>", esc(&f.file));
-            }
+        findings_table(o, list, multi, "<th scope=\"col\">Child</th>", |f| {
             let who = match (&f.child, &f.table) {
                 (Some(c), _) => esc(c),
                 (None, Some(t)) => format!("<span class=\"meta\">{}</span>", esc(t)),
                 (None, None) => "<span class=\"meta\">whole return</span>".to_string(),
             };
-            let _ = writeln!(
-                o,
-                "<td>{who}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&location_text(f.location.as_ref())),
-                esc(&f.message),
-                values_html(f),
-                related_html(f),
-                explained_html(f),
-            );
-        }
+            format!("<td>{who}</td>")
+        });
         o.push_str("</tbody>\n</table>\n</div>\n</details>\n");
     }
     o.push_str("</section>\n");
@@ -535,32 +517,40 @@ fn by_child_section(o: &mut String, run: &Run, multi: bool) {
             plural(list.len(), "finding", "findings"),
             counts_text(count(Severity::Error), count(Severity::Query), count(Severity::Info)),
         );
-        o.push_str("<table class=\"findings\">\n<thead><tr>");
-        if multi {
-            o.push_str("<th scope=\"col\">File</th>");
-        }
-        o.push_str("<th scope=\"col\">Rule</th><th scope=\"col\">Severity</th><th scope=\"col\">Location</th><th scope=\"col\">Message</th>");
-        o.push_str("<th scope=\"col\">Values</th><th scope=\"col\">Related rows</th><th scope=\"col\">Explanation</th></tr></thead>\n<tbody>\n");
-        for f in list {
-            let _ = write!(o, "<tr class=\"finding\" data-q=\"{}\">", esc(&search_text(f)));
-            if multi {
-                let _ = write!(o, "<td>{}</td>", esc(&f.file));
-            }
-            let _ = writeln!(
-                o,
-                "<td class=\"code\"><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&f.code),
-                sev_badge(f.severity),
-                esc(&location_text(f.location.as_ref())),
-                esc(&f.message),
-                values_html(f),
-                related_html(f),
-                explained_html(f),
-            );
-        }
+        findings_table(o, list, multi, "<th scope=\"col\">Rule</th><th scope=\"col\">Severity</th>", |f| {
+            format!("<td class=\"code\"><code>{}</code></td><td>{}</td>", esc(&f.code), sev_badge(f.severity))
+        });
         o.push_str("</tbody>\n</table>\n</div>\n</details>\n");
     }
     o.push_str("</section>\n");
+}
+
+/// A table of findings: the file (when there are several), the columns `lead` names and
+/// `lead_cells` fills, then location, message, values, related rows and explanation.
+fn findings_table(o: &mut String, list: &[&Finding], multi: bool, lead: &str, lead_cells: impl Fn(&Finding) -> String) {
+    o.push_str("<table class=\"findings\">\n<thead><tr>");
+    if multi {
+        o.push_str("<th scope=\"col\">File</th>");
+    }
+    o.push_str(lead);
+    o.push_str("<th scope=\"col\">Location</th><th scope=\"col\">Message</th>");
+    o.push_str("<th scope=\"col\">Values</th><th scope=\"col\">Related rows</th><th scope=\"col\">Explanation</th></tr></thead>\n<tbody>\n");
+    for f in list {
+        let _ = write!(o, "<tr class=\"finding\" data-q=\"{}\">", esc(&search_text(f)));
+        if multi {
+            let _ = write!(o, "<td>{}</td>", esc(&f.file));
+        }
+        let _ = writeln!(
+            o,
+            "{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            lead_cells(f),
+            esc(&location_text(f.location.as_ref())),
+            esc(&f.message),
+            values_html(f),
+            related_html(f),
+            explained_html(f),
+        );
+    }
 }
 
 /// An id-safe form of a child id.
