@@ -7,50 +7,23 @@
 // this folder once `npm ci` has run, /usr/bin/chromium exists and `cargo build --release` is done.
 // The last line printed is `N passed, N failed`; the exit code is 1 when a check failed.
 
-import { chromium } from 'playwright-core';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { check, finish, here, launchChromium, root, runFettle } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
-const fettle = process.env.FETTLE_BIN || '../../target/release/fettle';
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const screenshot = join(root, 'docs', 'report-html.png');
 // The sample the task names, then one with several children so that the filter has rows to hide.
 const samples = ['../../samples/fgc/fgc-2024-25.xlsx', '../../samples/disability/disability-2024-25.xlsx'];
 
-let passed = 0;
-let failed = 0;
-
-function check(name, ok, detail = '') {
-  if (ok) {
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok - ${name}${detail ? `: ${detail}` : ''}`);
-  }
-}
-
-/** Runs fettle from this folder; returns its result (exit 0 or 1 are both fine: 1 means findings). */
-function runFettle(args) {
-  const r = spawnSync(fettle, args, { cwd: here, encoding: 'utf8' });
-  if (r.error) {
-    throw new Error(`cannot run ${fettle}: ${r.error.message}`);
-  }
-  if (r.status !== 0 && r.status !== 1) {
-    throw new Error(`fettle ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  }
-  return r;
-}
+/** Runs fettle from this folder (the sample paths are relative to it). */
+const runHere = (args) => runFettle(args, { cwd: here });
 
 /** What the report should show, from the JSON report of the same file. */
 function expected(sample, tmp) {
   const json = join(tmp, 'r.json');
-  runFettle(['validate', sample, '--format', 'json', '--output', json]);
+  runHere(['validate', sample, '--format', 'json', '--output', json]);
   const doc = JSON.parse(readFileSync(json, 'utf8'));
   const children = [...new Set(doc.findings.map((f) => f.child).filter(Boolean))].sort();
   return { summary: doc.summary, findings: doc.findings, codes: Object.keys(doc.summary.by_rule), children };
@@ -59,7 +32,7 @@ function expected(sample, tmp) {
 async function checkReport(browser, sample, tmp, takeScreenshot) {
   const name = sample.split('/').pop();
   const html = join(tmp, 'r.html');
-  const res = runFettle(['validate', sample, '--format', 'html', '--output', html]);
+  const res = runHere(['validate', sample, '--format', 'html', '--output', html]);
   check(`${name}: fettle exits 1 when there are errors, else 0`, res.status === 0 || res.status === 1);
   const want = expected(sample, tmp);
   const s = want.summary;
@@ -171,19 +144,7 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'fettle-html-'));
   let browser;
   try {
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     for (const [i, sample] of samples.entries()) {
       await checkReport(browser, sample, tmp, i === 0);
     }
@@ -193,8 +154,7 @@ async function main() {
     if (browser) await browser.close();
     rmSync(tmp, { recursive: true, force: true });
   }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 ? 0 : 1);
+  finish();
 }
 
 main();

@@ -11,42 +11,20 @@
 // `node web.mjs` from this folder once `npm ci`, `bash web/build.sh` and `cargo build --release`
 // have run. The last line printed is `N passed, N failed`; the exit code is 1 when a check failed.
 
-import { chromium } from 'playwright-core';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, resolve, sep } from 'node:path';
+import { check, fettle, finish, launchChromium, root, runFettle } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
 const web = join(root, 'web');
-const fettle = resolve(here, process.env.FETTLE_BIN || '../../target/release/fettle');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const docs = join(root, 'docs');
 const LARGE_CHILDREN = Number(process.env.FETTLE_WEB_LARGE || 40000);
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) {
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok - ${name}${detail ? `: ${detail}` : ''}`);
-  }
-}
 
 // ---- the command line, for what the page should show ----------------------------------------------
 
-function runFettle(args, opts = {}) {
-  const r = spawnSync(fettle, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
-  if (r.error) throw new Error(`cannot run ${fettle}: ${r.error.message}`);
-  if (r.status !== 0 && r.status !== 1) throw new Error(`fettle ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r;
-}
 
 function expected(paths) {
   const doc = JSON.parse(runFettle(['validate', ...paths, '--format', 'json']).stdout);
@@ -359,11 +337,7 @@ async function main() {
     check('web/pkg/fettle.wasm is built', existsSync(join(web, 'pkg', 'fettle.wasm')), 'run bash web/build.sh');
     srv = await staticServer(web);
     const origin = srv.url.replace(/\/$/, '');
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     mkdirSync(docs, { recursive: true });
 
     // The page loads and the engine starts.
@@ -525,8 +499,7 @@ async function main() {
     if (srv) srv.server.close();
     rmSync(tmp, { recursive: true, force: true });
   }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 ? 0 : 1);
+  finish();
 }
 
 async function checkServe(browser, tmp) {
