@@ -171,11 +171,27 @@ pub enum FailOn {
     Never,
 }
 
-/// Writes to stdout, ignoring a closed pipe.
+/// Writes to stdout. A closed pipe (`fettle ... | head`) is not an error; any other failed write (a
+/// full disk, `/dev/full`) is kept, and [`main`] reports it and exits 2 once the command is done.
 pub(crate) fn out(s: &str) {
+    if let Err(e) = try_out(s.as_bytes()) {
+        let _ = LOST_OUTPUT.set(e);
+    }
+}
+
+/// The first write to stdout that failed, for [`main`] to report. A process-wide cell because
+/// stdout is process-wide: every command writes through [`out`].
+static LOST_OUTPUT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Writes to stdout; a closed pipe is not an error, any other failed write is.
+pub(crate) fn try_out(bytes: &[u8]) -> Result<(), String> {
     let mut o = std::io::stdout().lock();
-    let _ = o.write_all(s.as_bytes());
-    let _ = o.flush();
+    match o.write_all(bytes).and_then(|()| o.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}; the output is lost or incomplete"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Writes a line to stderr.
@@ -225,7 +241,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    ExitCode::from(match cli.command {
+    let code = match cli.command {
         Command::Validate(a) => validate::run(&a),
         Command::Check { rules } => check(rules.as_ref()),
         Command::Test { rules, filter } => test(rules.as_ref(), filter.as_deref()),
@@ -245,7 +261,12 @@ pub fn main() -> ExitCode {
         Command::Generate { ret, size, seed, error_rate, year, csv, out: path } => {
             generate(&ret, size, seed, error_rate, year, csv, &path)
         }
-    })
+    };
+    if let Some(e) = LOST_OUTPUT.get() {
+        err(&format!("error: {e}\n"));
+        return ExitCode::from(2);
+    }
+    ExitCode::from(code)
 }
 
 fn check(rules: Option<&PathBuf>) -> u8 {

@@ -1,6 +1,6 @@
 //! `fettle validate PATH...`: find submissions, pick their return and year, read, run, report.
 
-use super::{FailOn, err, load_library, out, render_diags};
+use super::{FailOn, err, load_library, render_diags, try_out};
 use crate::eval::{self, Finding};
 use crate::input::Format;
 use crate::library::{Compiled, Library};
@@ -354,18 +354,35 @@ fn write_reports(a: &Args, run: &report::Run, inputs: &[PathBuf]) -> Result<(), 
             formats.iter().map(|f| (*f, None)).collect()
         }
     };
+    // Every report is built and written beside its target before any is moved into place, so a run
+    // that fails part way (a full disk, a format that cannot be built) leaves the previous reports as
+    // they were and no temporary file behind (dropping a staged file removes it).
+    let several = targets.len() > 1;
+    let mut staged = vec![];
     for (format, target) in targets {
         match target {
             None if format == OutFormat::Xlsx => return Err("the xlsx report is a file: give --output FILE or --out DIR".into()),
-            None => out(&String::from_utf8_lossy(&render(format, run)?)),
+            None => try_out(&render(format, run)?)?,
             Some(path) => {
                 if paths_clash(inputs, &path) {
                     return Err(format!("`{}` is an input; fettle never overwrites an input file", path.display()));
                 }
                 let bytes = render(format, run)?;
-                report::write_atomic(&path, &bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+                let s = report::stage(&path, &bytes).map_err(|e| {
+                    let nothing = if several { "; no report was written" } else { "" };
+                    format!("cannot write `{}`: {e}{nothing}", path.display())
+                })?;
+                staged.push((path, s));
             }
         }
+    }
+    let mut written: Vec<String> = vec![];
+    for (path, s) in staged {
+        s.commit().map_err(|e| {
+            let done = if written.is_empty() { String::new() } else { format!("; already replaced: {}", written.join(", ")) };
+            format!("cannot write `{}`: {e}{done}", path.display())
+        })?;
+        written.push(format!("`{}`", path.display()));
     }
     Ok(())
 }

