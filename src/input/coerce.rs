@@ -2,8 +2,9 @@
 //!
 //! Accepted: dates as `YYYY-MM-DD` (with stray spaces, or a time after it), `DD/MM/YYYY`, `D/M/YYYY`,
 //! `DD-MM-YYYY`, `DD.MM.YYYY`, `YYYY/MM/DD`, and Excel serial numbers; yes/no as `true`, `false`, `1`,
-//! `0`, `yes`, `no`, `y`, `n` in any case; numbers with surrounding spaces; lists separated by `,` or
-//! `;`. A value that does not fit becomes missing, and its raw text is kept for the finding.
+//! `0`, `yes`, `no`, `y`, `n` in any case; numbers with surrounding spaces and with commas as thousands
+//! separators (`1,234`; a comma anywhere else, as in `3,0`, is not a number); lists separated by `,`
+//! or `;`. A value that does not fit becomes missing, and its raw text is kept for the finding.
 
 use crate::schema::{Booleans, FieldType};
 use crate::table::{Raw, Scalar};
@@ -113,17 +114,15 @@ fn text(t: &str, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Re
     match ty {
         FieldType::Text | FieldType::Code(_) => Ok(Scalar::Text(strings.get(t))),
         FieldType::Int => {
-            let s = t.replace(',', "");
+            let s = without_thousands(t).ok_or((t.to_string(), Misfit::Int))?;
             s.parse::<i64>()
                 .ok()
                 .or_else(|| s.parse::<f64>().ok().filter(|x| x.fract() == 0.0 && x.abs() < 9e15).map(|x| x as i64))
                 .map(Scalar::Int)
                 .ok_or((t.to_string(), Misfit::Int))
         }
-        FieldType::Decimal => t
-            .replace(',', "")
-            .parse::<f64>()
-            .ok()
+        FieldType::Decimal => without_thousands(t)
+            .and_then(|s| s.parse::<f64>().ok())
             .filter(|x| x.is_finite())
             .map(Scalar::Dec)
             .ok_or((t.to_string(), Misfit::Decimal)),
@@ -141,6 +140,26 @@ fn text(t: &str, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Re
             Ok(if items.is_empty() { Scalar::Null } else { Scalar::List(Arc::from(items)) })
         }
     }
+}
+
+/// A number's text without its thousands separators: commas are accepted only between groups of
+/// three digits in the whole part (`1,234`, `-12,345,678.5`). Any other comma (`3,0`, `1,5` as a
+/// decimal comma, `12,34`, `,5`, `1,,000`) makes the text not a number (`None`), so the cell becomes
+/// an input finding instead of being read as another number.
+fn without_thousands(t: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if !t.contains(',') {
+        return Some(std::borrow::Cow::Borrowed(t));
+    }
+    let unsigned = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let whole_len = unsigned.find(|c: char| !(c.is_ascii_digit() || c == ',')).unwrap_or(unsigned.len());
+    let (whole, rest) = unsigned.split_at(whole_len);
+    if rest.contains(',') {
+        return None;
+    }
+    let mut groups = whole.split(',');
+    let first = groups.next()?;
+    let grouped = (1..=3).contains(&first.len()) && groups.all(|g| g.len() == 3);
+    grouped.then(|| std::borrow::Cow::Owned(t.replace(',', "")))
 }
 
 /// Whether text has the shape of a date (digits and separators, as `31/02/2024` or `2024-02-30`).
@@ -202,4 +221,31 @@ pub fn serial_date(x: f64) -> Option<i32> {
     let n = if n > 60 { n - 1 } else { n };
     let base = NaiveDate::from_ymd_opt(1899, 12, 31)?.num_days_from_ce();
     Some(base + n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_thousands;
+
+    #[test]
+    fn commas_are_thousands_separators_or_nothing() {
+        for (text, read) in [
+            ("1,234", Some("1234")),
+            ("12,345,678", Some("12345678")),
+            ("-1,234.5", Some("-1234.5")),
+            ("+999,999", Some("+999999")),
+            ("1234", Some("1234")),
+            ("3,0", None),
+            ("1,5", None),
+            ("12,34", None),
+            ("1234,567", None),
+            (",5", None),
+            ("1,,000", None),
+            ("1,000,", None),
+            ("1.5,000", None),
+            ("1,000.000,1", None),
+        ] {
+            assert_eq!(without_thousands(text).as_deref(), read, "{text}");
+        }
+    }
 }

@@ -138,3 +138,38 @@ fn a_report_that_cannot_be_written_part_way_changes_no_report() {
         assert_eq!(std::fs::read_to_string(dir.join("out/fettle-findings.csv")).unwrap(), "old\n");
     });
 }
+
+/// The lines of a terminal report from the heading of `code`'s findings to the next blank line.
+fn section(report: &str, code: &str) -> String {
+    let start = report.find(&format!("[{code}]")).map(|i| report[..i].rfind('\n').map_or(0, |n| n + 1)).unwrap_or(report.len());
+    let rest = &report[start..];
+    rest[..rest.find("\n\n").unwrap_or(rest.len())].to_string()
+}
+
+#[test]
+fn a_comma_is_a_thousands_separator_or_an_input_finding() {
+    use fettle::generate::templates::{self, Cell};
+    in_suite("edges", || {
+        let dir = scratch("commas");
+        let mut sheets = templates::fgc(1, 10);
+        let main = sheets.iter_mut().find(|s| s.name == "Referrals").unwrap();
+        let col = |name: &str| main.headers.iter().position(|h| h.replace(' ', "").eq_ignore_ascii_case(name)).unwrap();
+        let (family, professional) = (col("FamilyAttendees"), col("ProfessionalAttendees"));
+        main.rows[0][family] = Cell::Text("3,0".into());
+        main.rows[1][family] = Cell::Text("1,234".into());
+        main.rows[2][professional] = Cell::Text("12,34".into());
+        main.rows[3][professional] = Cell::Text("1,5".into());
+        std::fs::write(dir.join("fgc.xlsx"), templates::xlsx(&sheets).unwrap()).unwrap();
+        std::fs::create_dir(dir.join("csv")).unwrap();
+        for (name, text) in templates::csv(&sheets) {
+            std::fs::write(dir.join("csv").join(name), text).unwrap();
+        }
+        for (case, path) in [("xlsx", "fgc.xlsx"), ("csv", "csv")] {
+            let out = fettle_in(&dir).args(["validate", path]).output().unwrap();
+            assert_eq!(out.status.code(), Some(1));
+            let report = String::from_utf8_lossy(&out.stdout);
+            assert!(!report.contains("`1,234`"), "{case}: 1,234 is a number with a thousands separator:\n{report}");
+            insta::assert_snapshot!(format!("commas-{case}"), section(&report, "input::invalid-number"));
+        }
+    });
+}
