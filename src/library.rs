@@ -178,6 +178,8 @@ fn name_of(p: &Path) -> Option<String> {
 
 /// `return cin 2024-25` from the start of a rule file.
 fn header_of(text: &str) -> Option<(String, String)> {
+    // A byte-order mark at the start is allowed (the grammar skips it there).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let line = text.lines().map(|l| l.split('#').next().unwrap_or("").trim()).find(|l| !l.is_empty())?;
     let mut it = line.split_whitespace();
     (it.next()? == "return").then_some(())?;

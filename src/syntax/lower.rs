@@ -679,16 +679,21 @@ fn pratt(cx: &mut Cx, p: Pair<Rule>) -> Expr {
 fn primary(cx: &mut Cx, p: Pair<Rule>) -> Expr {
     let span = cx.span(&p);
     let kind = match p.as_rule() {
-        Rule::paren => match p.into_inner().next() {
-            Some(e) => {
-                // The brackets belong to the expression's text (rule text in findings).
-                let mut inner = expr(cx, e);
-                inner.span = span;
-                return inner;
+        Rule::paren => {
+            let mut parts = p.into_inner();
+            let first = parts.next().map(|e| expr(cx, e));
+            match (first, parts.next()) {
+                (Some(first), Some(rest)) => {
+                    ExprKind::Tuple(std::iter::once(first).chain(rest.into_inner().map(|x| expr(cx, x))).collect())
+                }
+                (Some(mut inner), None) => {
+                    // The brackets belong to the expression's text (rule text in findings).
+                    inner.span = span;
+                    return inner;
+                }
+                (None, _) => ExprKind::Tuple(vec![]),
             }
-            None => ExprKind::Tuple(vec![]),
-        },
-        Rule::tuple => ExprKind::Tuple(p.into_inner().map(|x| expr(cx, x)).collect()),
+        }
         Rule::if_expr => {
             let mut es = p.into_inner().filter(|x| x.as_rule() == Rule::expr).map(|x| expr(cx, x)).collect::<Vec<_>>();
             if es.len() == 3 {

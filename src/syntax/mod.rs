@@ -19,9 +19,16 @@ pub(crate) struct FettleParser;
 /// Parses one rule file. On a syntax error the file is split at top-level declarations and each is
 /// parsed on its own, so errors in several declarations are all reported.
 pub fn parse(file: FileId, text: &str) -> (Option<ast::File>, Vec<Diag>) {
+    let unsafe_text = scan(file, text, 0);
+    if !unsafe_text.is_empty() {
+        return (None, unsafe_text);
+    }
     match FettleParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
             Some(pair) => {
+                if let Some(d) = too_deep(file, &pair, 0) {
+                    return (None, vec![d]);
+                }
                 let mut diags = vec![];
                 let f = lower::file(file, pair, &mut diags);
                 (Some(f), diags)
@@ -49,10 +56,14 @@ pub fn parse(file: FileId, text: &str) -> (Option<ast::File>, Vec<Diag>) {
 
 /// Parses a single expression (message holes, `fettle explain`). `offset` is its place in `file`.
 pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<ast::Expr, Box<Diag>> {
+    if let Some(d) = scan(file, text, offset).into_iter().next() {
+        return Err(Box::new(d));
+    }
     match FettleParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
             let inner = pairs.next().and_then(|p| p.into_inner().next());
             match inner {
+                Some(p) if let Some(d) = too_deep(file, &p, offset) => Err(Box::new(d)),
                 Some(p) => {
                     let mut diags = vec![];
                     let e = lower::expr_at(file, p, offset, &mut diags);
@@ -66,6 +77,174 @@ pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<ast::Expr, 
         }
         Err(e) => Err(Box::new(syntax_error(file, &e, offset))),
     }
+}
+
+/// How deep brackets (`(`, `[`, `{`) and `if`s may nest in rule text. Real rule files nest a few
+/// levels; the bound keeps the parser's recursion, and everything after it, far from the end of the
+/// stack.
+pub const MAX_NESTING: usize = 64;
+
+/// How deep an expression may nest: operators and brackets inside one another (`not not x` is 3,
+/// `a + b + c` is 3, `(a + (b))` is 4). The checker and evaluator walk expressions recursively.
+pub const MAX_DEPTH: usize = 200;
+
+/// Rule text that must not reach the parser: brackets and `if`s nested deeper than [`MAX_NESTING`]
+/// (the first such), and invisible characters (zero-width spaces and joiners, a byte-order mark after
+/// the start, direction marks, soft hyphens) anywhere but in a comment: in a name they make a name
+/// that looks right and is not, in a string a code that never matches. An `if` counts as open until
+/// the bracket around it closes, so `if`s chained with `else if` count one each.
+fn scan(file: FileId, text: &str, offset: usize) -> Vec<Diag> {
+    let mut diags = vec![];
+    let (mut in_string, mut escaped, mut in_comment) = (false, false, false);
+    // The number of `if`s opened inside each open bracket (the first entry: outside any bracket).
+    let mut frames: Vec<usize> = vec![0];
+    let mut depth = 0usize;
+    let mut prev = ' ';
+    let word_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let bytes = text.as_bytes();
+    for (i, c) in text.char_indices() {
+        let before = std::mem::replace(&mut prev, c);
+        if let Some(name) = invisible(c).filter(|_| !(in_comment || (i == 0 && c == '\u{feff}'))) {
+            let at = Span::new(file, offset + i, offset + i + c.len_utf8());
+            diags.push(
+                Diag::error(
+                    "syntax::invisible",
+                    at,
+                    format!("an invisible character, {name} (U+{:04X}), is in the rule text", u32::from(c)),
+                )
+                .label("here")
+                .help("delete it: it makes a name or a code that looks right and is not"),
+            );
+            continue;
+        }
+        let opened = match c {
+            '\n' if in_comment => {
+                in_comment = false;
+                false
+            }
+            _ if in_comment => false,
+            _ if in_string && escaped => {
+                escaped = false;
+                false
+            }
+            '\\' if in_string => {
+                escaped = true;
+                false
+            }
+            '"' => {
+                in_string = !in_string;
+                false
+            }
+            _ if in_string => false,
+            '#' => {
+                in_comment = true;
+                false
+            }
+            '(' | '[' | '{' => {
+                frames.push(0);
+                true
+            }
+            ')' | ']' | '}' => {
+                if frames.len() > 1
+                    && let Some(ifs) = frames.pop()
+                {
+                    depth = depth.saturating_sub(ifs + 1);
+                }
+                false
+            }
+            'i' if !word_char(before)
+                && bytes.get(i + 1) == Some(&b'f')
+                && !bytes.get(i + 2).is_some_and(|b| word_char(char::from(*b))) =>
+            {
+                if let Some(ifs) = frames.last_mut() {
+                    *ifs += 1;
+                }
+                true
+            }
+            _ => false,
+        };
+        if opened {
+            depth += 1;
+            if depth > MAX_NESTING {
+                let at = Span::new(file, offset + i, offset + i + 1);
+                diags.push(
+                    Diag::error("syntax::too-deep", at, format!("brackets and `if`s are nested more than {MAX_NESTING} deep"))
+                        .label("too deep")
+                        .help("close the brackets opened before this one, or split the expression with `let`"),
+                );
+                break;
+            }
+        }
+    }
+    diags
+}
+
+/// The name of a character that shows as nothing, if `c` is one.
+fn invisible(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{200b}' => "a zero-width space",
+        '\u{200c}' => "a zero-width non-joiner",
+        '\u{200d}' => "a zero-width joiner",
+        '\u{2060}' => "a word joiner",
+        '\u{feff}' => "a byte-order mark",
+        '\u{00ad}' => "a soft hyphen",
+        '\u{200e}' | '\u{200f}' | '\u{061c}' => "a direction mark",
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => "a direction control",
+        _ => return None,
+    })
+}
+
+/// The first expression nested deeper than [`MAX_DEPTH`], as a diagnostic. The recursion here
+/// follows the parse tree, whose depth [`scan`] has already bounded through the brackets.
+fn too_deep(file: FileId, pair: &pest::iterators::Pair<Rule>, offset: usize) -> Option<Diag> {
+    fn depth(pair: &pest::iterators::Pair<Rule>) -> Result<usize, usize> {
+        let mut ops = 0;
+        let mut deepest = 0;
+        for child in pair.clone().into_inner() {
+            if matches!(
+                child.as_rule(),
+                Rule::op_not
+                    | Rule::op_neg
+                    | Rule::op_or
+                    | Rule::op_and
+                    | Rule::op_eq
+                    | Rule::op_ne
+                    | Rule::op_le
+                    | Rule::op_ge
+                    | Rule::op_lt
+                    | Rule::op_gt
+                    | Rule::op_not_in
+                    | Rule::op_in
+                    | Rule::op_range_incl
+                    | Rule::op_range_excl
+                    | Rule::op_coalesce
+                    | Rule::op_add
+                    | Rule::op_sub
+                    | Rule::op_mul
+                    | Rule::op_div
+            ) {
+                ops += 1;
+            } else {
+                deepest = deepest.max(depth(&child)?);
+            }
+        }
+        let own = usize::from(matches!(pair.as_rule(), Rule::expr));
+        let d = ops + deepest + own;
+        if d > MAX_DEPTH { Err(pair.as_span().start()) } else { Ok(d) }
+    }
+    let at = match depth(pair) {
+        Ok(_) => return None,
+        Err(at) => at,
+    };
+    Some(
+        Diag::error(
+            "syntax::too-deep",
+            Span::new(file, offset + at, offset + at + 1),
+            format!("an expression is nested more than {MAX_DEPTH} deep"),
+        )
+        .label("too deep")
+        .help("split it into smaller parts with `let`, or `derive` a value"),
+    )
 }
 
 fn error_offset(e: &pest::error::Error<Rule>) -> usize {

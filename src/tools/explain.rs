@@ -29,6 +29,14 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "syntax::expected",
         "The rule file does not follow the grammar here. The message lists what could come next (for example `on` after a rule's message, or an operator between two values). Every top-level declaration is checked on its own, so one run reports the syntax errors of every declaration.",
     ),
+    (
+        "syntax::too-deep",
+        "Brackets and `if`s nested more than 64 deep, or an expression with more than 200 operators and brackets inside one another. No real rule comes close; the bound keeps the checker and the evaluator, which walk expressions recursively, safe from text that is broken or made up. Split the expression with `let` or `derive`.",
+    ),
+    (
+        "syntax::invisible",
+        "The rule text holds a character that shows as nothing: a zero-width space or joiner, a byte-order mark after the start of the file, a direction mark or a soft hyphen (often pasted from a web page or a document). In a name it makes a name that looks right and is not; in a string, a code that never matches the data. Delete it. Comments may hold them, and a byte-order mark at the very start of a file is allowed.",
+    ),
     ("syntax::bad-date", "A date literal such as `2024-02-30` names a day that does not exist."),
     ("syntax::number", "A whole number is too large to hold (more than 19 digits)."),
     (

@@ -173,3 +173,85 @@ fn a_comma_is_a_thousands_separator_or_an_input_finding() {
         }
     });
 }
+
+/// A rule file of one rule whose condition is `body`, in a scratch folder.
+fn rule_file(dir: &Path, name: &str, body: &str) -> String {
+    let text = format!(
+        "return fgc 2024-25\ntable Referrals {{ field FamilyID: text field Sex: text }}\nrule X1 error \"x\" on Referrals {{\n  require {body}\n}}\n"
+    );
+    std::fs::write(dir.join(name), text).unwrap();
+    name.to_string()
+}
+
+/// `fettle check` of one rule file: its exit code and its diagnostics.
+fn check(dir: &Path, file: &str) -> (Option<i32>, String) {
+    let out = fettle_in(dir).args(["check", file]).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Unclosed brackets used to cost the parser twice as much with each one (30 would take hours);
+/// now each shape is read once. Many more brackets than any rule needs are refused before parsing.
+#[test]
+fn unclosed_brackets_are_read_once_and_deep_nesting_is_refused() {
+    in_suite("edges", || {
+        let dir = scratch("parser");
+        for (i, shape) in
+            ["(", "f(", "count(", "(a, ", "if (", "not (", "exists(x in Referrals where ", "[", "(1 + "].into_iter().enumerate()
+        {
+            let file = rule_file(&dir, &format!("unclosed-{i}.fettle"), &shape.repeat(30));
+            let (code, out) = check(&dir, &file);
+            assert_eq!(code, Some(2), "{shape}: {out}");
+            assert!(out.contains("syntax::expected") && out.contains("1 errors"), "{shape}: {out}");
+        }
+        let file = rule_file(&dir, "unclosed.fettle", &"(".repeat(30));
+        insta::assert_snapshot!("parser-unclosed", check(&dir, &file).1);
+        // A hundred thousand brackets, closed or not, `if`s and operators: refused with a diagnostic
+        // instead of overflowing the stack.
+        let deep = [
+            ("deep-brackets", format!("{}true{}", "(".repeat(100_000), ")".repeat(100_000))),
+            ("deep-unclosed", "(".repeat(100_000)),
+            ("deep-ifs", "if true then true else ".repeat(100_000) + "true"),
+            ("deep-nots", "not ".repeat(100_000) + "true"),
+            ("deep-sum", "1 + ".repeat(100_000) + "1 == 2"),
+        ];
+        for (name, body) in deep {
+            let file = rule_file(&dir, &format!("{name}.fettle"), &body);
+            let (code, out) = check(&dir, &file);
+            assert_eq!(code, Some(2), "{name}: {out}");
+            assert!(out.contains("syntax::too-deep"), "{name}: {out}");
+            if name != "deep-brackets" {
+                // Without the source lines: the rule's line is long.
+                let head: Vec<&str> = out.lines().filter(|l| !l.contains('│') && !l.contains('·')).collect();
+                insta::assert_snapshot!(format!("parser-{name}"), head.join("\n"));
+            }
+        }
+        // The deepest nesting allowed still checks.
+        let fine = format!("{}true{}", "(".repeat(60), ")".repeat(60));
+        let (code, out) = check(&dir, &rule_file(&dir, "fine.fettle", &fine));
+        assert_eq!((code, out.as_str()), (Some(0), "fgc 2024-25: 1 rules, 0 errors, 0 warnings\n"));
+    });
+}
+
+/// Invisible characters in a name or a code make one that looks right and is not: a diagnostic
+/// names them. A byte-order mark at the very start of a file (as some editors save) is allowed.
+#[test]
+fn invisible_characters_in_rule_text_are_diagnosed() {
+    in_suite("edges", || {
+        let dir = scratch("invisible");
+        let cases = [
+            ("zero-width-space", "present(Fam\u{200b}ilyID)"),
+            ("bom-in-name", "present(FamilyID\u{feff})"),
+            ("zero-width-joiner-in-code", "Sex == \"1\u{200d}\""),
+        ];
+        for (name, body) in cases {
+            let file = rule_file(&dir, &format!("{name}.fettle"), body);
+            let (code, out) = check(&dir, &file);
+            assert_eq!(code, Some(2), "{name}: {out}");
+            insta::assert_snapshot!(format!("invisible-{name}"), out);
+        }
+        // In a comment it is harmless; at the start of the file it is the editor's mark.
+        let text = "\u{feff}return fgc 2024-25\n# a note\u{200b}\ntable Referrals { field FamilyID: text }\nrule X1 error \"x\" on Referrals {\n  require present(FamilyID)\n}\n";
+        std::fs::write(dir.join("bom-at-start.fettle"), text).unwrap();
+        assert_eq!(check(&dir, "bom-at-start.fettle"), (Some(0), "fgc 2024-25: 1 rules, 0 errors, 0 warnings\n".into()));
+    });
+}
