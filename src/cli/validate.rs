@@ -284,7 +284,7 @@ pub fn run(a: &Args) -> u8 {
     }
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     eval::sort(&mut findings);
-    let mut run = report::Run { findings, files, rules: texts };
+    let mut run = report::Run::new(findings, files, texts);
     if let Some(path) = &a.explain {
         match report::explain::load(path) {
             Ok(ex) => report::explain::apply(&mut run, &ex, &path.display().to_string()),

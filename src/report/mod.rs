@@ -10,6 +10,7 @@ pub mod json;
 pub mod junit;
 pub mod redact;
 pub mod sarif;
+pub mod shorten;
 pub mod template;
 pub mod xlsx;
 
@@ -54,6 +55,13 @@ pub struct Run {
 }
 
 impl Run {
+    /// A run of sorted findings, with long values shortened for every report ([`shorten`]).
+    pub fn new(findings: Vec<Finding>, files: Vec<String>, rules: BTreeMap<String, RuleInfo>) -> Run {
+        let mut run = Run { findings, files, rules };
+        shorten::apply(&mut run);
+        run
+    }
+
     /// Counts of the whole run.
     pub fn summary(&self) -> Summary {
         Summary::of(&self.findings, self.files.len())

@@ -255,3 +255,59 @@ fn invisible_characters_in_rule_text_are_diagnosed() {
         assert_eq!(check(&dir, "bom-at-start.fettle"), (Some(0), "fgc 2024-25: 1 rules, 0 errors, 0 warnings\n".into()));
     });
 }
+
+/// One 50 MB cell: every report quotes its first 1,000 characters and says how long it was, so
+/// reports stay small (the terminal report was 300 MB).
+#[test]
+fn a_huge_value_is_shortened_in_every_report() {
+    in_suite("edges", || {
+        let dir = scratch("huge-value");
+        std::fs::create_dir(dir.join("csv")).unwrap();
+        for e in std::fs::read_dir(root().join("samples/fgc/csv")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.join("csv").join(e.file_name())).unwrap();
+        }
+        let path = dir.join("csv/Referrals.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let column = lines[0].split(',').position(|h| h == "Ethnicity").unwrap();
+        let mut cells: Vec<String> = lines[1].split(',').map(String::from).collect();
+        cells[column] = "W".repeat(50_000_000);
+        lines[1] = cells.join(",");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+        let out = fettle_in(&dir).args(["validate", "csv"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.len() < 100_000, "terminal report of {} bytes", out.stdout.len());
+        let report = String::from_utf8_lossy(&out.stdout);
+        let quoted: Vec<String> = report
+            .lines()
+            .filter(|l| l.contains("shortened"))
+            .map(|l| {
+                // Runs of W written as their length, so the snapshot stays readable.
+                let run = l.chars().filter(|c| *c == 'W').count();
+                l.replacen(&"W".repeat(run), &format!("<{run} × W>"), 1)
+            })
+            .collect();
+        insta::assert_snapshot!("huge-value-terminal", quoted.join("\n"));
+
+        let formats = ["human", "json", "csv", "html", "xlsx", "junit", "sarif"];
+        let out = fettle_in(&dir)
+            .args(["validate", "csv", "--out", "out"])
+            .args(formats.iter().flat_map(|f| ["--format", f]))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        for e in std::fs::read_dir(dir.join("out")).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let len = e.metadata().unwrap().len();
+            assert!(len < 300_000, "{name}: {len} bytes");
+            if !name.ends_with(".xlsx") {
+                let text = std::fs::read_to_string(e.path()).unwrap();
+                assert!(text.contains("(50,000,000 characters, shortened)"), "{name} does not say the value was shortened");
+            }
+        }
+        assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), formats.len());
+    });
+}

@@ -368,7 +368,7 @@ impl Session {
         }
         eval::sort(&mut findings);
         let files: Vec<String> = validated.iter().map(|v| v.display.clone()).collect();
-        let run = Run { findings, files, rules };
+        let run = Run::new(findings, files, rules);
         self.rule_views = views;
         self.run = Some(run);
         let Some(run) = &self.run else { return Err("no run".into()) };
