@@ -112,11 +112,20 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Submission>, String> {
                 // A link to a regular file counts as the file; links to folders are not followed
                 // (no loops), and pipes and devices are never read.
                 let is_file = e.file_type().is_file() || (e.path_is_symlink() && e.path().is_file());
-                if !is_file {
-                    continue;
-                }
                 let path = e.path();
                 if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("~$") || n.starts_with('.')) {
+                    continue;
+                }
+                if !is_file {
+                    // Named as a file fettle reads but not one (a named pipe, a device, a broken
+                    // link): say so, instead of leaving its table to be reported missing. Only its
+                    // metadata is looked at: opening a pipe would block.
+                    if !e.file_type().is_dir() && !path.is_dir() && Format::of(path).is_some() {
+                        return Err(format!(
+                            "`{}` is not a regular file (a named pipe, a device or a broken link); fettle reads only regular files",
+                            path.display()
+                        ));
+                    }
                     continue;
                 }
                 match Format::of(path) {

@@ -383,6 +383,12 @@ impl Columns {
         }
         cols
     }
+    /// Whether `line` is the header row again: every column this table reads (at least two) holds
+    /// its header's name.
+    fn repeats(&self, line: &Line, header: &Line) -> bool {
+        let read: Vec<usize> = self.fields.iter().flatten().copied().collect();
+        read.len() >= 2 && read.iter().all(|c| norm_name(&text(&line.cell(*c))) == norm_name(&text(&header.cell(*c))))
+    }
     /// Whether every cell this table reads is empty in `line`.
     fn is_blank(&self, line: &Line) -> bool {
         self.fields.iter().chain(&self.links).flatten().all(|c| text(&line.cell(*c)).is_empty())
@@ -411,6 +417,15 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
     let link = ts.parent.map(|p| Link::new(b, t, p, &cols, &grid.name));
     for (pos, line) in grid.rows.iter().skip(h + 1) {
         if cols.is_blank(line) {
+            continue;
+        }
+        if cols.repeats(line, header) {
+            let place = match grid.kind {
+                Kind::Sheet => format!("row {pos} of sheet `{}`", grid.name),
+                Kind::Csv => format!("line {pos} of `{}`", grid.name),
+            };
+            let message = format!("{place} repeats the header row (were two files joined?); it is not read as data");
+            b.issue(InputIssue { code: "input::repeated-header", table: Some(t), field: None, row: None, message, error: true });
             continue;
         }
         let (parent, unknown) = link.as_ref().map_or((NONE, None), |l| l.find(line, &cols));

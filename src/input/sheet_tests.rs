@@ -79,12 +79,38 @@ const ASMT: TableId = TableId(2);
 
 // ---- fixtures -----------------------------------------------------------------------------------
 
-fn temp_dir() -> PathBuf {
+/// A scratch folder, removed (with what the test wrote in it) when the test lets go of it.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir() -> Scratch {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("fettle-sheet-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
+}
+
+/// A file in its own scratch folder, removed with it.
+struct Saved(#[allow(dead_code, reason = "held for its drop")] Scratch, PathBuf);
+
+impl std::ops::Deref for Saved {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.1
+    }
 }
 
 /// A cell written into a test sheet.
@@ -113,10 +139,11 @@ fn put(ws: &mut Worksheet, row: u32, col: u16, rows: &[&[C]]) {
     }
 }
 
-fn save(wb: &mut Workbook, name: &str) -> PathBuf {
-    let path = temp_dir().join(name);
+fn save(wb: &mut Workbook, name: &str) -> Saved {
+    let dir = temp_dir();
+    let path = dir.join(name);
     wb.save(&path).unwrap();
-    path
+    Saved(dir, path)
 }
 
 fn a1(col: u32, row: u32) -> String {
@@ -156,7 +183,7 @@ fn codes(d: &Dataset) -> Vec<&'static str> {
 
 /// A Child sheet from B2: a title, a blank row, then the header on row 4, columns shuffled and an
 /// extra `Notes` column; dates as a real date, text `31/03/2024`, ISO text and a serial number.
-fn child_workbook() -> PathBuf {
+fn child_workbook() -> Saved {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("children").unwrap();
@@ -239,7 +266,7 @@ fn xlsx_missing_child_sheet_and_column_are_issues() {
 }
 
 /// Child, CINdetails and Assessments sheets linked by key, one CIN row with an unknown child.
-fn linked_workbook() -> PathBuf {
+fn linked_workbook() -> Saved {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("Child").unwrap();
@@ -386,7 +413,7 @@ fn xlsx_cells_become_raw_values() {
 
 // ---- CSV ----------------------------------------------------------------------------------------
 
-fn csv_files(files: &[(&str, &[u8])]) -> (PathBuf, Vec<PathBuf>) {
+fn csv_files(files: &[(&str, &[u8])]) -> (Scratch, Vec<PathBuf>) {
     let dir = temp_dir();
     let paths = files
         .iter()
@@ -424,10 +451,10 @@ fn csv_bom_quotes_newlines_and_ragged_rows() {
 
 #[test]
 fn csv_missing_top_file_is_an_error_and_single_file_keeps_its_name() {
-    let (_, files) = csv_files(&[("Other.csv", b"a,b\n1,2\n")]);
+    let (_dir, files) = csv_files(&[("Other.csv", b"a,b\n1,2\n")]);
     let e = read_csv(&schema(), &files, "in").unwrap_err();
     assert!(e.to_string().contains("the file `Child.csv` is missing; the files given are Other.csv"), "{e}");
-    let (_, files) = csv_files(&[("children.csv", b"LAchildID\nC1\n")]);
+    let (_dir, files) = csv_files(&[("children.csv", b"LAchildID\nC1\n")]);
     let shown = files[0].display().to_string();
     let d = read_csv(&schema(), &files, &shown).unwrap();
     assert!(matches!(&d.tables[0].origin, Origin::Csv { file, .. } if *file == shown));
@@ -442,17 +469,17 @@ fn csv_missing_top_file_is_an_error_and_single_file_keeps_its_name() {
 fn csv_other_encodings_are_decoded() {
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend("LAchildID,Gender\r\nC1,Zoë\r\n".encode_utf16().flat_map(u16::to_le_bytes));
-    let (_, files) = csv_files(&[("Child.csv", &utf16)]);
+    let (_dir, files) = csv_files(&[("Child.csv", &utf16)]);
     let d = read_csv(&schema(), &files, "in").unwrap();
     assert_eq!(value(&d, CHILD, 2, 0), text_of("Zoë"));
     assert_eq!(d.tables[0].pos, vec![2]);
-    let (_, files) = csv_files(&[("Child.csv", b"LAchildID,Gender\rC0,\"a\r\nb\"\r\rC1,Zo\xeb \x93q\x94\r")]);
+    let (_dir, files) = csv_files(&[("Child.csv", b"LAchildID,Gender\rC0,\"a\r\nb\"\r\rC1,Zo\xeb \x93q\x94\r")]);
     let d = read_csv(&schema(), &files, "in").unwrap();
     assert_eq!(value(&d, CHILD, 2, 1), text_of("Zoë “q”"));
     assert_eq!(d.tables[0].pos, vec![2, 5], "lone carriage returns end lines too");
     let mut be = vec![0xFE, 0xFF];
     be.extend("LAchildID\nC7\n".encode_utf16().flat_map(u16::to_be_bytes));
-    let (_, files) = csv_files(&[("Child.csv", &be)]);
+    let (_dir, files) = csv_files(&[("Child.csv", &be)]);
     assert_eq!(value(&read_csv(&schema(), &files, "in").unwrap(), CHILD, 0, 0), text_of("C7"));
 }
 

@@ -11,7 +11,29 @@ use std::fmt::Write;
 const MAX_PER_RULE: usize = 50;
 
 fn loc(l: &Location) -> String {
-    l.to_string()
+    esc(&l.to_string()).into_owned()
+}
+
+/// Text from the data or from file names, made safe for a terminal: control characters (an escape
+/// that would restyle or move the cursor, a newline that would fake a line of the report) are shown
+/// as escapes (`\u{1b}`, `\n`) instead of acting.
+pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Renders findings for a terminal (no colour: output is stable for tests and pipes).
@@ -49,7 +71,7 @@ pub fn render(run: &Run) -> String {
 }
 
 fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<String, RuleInfo>) {
-    let _ = writeln!(out, "{file}: {} finding{}", fs.len(), if fs.len() == 1 { "" } else { "s" });
+    let _ = writeln!(out, "{}: {} finding{}", esc(file), fs.len(), if fs.len() == 1 { "" } else { "s" });
     // Group by rule, errors first, then queries, then info; codes in order.
     let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &str, &str), Vec<&Finding>> = BTreeMap::new();
     for f in fs {
@@ -69,12 +91,12 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<S
         } else {
             first
         };
-        let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), code, title);
+        let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), esc(code), esc(title));
         if let Some(r) = texts.get(*code) {
             if r.check.is_empty() {
-                let _ = writeln!(out, "  rule: {}:{}", r.file, r.line);
+                let _ = writeln!(out, "  rule: {}:{}", esc(&r.file), r.line);
             } else {
-                let _ = writeln!(out, "  rule: {}:{}  {}", r.file, r.line, r.check);
+                let _ = writeln!(out, "  rule: {}:{}  {}", esc(&r.file), r.line, r.check);
             }
         }
         if table {
@@ -97,9 +119,9 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<S
 fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     let mut head = String::from("  - ");
     if let Some(c) = &f.child {
-        let _ = write!(head, "child {c}");
+        let _ = write!(head, "child {}", esc(c));
     } else if let Some(t) = &f.table {
-        let _ = write!(head, "{t}");
+        let _ = write!(head, "{}", esc(t));
     } else {
         head.push_str("return");
     }
@@ -108,12 +130,14 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     }
     let _ = writeln!(out, "{head}");
     if f.message != group_message {
-        let _ = writeln!(out, "    {}", f.message);
+        let _ = writeln!(out, "    {}", esc(&f.message));
     }
     let vals: Vec<String> = f
         .values
         .iter()
-        .map(|v| format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) }))
+        .map(|v| {
+            format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", esc(&v.value)) })
+        })
         .collect();
     if !vals.is_empty() && !f.code.starts_with("input::") {
         let _ = writeln!(out, "    values: {}", vals.join(", "));
@@ -123,7 +147,11 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
             .values
             .iter()
             .map(|v| {
-                format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", v.value) })
+                format!(
+                    "{} = {}",
+                    v.field,
+                    if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", esc(&v.value)) }
+                )
             })
             .collect();
         let place = r.location.as_ref().map(loc).unwrap_or_else(|| format!("row {}", r.row + 1));
@@ -141,7 +169,7 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
 fn render_table(out: &mut String, list: &[&Finding]) {
     let Some(first) = list.first() else { return };
     let heads: Vec<&str> = first.values.iter().map(|v| v.field.as_str()).collect();
-    let rows: Vec<Vec<&str>> = list.iter().map(|f| f.values.iter().map(|v| v.value.as_str()).collect()).collect();
+    let rows: Vec<Vec<std::borrow::Cow<str>>> = list.iter().map(|f| f.values.iter().map(|v| esc(&v.value)).collect()).collect();
     let widths: Vec<usize> = (0..heads.len())
         .map(|i| {
             rows.iter()
@@ -158,6 +186,7 @@ fn render_table(out: &mut String, list: &[&Finding]) {
     };
     let _ = writeln!(out, "{}", line(&heads));
     for r in &rows {
-        let _ = writeln!(out, "{}", line(r));
+        let cells: Vec<&str> = r.iter().map(|c| c.as_ref()).collect();
+        let _ = writeln!(out, "{}", line(&cells));
     }
 }

@@ -147,6 +147,10 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "A required column is not in the sheet, or a child sheet lacks a key column (such as LAchildID) that links its rows to their parent.",
     ),
     ("input::duplicate-column", "Two columns of a sheet have the same header; the first is read."),
+    (
+        "input::repeated-header",
+        "A row in the middle of a sheet or CSV file repeats the header row, as when two exports are joined into one file. The row is not read as data (it would be a child called `LAchildID`); check that the rows after it belong to this return and are not there twice.",
+    ),
     ("input::no-header", "No row near the top of the sheet has the expected column names."),
     (
         "input::unknown-parent",

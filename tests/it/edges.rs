@@ -311,3 +311,66 @@ fn a_huge_value_is_shortened_in_every_report() {
         assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), formats.len());
     });
 }
+
+/// Copies the FGC sample's CSV folder to `to`.
+fn fgc_csv(to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(root().join("samples/fgc/csv")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// Two exports joined into one file repeat the header row in the middle: one finding says so,
+/// instead of a child called `LAchildID` with a finding for every column.
+#[test]
+fn a_header_row_repeated_mid_file_is_one_finding() {
+    in_suite("edges", || {
+        let dir = scratch("repeated-header");
+        fgc_csv(&dir.join("csv"));
+        let path = dir.join("csv/Referrals.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let header = lines[0];
+        lines.insert(10, header);
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let out = fettle_in(&dir).args(["validate", "csv"]).output().unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(!report.contains("child LAchildID"), "{report}");
+        insta::assert_snapshot!("repeated-header", section(&report, "input::repeated-header"));
+    });
+}
+
+/// File and folder names with control characters (an escape that would restyle the terminal, a
+/// newline that would fake a line of the report) are shown escaped in the terminal report.
+#[test]
+fn control_characters_in_file_names_are_escaped_in_the_terminal_report() {
+    in_suite("edges", || {
+        let dir = scratch("control-names");
+        fgc_csv(&dir.join("council\u{1b}[2J\nsummary: 0 files"));
+        let out = fettle_in(&dir).args(["validate", "."]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(!report.contains('\u{1b}'), "an escape character reached the terminal");
+        assert_eq!(report.lines().filter(|l| l.starts_with("summary:")).count(), 1, "{report}");
+        let shown: Vec<&str> = report.lines().filter(|l| l.contains("council")).take(2).collect();
+        insta::assert_snapshot!("control-names", shown.join("\n"));
+    });
+}
+
+/// A named pipe where a CSV file should be is named in a clear message (and never opened: opening
+/// it would wait for a writer forever), not reported as a missing table.
+#[test]
+fn a_named_pipe_in_a_csv_folder_is_a_clear_error() {
+    in_suite("edges", || {
+        let dir = scratch("fifo");
+        fgc_csv(&dir.join("csv"));
+        std::fs::remove_file(dir.join("csv/Summary.csv")).unwrap();
+        let made = Command::new("mkfifo").arg(dir.join("csv/Summary.csv")).status().unwrap();
+        assert!(made.success());
+        let mut c = fettle_in(&dir);
+        c.args(["validate", "csv"]);
+        assert_cmd_snapshot!("fifo-in-csv-folder", c);
+    });
+}
