@@ -13,6 +13,7 @@ pub mod eval;
 pub mod examples;
 pub mod generate;
 pub mod input;
+pub mod layout;
 pub mod library;
 pub mod lsp;
 pub mod report;

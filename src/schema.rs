@@ -25,6 +25,8 @@ pub struct Schema {
     pub code_lists: Vec<CodeList>,
     /// Accepted spellings of yes and no, lower case.
     pub booleans: Booleans,
+    /// The XML document's declared layout (`layout xml`), when the return has one.
+    pub layout: Option<crate::layout::Layout>,
 }
 
 /// The spellings a return accepts for yes/no values (compared in lower case).

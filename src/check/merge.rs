@@ -24,6 +24,8 @@ pub struct Decls {
     pub uses: Vec<Ident>,
     /// Accepted yes/no spellings.
     pub booleans: Option<(Vec<String>, Vec<String>)>,
+    /// The XML layout (its root element), after the later years' edits.
+    pub layout: Option<Element>,
     /// Code lists.
     pub codes: Vec<CodesDecl>,
     /// Tables.
@@ -56,7 +58,65 @@ fn nothing_to_replace<'a>(kind: &str, name: &str, span: Span, names: impl IntoIt
     d
 }
 
+/// The element at `path` (names from the root, `/`-separated) and, when the path is wrong, the
+/// names that could have been meant at the first step that fails.
+fn find_element<'a>(root: &'a mut Element, path: &str) -> Result<&'a mut Element, Vec<String>> {
+    let mut parts = path.split('/').filter(|s| !s.is_empty());
+    if parts.next() != Some(root.name.name.as_str()) {
+        return Err(vec![root.name.name.clone()]);
+    }
+    let mut cur = root;
+    for part in parts {
+        let names: Vec<String> = cur.children.iter().flatten().map(|c| c.name.name.clone()).collect();
+        match cur.children.as_mut().and_then(|cs| cs.iter_mut().find(|c| c.name.name == part)) {
+            Some(next) => cur = next,
+            None => return Err(names),
+        }
+    }
+    Ok(cur)
+}
+
 impl Decls {
+    /// Applies a change to the layout.
+    fn edit_layout(&mut self, edit: &LayoutEdit, span: Span, diags: &mut Vec<Diag>) {
+        let Some(root) = self.layout.as_mut() else {
+            diags.push(
+                Diag::error("check::nothing-to-replace", span, "there is no XML layout to change")
+                    .label("changes nothing")
+                    .help("declare `layout xml { ... }` in this year or the year it extends"),
+            );
+            return;
+        };
+        let (path, espan) = match edit {
+            LayoutEdit::Replace(p, _, s) | LayoutEdit::Remove(p, s) => (p.as_str(), *s),
+        };
+        let missing = |names: Vec<String>, diags: &mut Vec<Diag>| {
+            let last = path.rsplit('/').next().unwrap_or(path);
+            let mut d = Diag::error("check::nothing-to-replace", espan, format!("the layout has no element `{path}`"))
+                .label("no such element");
+            d.help = did_you_mean(last, names.iter().map(String::as_str));
+            diags.push(d);
+        };
+        match edit {
+            LayoutEdit::Replace(_, el, _) => match find_element(root, path) {
+                Ok(slot) => *slot = el.clone(),
+                Err(names) => missing(names, diags),
+            },
+            LayoutEdit::Remove(..) => {
+                let (parent, last) = path.rsplit_once('/').unwrap_or(("", path));
+                match find_element(root, parent) {
+                    Ok(p) if p.children.as_ref().is_some_and(|cs| cs.iter().any(|c| c.name.name == last)) => {
+                        if let Some(cs) = p.children.as_mut() {
+                            cs.retain(|c| c.name.name != last);
+                        }
+                    }
+                    Ok(p) => missing(p.children.iter().flatten().map(|c| c.name.name.clone()).collect(), diags),
+                    Err(names) => missing(names, diags),
+                }
+            }
+        }
+    }
+
     /// Applies the files of one year: fixtures first (a table given replaces that table's earlier
     /// fixture rows), then every other declaration in file order.
     pub fn apply_year(&mut self, files: &[File], diags: &mut Vec<Diag>) {
@@ -110,6 +170,20 @@ impl Decls {
                 }
             }
             Item::Booleans(y, n, _) => self.booleans = Some((y.clone(), n.clone())),
+            Item::Layout(el) => match &self.layout {
+                Some(first) => diags.push(
+                    Diag::error("check::duplicate", el.span, "the XML layout is declared twice")
+                        .label("declared again here")
+                        .related(first.span, "first declared here")
+                        .help("write `extend layout xml { replace \"path\" = ... }` to change it in a later year"),
+                ),
+                None => self.layout = Some(el.clone()),
+            },
+            Item::ExtendLayout(edits, span) => {
+                for e in edits {
+                    self.edit_layout(e, *span, diags);
+                }
+            }
             Item::Codes(c) => {
                 let pos = self.codes.iter().position(|x| x.name.name == c.name.name);
                 match (pos, c.replace) {

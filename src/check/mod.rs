@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod builtins;
+mod layout;
 pub mod merge;
 pub mod program;
 mod resolve;
@@ -30,6 +31,7 @@ pub fn check_with(
     let mut cx = resolve::Checker::new(decls);
     cx.code_lists();
     cx.tables();
+    cx.layout();
     cx.foreign(foreign);
     cx.derived_slots();
     cx.all_globals();

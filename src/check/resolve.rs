@@ -102,6 +102,14 @@ impl<'d> Checker<'d> {
         }
     }
 
+    /// Resolves the XML layout against the tables (after [`Checker::tables`]).
+    pub fn layout(&mut self) {
+        if let Some(root) = &self.decls.layout {
+            let layout = super::layout::resolve(root, &self.schema, &mut self.diags);
+            self.schema.layout = Some(layout);
+        }
+    }
+
     pub fn tables(&mut self) {
         let names: Vec<String> = self.schema.code_lists.iter().map(|c| c.name.clone()).collect();
         for t in &self.decls.tables {

@@ -243,9 +243,19 @@ pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
         .iter()
         .map(|is| {
             let table = is.table.map(|t| prog.schema.table(t).name.clone());
+            // An issue about one XML element: its own line, its path below the row's element.
+            let at = |t: Option<(TableId, u32)>| {
+                let rel = is.path.as_deref().filter(|_| is.line > 0)?;
+                let path = match t {
+                    Some((t, r)) if rel.is_empty() => xml_path(data, prog, t, r, 0),
+                    Some((t, r)) => format!("{}/{rel}", xml_path(data, prog, t, r, 0)),
+                    None => rel.to_string(),
+                };
+                Some(Location::Xml { path, line: is.line })
+            };
             let (location, child, values) = match (is.table, is.row) {
                 (Some(t), Some(r)) => {
-                    let loc = location(data, prog, t, r, is.field);
+                    let loc = at(Some((t, r))).or_else(|| location(data, prog, t, r, is.field));
                     let vals = is
                         .field
                         .map(|f| {
@@ -258,7 +268,7 @@ pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
                         .unwrap_or_default();
                     (loc, child_id(data, prog, t, r), vals)
                 }
-                _ => (None, None, vec![]),
+                _ => (at(None), None, vec![]),
             };
             Finding {
                 code: is.code.to_string(),

@@ -89,7 +89,7 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
     let mut x = String::with_capacity(children * 1500 + 1000);
     let _ = write!(
         x,
-        "<Message>\n  <Header>\n    <CollectionDetails>\n      <Collection>CIN</Collection>\n      <Year>{year}</Year>\n      <ReferenceDate>{}</ReferenceDate>\n    </CollectionDetails>\n    <Source>\n      <SourceLevel>L</SourceLevel>\n      <LEA>201</LEA>\n      <SoftwareCode>fettle generator</SoftwareCode>\n      <Release>1</Release>\n      <SerialNo>{seed}</SerialNo>\n      <DateTime>{}T09:00:00</DateTime>\n    </Source>\n  </Header>\n  <Children>\n",
+        "<Message>\n  <Header>\n    <CollectionDetails>\n      <Collection>CIN</Collection>\n      <Year>{year}</Year>\n      <ReferenceDate>{}</ReferenceDate>\n    </CollectionDetails>\n    <Source>\n      <SourceLevel>L</SourceLevel>\n      <LEA>201</LEA>\n      <SoftwareCode>fettle generator</SoftwareCode>\n      <Release>1</Release>\n      <SerialNo>{seed:03}</SerialNo>\n      <DateTime>{}T09:00:00</DateTime>\n    </Source>\n  </Header>\n  <Children>\n",
         day(end),
         day(end + 30)
     );
@@ -164,6 +164,8 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
             let _ = writeln!(x, "        <ReasonForClosure>{r}</ReasonForClosure>");
         }
         let last = closure.unwrap_or(end);
+        // Child protection plans come after ReferralNFA in the schema's sequence.
+        let mut plans = String::new();
         if !nfa {
             // An assessment, authorised unless the episode is open and recent.
             let a_start = referral + rng.below(5) as i32;
@@ -215,24 +217,25 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
                 );
                 let cpp_start = if mistake == Some(8) { weekday_icpc + 1 } else { weekday_icpc };
                 let cpp_end = closure;
-                let _ = write!(x, "        <ChildProtectionPlans>\n          <CPPstartDate>{}</CPPstartDate>\n", day(cpp_start));
+                let _ =
+                    write!(plans, "        <ChildProtectionPlans>\n          <CPPstartDate>{}</CPPstartDate>\n", day(cpp_start));
                 if let Some(e) = cpp_end {
-                    let _ = writeln!(x, "          <CPPendDate>{}</CPPendDate>", day(e.max(cpp_start + 1)));
+                    let _ = writeln!(plans, "          <CPPendDate>{}</CPPendDate>", day(e.max(cpp_start + 1)));
                 }
                 let abuse = rng.pick(ABUSE);
                 let _ = write!(
-                    x,
+                    plans,
                     "          <InitialCategoryOfAbuse>{abuse}</InitialCategoryOfAbuse>\n          <LatestCategoryOfAbuse>{abuse}</LatestCategoryOfAbuse>\n          <NumberOfPreviousCPP>{}</NumberOfPreviousCPP>\n",
                     rng.below(3)
                 );
                 if cpp_start + 90 < last {
                     let _ = write!(
-                        x,
+                        plans,
                         "          <Reviews>\n            <CPPreviewDate>{}</CPPreviewDate>\n          </Reviews>\n",
                         day(cpp_start + 90)
                     );
                 }
-                let _ = writeln!(x, "        </ChildProtectionPlans>");
+                let _ = writeln!(plans, "        </ChildProtectionPlans>");
             } else if rng.chance(0.5) && auth + 2 < last {
                 let p_start = auth + 1;
                 let _ = write!(x, "        <CINPlanDates>\n          <CINPlanStartDate>{}</CINPlanStartDate>\n", day(p_start));
@@ -244,7 +247,7 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
         }
         let _ = write!(
             x,
-            "        <ReferralNFA>{}</ReferralNFA>\n      </CINdetails>\n    </Child>\n",
+            "        <ReferralNFA>{}</ReferralNFA>\n{plans}      </CINdetails>\n    </Child>\n",
             if nfa { "true" } else { "false" }
         );
     }

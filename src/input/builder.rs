@@ -101,6 +101,8 @@ impl<'s> Builder<'s> {
             Err((text, why)) => {
                 let fname = &self.schema.field(t, f).name;
                 self.data.issues.push(InputIssue {
+                    line: 0,
+                    path: None,
                     code: why.code(),
                     table: Some(t),
                     field: Some(f),
@@ -117,6 +119,34 @@ impl<'s> Builder<'s> {
         self.put(t, row, f, value, line, false);
     }
 
+    /// Sets a cell to a value typed by the reader (XML, by the layout).
+    pub fn set_value(&mut self, t: TableId, row: u32, f: FieldId, value: Scalar, line: u32) {
+        let list = matches!(self.schema.field(t, f).ty, FieldType::List(_));
+        if list && value.is_null() {
+            return;
+        }
+        let value = match value {
+            Scalar::Text(s) => Scalar::Text(self.strings.get(&s)),
+            v => v,
+        };
+        self.put(t, row, f, value, line, list);
+    }
+
+    /// Marks a cell's value as refused (XML, by the layout): missing for the rules, its raw text
+    /// kept for findings. The caller reports why.
+    pub fn set_refused(&mut self, t: TableId, row: u32, f: FieldId, raw: &str, line: u32) {
+        if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize))
+            && c.invalid.last().is_none_or(|(r, _)| *r != row)
+            && c.values.get(row as usize).is_some_and(Scalar::is_null)
+        {
+            c.invalid.push((row, Arc::from(raw)));
+        }
+        let list = matches!(self.schema.field(t, f).ty, FieldType::List(_));
+        if !list {
+            self.put(t, row, f, Scalar::Null, line, false);
+        }
+    }
+
     /// Adds one item to a list field (an XML element that repeats).
     pub fn push_item(&mut self, t: TableId, row: u32, f: FieldId, raw: &Raw, line: u32) {
         let inner = match &self.schema.field(t, f).ty {
@@ -129,6 +159,8 @@ impl<'s> Builder<'s> {
             Err((text, why)) => {
                 let fname = &self.schema.field(t, f).name;
                 self.data.issues.push(InputIssue {
+                    line: 0,
+                    path: None,
                     code: why.code(),
                     table: Some(t),
                     field: Some(f),

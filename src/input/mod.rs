@@ -6,6 +6,7 @@
 
 pub mod builder;
 pub mod coerce;
+pub mod conform;
 pub mod records;
 pub mod sheet;
 pub mod xml;
@@ -266,6 +267,8 @@ fn missing_singletons(schema: &crate::schema::Schema, format: Format, mut data: 
             Format::Csv => format!("the file `{}.csv` is missing; the return needs its one row", ts.name),
         };
         data.issues.push(crate::table::InputIssue {
+            line: 0,
+            path: None,
             code: "input::missing-table",
             table: Some(t),
             field: None,

@@ -280,7 +280,16 @@ fn missing(b: &mut Builder, t: TableId, kind: Kind, found: &[String], display: &
     }
     let expected = ts.sheets.iter().map(|s| format!("`{s}{ext}`")).collect::<Vec<_>>().join(", ");
     let message = format!("the {what} `{}{ext}` is missing (expected one of: {expected})", ts.name);
-    b.issue(InputIssue { code: "input::missing-sheet", table: Some(t), field: None, row: None, message, error: true });
+    b.issue(InputIssue {
+        line: 0,
+        path: None,
+        code: "input::missing-sheet",
+        table: Some(t),
+        field: None,
+        row: None,
+        message,
+        error: true,
+    });
     Ok(())
 }
 
@@ -368,6 +377,8 @@ impl Columns {
             match cols.fields.get_mut(f.0 as usize) {
                 Some(slot @ None) => *slot = Some(c),
                 Some(Some(_)) => b.issue(InputIssue {
+                    line: 0,
+                    path: None,
                     code: "input::duplicate-column",
                     table: Some(t),
                     field: Some(f),
@@ -402,7 +413,16 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
     let names = Names::of(schema, t);
     let Some((h, header)) = find_header(grid, &names) else {
         let message = format!("no header row naming the columns of `{}` was found in `{}`", ts.name, grid.name);
-        b.issue(InputIssue { code: "input::no-header", table: Some(t), field: None, row: None, message, error: true });
+        b.issue(InputIssue {
+            line: 0,
+            path: None,
+            code: "input::no-header",
+            table: Some(t),
+            field: None,
+            row: None,
+            message,
+            error: true,
+        });
         return;
     };
     let cols = Columns::of(b, t, &names, header, &grid.name);
@@ -432,6 +452,8 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
         let row = b.add_row(t, parent, *pos);
         if let Some(message) = unknown {
             b.issue(InputIssue {
+                line: 0,
+                path: None,
                 code: "input::unknown-parent",
                 table: Some(t),
                 field: None,
@@ -460,6 +482,8 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str) {
         } else if fs.required && numbered != Some(f) {
             let message = format!("the column `{}` is missing from sheet `{sheet}`", fs.name);
             b.issue(InputIssue {
+                line: 0,
+                path: None,
                 code: "input::missing-column",
                 table: Some(t),
                 field: Some(f),
@@ -509,6 +533,8 @@ impl Link {
         for (k, r) in dups {
             let said = parts.iter().zip(k.split('\u{1f}')).map(|(n, v)| format!("{n} `{v}`")).collect::<Vec<_>>().join(", ");
             b.issue(InputIssue {
+                line: 0,
+                path: None,
                 code: "input::duplicate-key",
                 table: Some(p),
                 field: None,
@@ -530,6 +556,8 @@ impl Link {
                     schema.table(p).name
                 );
                 b.issue(InputIssue {
+                    line: 0,
+                    path: None,
                     code: "input::missing-column",
                     table: Some(t),
                     field: None,

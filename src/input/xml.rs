@@ -8,9 +8,10 @@
 //! anything.
 
 use super::builder::{self, Builder};
+use super::conform::{Typed, Validator, Violation};
 use super::{InputError, Sniff};
 use crate::schema::{FieldId, FieldType, Schema, TableId};
-use crate::table::{Dataset, NONE, Origin, Raw};
+use crate::table::{Dataset, NONE, Origin, Raw, Scalar};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use std::path::Path;
@@ -92,6 +93,11 @@ impl Plan {
                     .collect()
             })
             .collect();
+        if let Some(layout) = &schema.layout {
+            for e in &layout.elements {
+                names.intern(&e.name);
+            }
+        }
         let root =
             schema.tables.iter().filter_map(|t| t.xml.as_ref()).next().and_then(|p| p.split('/').next()).map(str::to_string);
         let mut tables_by_last: Vec<Vec<TableId>> = vec![vec![]; names.names.len()];
@@ -307,6 +313,13 @@ fn read_part(
     let mut line: u32 = first_line;
     let mut last_pos: usize = 0;
     let mut seen_root = !start.is_empty();
+    let mut v = schema.layout.as_ref().map(|l| {
+        if start.is_empty() {
+            Validator::new(l)
+        } else {
+            Validator::resume(l, &start.iter().map(|i| names.name(*i)).collect::<Vec<_>>())
+        }
+    });
     loop {
         let ev = reader.read_event().map_err(|e| {
             let at = reader.error_position() as usize;
@@ -337,6 +350,13 @@ fn read_part(
                     }
                 }
                 stack.push(names.id(name));
+                if let Some(v) = v.as_mut() {
+                    v.open(name, line);
+                    if !e.attributes_raw().trim().is_empty() {
+                        attributes(v, e, name, line, stack.len());
+                    }
+                    report(&mut b, v, &stack, names, &open, capture.as_ref(), name);
+                }
                 if own_check && !is_empty {
                     opened.push(qnames.intern(e.name().into_inner()));
                 }
@@ -346,7 +366,8 @@ fn read_part(
                 }
                 on_open(schema, plan, &mut b, &stack, &mut open, &mut capture, &mut buf, line);
                 if is_empty {
-                    on_close(&mut b, &mut stack, &mut open, &mut capture, &buf);
+                    let typed = close(&mut b, v.as_mut(), &schema.booleans, &stack, names, &open, capture.as_ref());
+                    on_close(&mut b, &mut stack, &mut open, &mut capture, &buf, typed);
                 }
             }
             Event::End(ref e) => {
@@ -359,11 +380,39 @@ fn read_part(
                         return Err("an end tag does not match".into());
                     }
                 }
-                on_close(&mut b, &mut stack, &mut open, &mut capture, &buf);
+                let typed = close(&mut b, v.as_mut(), &schema.booleans, &stack, names, &open, capture.as_ref());
+                on_close(&mut b, &mut stack, &mut open, &mut capture, &buf, typed);
             }
-            Event::Text(t) if capture.is_some() => buf.push_str(&t.xml10_content()),
-            Event::CData(t) if capture.is_some() => buf.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if capture.is_some() => {
+            Event::Text(t) => {
+                let wanted = v.as_ref().is_some_and(Validator::wants_text);
+                if capture.is_some() || wanted {
+                    let s = t.xml10_content();
+                    if capture.is_some() {
+                        buf.push_str(&s);
+                    }
+                    if let Some(v) = v.as_mut().filter(|_| wanted) {
+                        v.text(&s);
+                    }
+                } else if let Some(v) = v.as_mut() {
+                    v.raw_text(t.as_ref(), line);
+                    report(&mut b, v, &stack, names, &open, None, stack.last().map_or("", |i| names.name(*i)));
+                }
+            }
+            Event::CData(t) => {
+                let s = t.xml10_content();
+                if capture.is_some() {
+                    buf.push_str(&s);
+                }
+                if let Some(v) = v.as_mut() {
+                    if v.wants_text() {
+                        v.text(&s);
+                    } else {
+                        v.raw_text(&s, line);
+                        report(&mut b, v, &stack, names, &open, None, stack.last().map_or("", |i| names.name(*i)));
+                    }
+                }
+            }
+            Event::GeneralRef(r) if capture.is_some() || v.as_ref().is_some_and(Validator::wants_text) => {
                 let name = r.xml10_content().into_owned();
                 let s = match name.as_str() {
                     "amp" => "&".to_string(),
@@ -376,7 +425,12 @@ fn read_part(
                         _ => format!("&{other};"),
                     },
                 };
-                buf.push_str(&s);
+                if capture.is_some() {
+                    buf.push_str(&s);
+                }
+                if let Some(v) = v.as_mut() {
+                    v.text(&s);
+                }
             }
             Event::Eof => break,
             _ => {}
@@ -483,19 +537,118 @@ fn on_open(
     }
 }
 
-fn on_close(b: &mut Builder, stack: &mut Vec<u32>, open: &mut Vec<Open>, capture: &mut Option<Capture>, buf: &str) {
+fn on_close(
+    b: &mut Builder,
+    stack: &mut Vec<u32>,
+    open: &mut Vec<Open>,
+    capture: &mut Option<Capture>,
+    buf: &str,
+    typed: Option<Typed>,
+) {
     let depth = stack.len();
     if let Some(c) = capture.take_if(|c| c.depth == depth) {
-        if c.is_list {
-            b.push_item(c.table, c.row, c.field, &Raw::Text(buf), c.line);
-        } else {
-            b.set(c.table, c.row, c.field, &Raw::Text(buf), c.line);
+        // Text the layout kept is only a value for a text or code field; others read it as usual
+        // (a valid value) or as missing (a refused one).
+        let texty = |b: &Builder| {
+            let ty = &b.schema().field(c.table, c.field).ty;
+            let inner = if let FieldType::List(i) = ty { i.as_ref() } else { ty };
+            matches!(inner, FieldType::Text | FieldType::Code(_))
+        };
+        let typed = match typed {
+            Some(Typed::Value(Scalar::Text(_))) if !texty(b) => None,
+            Some(Typed::Refused { keep: Some(_) }) if !texty(b) => Some(Typed::Refused { keep: None }),
+            other => other,
+        };
+        match typed {
+            // Typed by the layout: set exactly as the schema reads it.
+            Some(Typed::Value(v) | Typed::Refused { keep: Some(v) }) => b.set_value(c.table, c.row, c.field, v, c.line),
+            Some(Typed::Refused { keep: None }) => b.set_refused(c.table, c.row, c.field, buf, c.line),
+            None if c.is_list => b.push_item(c.table, c.row, c.field, &Raw::Text(buf), c.line),
+            None => b.set(c.table, c.row, c.field, &Raw::Text(buf), c.line),
         }
     }
     while open.last().is_some_and(|o| o.depth == depth) {
         open.pop();
     }
     stack.pop();
+}
+
+/// Closes the innermost element in the validator: its text typed, and what it found reported.
+fn close(
+    b: &mut Builder,
+    v: Option<&mut Validator>,
+    bools: &crate::schema::Booleans,
+    stack: &[u32],
+    names: &Names,
+    open: &[Open],
+    capture: Option<&Capture>,
+) -> Option<Typed> {
+    let v = v?;
+    let typed = v.close(bools);
+    let last = stack.last().map_or("", |i| names.name(*i));
+    report(b, v, stack, names, open, capture, last);
+    typed
+}
+
+/// Attributes: the census schema declares none (namespace declarations aside).
+fn attributes(v: &mut Validator, e: &quick_xml::events::BytesStart, name: &str, line: u32, depth: usize) {
+    for a in e.attributes().with_checks(false).flatten() {
+        let key: String = a.key.as_ref().to_string();
+        if key == "xmlns" || key.starts_with("xmlns:") || key.starts_with("xsi:") {
+            continue;
+        }
+        v.found.push(Violation {
+            element: name.to_string(),
+            code: "schema::unknown-attribute",
+            message: format!("`<{name}>` has an attribute `{key}` that the schema does not declare; {}", super::conform::REJECTS),
+            line,
+            depth,
+        });
+    }
+}
+
+/// Turns what the validator found into issues: each on the innermost row open at its element (the
+/// field's cell when it is about a field's value), with the element's path below that row.
+fn report(
+    b: &mut Builder,
+    v: &mut Validator,
+    stack: &[u32],
+    names: &Names,
+    open: &[Open],
+    capture: Option<&Capture>,
+    last: &str,
+) {
+    for found in v.found.drain(..) {
+        let d = found.depth;
+        let name_at = |i: usize| {
+            if i + 1 == d {
+                found.element.as_str()
+            } else if i + 1 == stack.len() {
+                last
+            } else {
+                stack.get(i).map_or("?", |n| names.name(*n))
+            }
+        };
+        let row = open.iter().rev().find(|o| o.depth <= d);
+        let from = row.map_or(0, |o| o.depth);
+        let path: Vec<&str> = (from..d).map(name_at).collect();
+        let field = capture.filter(|c| c.depth == d);
+        let (table, row) = match (field, row) {
+            (Some(c), _) => (Some(c.table), Some(c.row)),
+            (None, Some(o)) => (Some(o.table), Some(o.row)),
+            (None, None) => (None, None),
+        };
+        b.issue(crate::table::InputIssue {
+            code: found.code,
+            table,
+            field: field.map(|c| c.field),
+            row,
+            message: found.message.clone(),
+            error: true,
+            line: found.line,
+            path: Some(path.join("/")),
+        });
+    }
 }
 
 /// The document as UTF-8: UTF-16 with a byte-order mark and encodings named in the XML declaration

@@ -64,6 +64,82 @@ pub enum Item {
     Fixture(Vec<Record>, Span),
     /// `remove rule 8617`.
     Remove(RemoveDecl),
+    /// `layout xml { Message { ... } }`: the XML document's elements (its root element).
+    Layout(Element),
+    /// `extend layout xml { replace "A/B" = C  remove "A/D" }`.
+    ExtendLayout(Vec<LayoutEdit>, Span),
+}
+
+/// An element of an XML layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Element {
+    /// Its name.
+    pub name: Ident,
+    /// Least occurrences in its parent.
+    pub min: u32,
+    /// Most occurrences (`None`: unbounded).
+    pub max: Option<u32>,
+    /// Facets of its text.
+    pub facets: Vec<Facet>,
+    /// The elements inside it, in order (`None`: it holds text).
+    pub children: Option<Vec<Element>>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// The type of an element's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextKind {
+    /// Any text.
+    Text,
+    /// xs:date.
+    Date,
+    /// xs:dateTime.
+    DateTime,
+    /// xs:gYear.
+    GYear,
+    /// xs:integer.
+    Integer,
+    /// xs:nonNegativeInteger.
+    NonNegative,
+}
+
+impl TextKind {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TextKind::Text => "text",
+            TextKind::Date => "date",
+            TextKind::DateTime => "datetime",
+            TextKind::GYear => "gyear",
+            TextKind::Integer => "integer",
+            TextKind::NonNegative => "nonnegative",
+        }
+    }
+}
+
+/// A facet of an element's text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Facet {
+    /// `date`, `integer`, ...
+    Kind(TextKind, Span),
+    /// `enum "a" "b"`.
+    Enum(Vec<String>, Span),
+    /// `codes List`.
+    Codes(Ident),
+    /// `pattern "p1" "p2"`.
+    Pattern(Vec<String>, Span),
+    /// `length 1..`, `length 1..20`.
+    Length(u32, Option<u32>, Span),
+}
+
+/// A change to a layout in a later year.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayoutEdit {
+    /// `replace "A/B/C" = D`.
+    Replace(String, Element, Span),
+    /// `remove "A/B/C"`.
+    Remove(String, Span),
 }
 
 /// A code list.

@@ -276,6 +276,99 @@ fn item(p: &mut Printer, it: &Item) {
             };
             p.line(&format!("remove {kind} {}", rm.name));
         }
+        Item::Layout(el) => {
+            p.line("layout xml {");
+            p.indent += 1;
+            element(p, el);
+            p.indent -= 1;
+            p.line("}");
+        }
+        Item::ExtendLayout(edits, span) => {
+            p.line("extend layout xml {");
+            p.indent += 1;
+            for e in edits {
+                match e {
+                    LayoutEdit::Replace(path, el, sp) => {
+                        p.flush(sp.start as usize);
+                        let head = element_head(el);
+                        match &el.children {
+                            None => p.line(&format!("replace {} = {head}", quote(path))),
+                            Some(children) => {
+                                p.line(&format!("replace {} = {head} {{", quote(path)));
+                                p.indent += 1;
+                                for c in children {
+                                    element(p, c);
+                                }
+                                p.flush(el.span.end as usize);
+                                p.indent -= 1;
+                                p.line("}");
+                            }
+                        }
+                    }
+                    LayoutEdit::Remove(path, sp) => {
+                        p.flush(sp.start as usize);
+                        p.line(&format!("remove {}", quote(path)));
+                    }
+                }
+            }
+            p.flush(span.end as usize);
+            p.indent -= 1;
+            p.line("}");
+        }
+    }
+}
+
+/// An element's name, occurrences and facets.
+fn element_head(el: &Element) -> String {
+    let mut s = el.name.name.clone();
+    match (el.min, el.max) {
+        (1, Some(1)) => {}
+        (a, Some(b)) if a == b => {
+            let _ = write!(s, " {a}");
+        }
+        (a, Some(b)) => {
+            let _ = write!(s, " {a}..{b}");
+        }
+        (a, None) => {
+            let _ = write!(s, " {a}..*");
+        }
+    }
+    let facets: Vec<String> = el
+        .facets
+        .iter()
+        .map(|f| match f {
+            Facet::Kind(k, _) => k.keyword().to_string(),
+            Facet::Enum(vs, _) => format!("enum {}", vs.iter().map(|v| quote(v)).collect::<Vec<_>>().join(" ")),
+            Facet::Codes(c) => format!("codes {}", c.name),
+            Facet::Pattern(vs, _) => format!("pattern {}", vs.iter().map(|v| quote(v)).collect::<Vec<_>>().join(" ")),
+            Facet::Length(a, Some(b), _) if a == b => format!("length {a}"),
+            Facet::Length(a, Some(b), _) => format!("length {a}..{b}"),
+            Facet::Length(a, None, _) => format!("length {a}.."),
+        })
+        .collect();
+    if !facets.is_empty() {
+        let _ = write!(s, ": {}", facets.join(" "));
+    }
+    s
+}
+
+/// An element of a layout, one line each, children indented.
+fn element(p: &mut Printer, el: &Element) {
+    p.flush(el.span.start as usize);
+    let head = element_head(el);
+    match &el.children {
+        None => p.line(&head),
+        Some(children) if children.is_empty() => p.line(&format!("{head} {{ }}")),
+        Some(children) => {
+            p.line(&format!("{head} {{"));
+            p.indent += 1;
+            for c in children {
+                element(p, c);
+            }
+            p.flush(el.span.end as usize);
+            p.indent -= 1;
+            p.line("}");
+        }
     }
 }
 
@@ -409,6 +502,8 @@ fn item_start(it: &Item) -> usize {
         Item::Derive(d) => d.span,
         Item::Rule(r) => r.span,
         Item::Remove(r) => r.span,
+        Item::Layout(el) => el.span,
+        Item::ExtendLayout(_, s) => *s,
     };
     s.start as usize
 }

@@ -209,6 +209,29 @@ fn item(cx: &mut Cx, p: Pair<Rule>) -> Option<Item> {
             Item::Derive(DeriveDecl { replace, table, name: name?, value: value?, span })
         }
         Rule::rule_decl => Item::Rule(Box::new(rule(cx, p)?)),
+        Rule::layout_decl => Item::Layout(element(cx, p.into_inner().find(|q| q.as_rule() == Rule::element_decl)?)),
+        Rule::extend_layout_decl => {
+            let mut edits = vec![];
+            for q in p.into_inner().filter(|q| q.as_rule() == Rule::layout_edit).filter_map(|q| q.into_inner().next()) {
+                let espan = cx.span(&q);
+                let rule = q.as_rule();
+                let mut path = String::new();
+                let mut el = None;
+                for r in q.into_inner() {
+                    match r.as_rule() {
+                        Rule::string => path = unquote(r.as_str()),
+                        Rule::element_decl => el = Some(element(cx, r)),
+                        _ => {}
+                    }
+                }
+                match (rule, el) {
+                    (Rule::layout_replace, Some(el)) => edits.push(LayoutEdit::Replace(path, el, espan)),
+                    (Rule::layout_remove, _) => edits.push(LayoutEdit::Remove(path, espan)),
+                    _ => {}
+                }
+            }
+            Item::ExtendLayout(edits, span)
+        }
         Rule::fixture_decl => {
             let recs = p.into_inner().filter(|q| q.as_rule() == Rule::record).map(|q| record(cx, q)).collect();
             Item::Fixture(recs, span)
@@ -751,4 +774,74 @@ fn primary(cx: &mut Cx, p: Pair<Rule>) -> Expr {
         _ => literal(cx, p),
     };
     Expr { kind, span }
+}
+
+fn int(p: &Pair<Rule>) -> u32 {
+    p.as_str().parse().unwrap_or(u32::MAX)
+}
+
+/// An element of an XML layout, with the elements inside it.
+fn element(cx: &mut Cx, p: Pair<Rule>) -> Element {
+    let span = cx.span(&p);
+    let mut name = Ident { name: String::new(), span };
+    let (mut min, mut max) = (1, Some(1));
+    let mut facets = vec![];
+    let mut children = None;
+    // An element with a `{ }` block holds elements, even when the block is empty.
+    let block = p.as_str().trim_end().ends_with('}');
+    for q in p.into_inner() {
+        match q.as_rule() {
+            Rule::ident => name = cx.ident(q),
+            Rule::occurs => {
+                let text = q.as_str().to_string();
+                let mut parts = q.into_inner();
+                min = parts.next().map_or(1, |n| int(&n));
+                max = match parts.next() {
+                    Some(m) if m.as_rule() == Rule::occurs_many => None,
+                    Some(m) => Some(int(&m)),
+                    None if text.contains("..") => None,
+                    None => Some(min),
+                };
+            }
+            Rule::facet => {
+                let Some(f) = q.into_inner().next() else { continue };
+                let fspan = cx.span(&f);
+                facets.push(match f.as_rule() {
+                    Rule::facet_kind => Facet::Kind(
+                        match f.as_str() {
+                            "date" => TextKind::Date,
+                            "datetime" => TextKind::DateTime,
+                            "gyear" => TextKind::GYear,
+                            "integer" => TextKind::Integer,
+                            "nonnegative" => TextKind::NonNegative,
+                            _ => TextKind::Text,
+                        },
+                        fspan,
+                    ),
+                    Rule::facet_enum => Facet::Enum(f.into_inner().map(|s| unquote(s.as_str())).collect(), fspan),
+                    Rule::facet_pattern => Facet::Pattern(f.into_inner().map(|s| unquote(s.as_str())).collect(), fspan),
+                    Rule::facet_codes => match f.into_inner().next() {
+                        Some(i) => Facet::Codes(cx.ident(i)),
+                        None => continue,
+                    },
+                    Rule::facet_length => {
+                        let open = f.as_str().contains("..");
+                        let nums: Vec<u32> = f.into_inner().map(|n| int(&n)).collect();
+                        let lo = nums.first().copied().unwrap_or(0);
+                        let hi = if open { nums.get(1).copied() } else { Some(lo) };
+                        Facet::Length(lo, hi, fspan)
+                    }
+                    _ => continue,
+                });
+            }
+            Rule::element_decl => {
+                children.get_or_insert_with(Vec::new).push(element(cx, q));
+            }
+            _ => {}
+        }
+    }
+    if children.is_none() && block {
+        children = Some(vec![]);
+    }
+    Element { name, min, max, facets, children, span }
 }

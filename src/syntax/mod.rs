@@ -256,7 +256,8 @@ fn error_offset(e: &pest::error::Error<Rule>) -> usize {
 
 /// Byte ranges of top-level declarations: each starts at a line that begins with a declaration keyword.
 fn chunks(text: &str) -> Vec<(usize, usize)> {
-    const STARTS: [&str; 13] = [
+    const STARTS: [&str; 14] = [
+        "layout ",
         "rule ",
         "replace ",
         "table ",
@@ -342,6 +343,8 @@ fn token_name(rule: Rule) -> Option<&'static str> {
         | Rule::rule_decl
         | Rule::fixture_decl
         | Rule::remove_decl
+        | Rule::layout_decl
+        | Rule::extend_layout_decl
         | Rule::replace
         | Rule::kw_replace => "a declaration",
         Rule::rule_part
@@ -383,6 +386,13 @@ fn token_name(rule: Rule) -> Option<&'static str> {
         Rule::kw_field => "`field`",
         Rule::kw_table => "`table`",
         Rule::kw_extends => "`extends`",
+        Rule::element_decl => "an element",
+        Rule::occurs => "occurrences like `0..1`",
+        Rule::facet | Rule::facet_kind | Rule::facet_enum | Rule::facet_codes | Rule::facet_pattern | Rule::facet_length => {
+            "a facet (`date`, `enum`, `codes`, `pattern`, `length`...)"
+        }
+        Rule::layout_edit | Rule::layout_replace | Rule::layout_remove => "`replace` or `remove`",
+        Rule::kw_xml => "`xml`",
         _ => return None,
     })
 }

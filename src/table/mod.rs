@@ -154,6 +154,10 @@ pub struct InputIssue {
     pub message: String,
     /// Error (the data cannot be trusted) or query.
     pub error: bool,
+    /// XML: the line of the element it is about (0: the row's or cell's own line).
+    pub line: u32,
+    /// XML: the path of that element below the row's element (from the root when there is no row).
+    pub path: Option<String>,
 }
 
 /// One submission read into tables.

@@ -125,6 +125,54 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "`a ?? b` gives `b` when `a` is missing; a constant is never missing. Usually a comparison was meant: `??` binds tighter than `==`, so write `(a == b) ?? false`.",
     ),
     (
+        "schema::unknown-element",
+        "An XML element that the return's schema (XSD) does not have at this place, such as a misspelt `<Upn>` for `<UPN>` or an element the DfE never defined. The DfE portal rejects the file. Its value is not read: rename the element (the finding says which name was probably meant) or remove it.",
+    ),
+    (
+        "schema::repeated-element",
+        "An XML element that the schema allows once (or a set number of times) appears more often, such as two `<PersonBirthDate>` in one child. The DfE portal rejects the file. Only the first value is read; remove the extra element.",
+    ),
+    (
+        "schema::missing-element",
+        "An element the schema requires is not there, such as a `<CINdetails>` without `<ReferralNFA>`. The DfE portal rejects the file. The rules treat the value as missing.",
+    ),
+    (
+        "schema::misplaced-element",
+        "Elements in the wrong order: the schema fixes the order of the elements inside each element (in `<CINdetails>`, `<ReferralNFA>` comes before `<ChildProtectionPlans>`). The DfE portal rejects the file even though every value is right; the values are read as usual. Write the elements in the schema's order (your case management system's export usually does).",
+    ),
+    (
+        "schema::unexpected-text",
+        "Text directly inside an element that holds only other elements. The DfE portal rejects the file.",
+    ),
+    (
+        "schema::unknown-attribute",
+        "An attribute the schema does not declare (the census schema declares none). The DfE portal rejects the file.",
+    ),
+    (
+        "schema::invalid-date",
+        "An XML date that is not an xs:date (YYYY-MM-DD, optionally with a time zone such as `2024-11-29Z`): `14/03/2025`, `2025/03/14` or `2025-03-14T00:00:00` are refused by the DfE portal. The value is missing for the rules, so a rule that needs the date (8600 for the referral date) fires too. Spreadsheets and CSV files accept more forms; XML does not.",
+    ),
+    (
+        "schema::invalid-number",
+        "An XML value that should be a whole number (or a year) holds something else. The DfE portal rejects the file; the value is missing for the rules.",
+    ),
+    (
+        "schema::invalid-code",
+        "An XML value that is not one of the values the schema lists, compared exactly: `WBR` for `WBRI`, or a code with spaces around it (` M `), which the schema does not trim. The DfE portal rejects the file. The value is kept as written, so the DfE rule on the code fires as well.",
+    ),
+    (
+        "schema::pattern",
+        "An XML value that does not have the shape the schema gives it (a UPN is a letter and 12 digits, or a letter, 11 digits and a letter; a serial number is at least three digits). The DfE portal rejects the file.",
+    ),
+    (
+        "schema::length",
+        "An XML value that is shorter or longer than the schema allows, such as an empty `<LAchildID>`. The DfE portal rejects the file.",
+    ),
+    (
+        "check::pattern",
+        "A `pattern` facet in a `layout xml` declaration that is not a valid regular expression. Backslashes are written twice in rule-file strings: `\"\\\\d{3}\"`.",
+    ),
+    (
         "input::invalid-date",
         "A cell that should hold a date holds something else, or a day that does not exist (31/02/2024). fettle reads YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY, YYYY/MM/DD and Excel dates. The value is missing for the rules.",
     ),

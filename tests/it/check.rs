@@ -28,7 +28,7 @@ fn every_diagnostic_code_has_an_explanation() {
             continue;
         }
         let text = std::fs::read_to_string(e.path()).unwrap();
-        for prefix in ["\"check::", "\"syntax::", "\"input::", "\"explain::"] {
+        for prefix in ["\"check::", "\"syntax::", "\"input::", "\"explain::", "\"schema::"] {
             for (i, _) in text.match_indices(prefix) {
                 let rest = &text[i + 1..];
                 let code: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-').collect();

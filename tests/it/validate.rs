@@ -68,7 +68,8 @@ fn the_same_census_as_xml_xlsx_and_csv() {
     let csv = by_rule("samples/cin/csv");
     assert_eq!(xlsx, csv);
     let xml = by_rule("samples/cin/census-2024-25.xml");
-    for code in &xml {
+    // The XML form is also checked against the DfE's XML schema (`schema::` findings).
+    for code in xml.iter().filter(|c| !c.starts_with("schema::")) {
         assert!(xlsx.contains(code), "{code} fires on the XML but not on the xlsx");
     }
 }
