@@ -291,6 +291,18 @@ pub fn attach_foreign(book: &Rulebook, loaded: &mut [Loaded]) {
     }
 }
 
+/// A rule's message with each hole shown as `…`, so that lists of rules never show `{...}`.
+fn plain_title(template: &[crate::check::program::IPart]) -> String {
+    use crate::check::program::IPart;
+    template
+        .iter()
+        .map(|p| match p {
+            IPart::Text(t) => t.as_str(),
+            IPart::Expr(_) => "…",
+        })
+        .collect()
+}
+
 /// What reports show of each rule of a compiled set, by code.
 pub fn rule_infos(c: &Compiled) -> BTreeMap<String, RuleInfo> {
     let mut m = BTreeMap::new();
@@ -305,6 +317,7 @@ pub fn rule_infos(c: &Compiled) -> BTreeMap<String, RuleInfo> {
                 code: r.code.clone(),
                 severity: r.severity,
                 message: r.message.clone(),
+                title: plain_title(&r.template),
                 ret: p.ret.clone(),
                 year: p.year.clone(),
                 file: r.file.clone(),

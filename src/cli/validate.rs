@@ -234,10 +234,12 @@ pub fn run(a: &Args) -> u8 {
     let mut failed_tool = false;
     let mut loaded: Vec<Loaded> = vec![];
     let mut files: Vec<String> = vec![];
+    let mut returns = BTreeMap::new();
     for (r, sub) in results.into_iter().zip(&subs) {
         match r {
             Ok(l) => {
                 files.push(sub.display.clone());
+                returns.insert(sub.display.clone(), (l.ret.clone(), l.year.clone()));
                 for n in &l.notes {
                     err(&format!("{n}\n"));
                 }
@@ -293,7 +295,15 @@ pub fn run(a: &Args) -> u8 {
     }
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     eval::sort(&mut findings);
+    let fail_on = match a.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Query => Some(Severity::Query),
+        FailOn::Never => None,
+    };
     let mut run = report::Run::new(findings, files, texts);
+    run.returns = returns;
+    run.fail_on = fail_on;
+    run.rules_on_disk = a.rules.is_some();
     if let Some(path) = &a.explain {
         match report::explain::load(path) {
             Ok(ex) => report::explain::apply(&mut run, &ex, &path.display().to_string()),
@@ -320,12 +330,7 @@ pub fn run(a: &Args) -> u8 {
     if failed_tool {
         return 2;
     }
-    let fails = |s: Severity| match a.fail_on {
-        FailOn::Error => s == Severity::Error,
-        FailOn::Query => s >= Severity::Query,
-        FailOn::Never => false,
-    };
-    if run.findings.iter().any(|f| fails(f.severity) && f.explained.is_none()) { 1 } else { 0 }
+    if run.findings.iter().any(|f| run.fails(f)) { 1 } else { 0 }
 }
 
 /// Renders one format.

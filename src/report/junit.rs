@@ -1,9 +1,12 @@
-//! JUnit XML for CI: a test suite per file, a test case per rule that ran on it; a rule's findings
-//! at or above query level are its failure (info findings are reported as system output).
+//! JUnit XML for CI: a test suite per file, a test case per rule of that file's own return and year
+//! (and per input check that found something on it). A test case fails exactly when its findings
+//! fail the run as the exit code counts them (`--fail-on`, explained queries never); its other
+//! findings are written as system output. Test names carry the rule's plain title; the lines of a
+//! failure carry each finding's own message, its values filled in.
 
 use super::Run;
-use crate::syntax::ast::Severity;
-use std::collections::BTreeMap;
+use crate::eval::Finding;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// Escapes text for XML content and attributes (the HTML report's escaping, valid XML too).
@@ -11,85 +14,93 @@ fn esc(s: &str) -> String {
     super::html::esc(s)
 }
 
+/// One test case: a rule (or input check) on one file.
+struct Case<'a> {
+    class: String,
+    name: String,
+    failing: Vec<&'a Finding>,
+    other: Vec<&'a Finding>,
+}
+
+/// The test cases of one file, by code.
+fn cases<'a>(run: &'a Run, file: &'a str) -> Vec<Case<'a>> {
+    let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in run.of_file(file) {
+        by_rule.entry(f.code.as_str()).or_default().push(f);
+    }
+    let codes: BTreeSet<&str> = run.rules_of(file).map(|r| r.code.as_str()).chain(by_rule.keys().copied()).collect();
+    codes
+        .into_iter()
+        .map(|code| {
+            let rule = run.rules.get(code);
+            let list = by_rule.get(code).cloned().unwrap_or_default();
+            let (failing, other) = list.into_iter().partition(|f| run.fails(f));
+            Case {
+                class: rule.map_or_else(|| "input".to_string(), |r| format!("{}.{}", r.ret, r.year)),
+                name: rule.map_or_else(|| code.to_string(), |r| format!("{code} {}", r.title)),
+                failing,
+                other,
+            }
+        })
+        .collect()
+}
+
+/// One finding as a line of a failure or of system output.
+fn line(f: &Finding) -> String {
+    let place = f.location.as_ref().map(ToString::to_string).unwrap_or_default();
+    let vals: Vec<String> = f.values.iter().map(|v| format!("{}={}", v.field, v.value)).collect();
+    let why = f.explained.as_deref().map(|e| format!(" (explained: {e})")).unwrap_or_default();
+    format!(
+        "{} {} | child {} | {} | {} | {}{why}",
+        f.code,
+        f.severity.as_str(),
+        f.child.as_deref().unwrap_or("-"),
+        place,
+        vals.join(", "),
+        f.message
+    )
+}
+
 /// Renders the run as JUnit XML.
 pub fn render(run: &Run) -> String {
+    let suites: Vec<(&String, Vec<Case>)> = run.files.iter().map(|f| (f, cases(run, f))).collect();
+    let total: usize = suites.iter().map(|(_, c)| c.len()).sum();
+    let failing: usize = suites.iter().map(|(_, c)| c.iter().filter(|c| !c.failing.is_empty()).count()).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let total_cases: usize = run.files.len() * run.rules.len();
-    let failing: usize = run
-        .files
-        .iter()
-        .map(|f| {
-            let mut codes: Vec<&str> = run
-                .of_file(f)
-                .filter(|x| x.severity != Severity::Info && x.explained.is_none())
-                .map(|x| x.code.as_str())
-                .collect();
-            codes.sort_unstable();
-            codes.dedup();
-            codes.len()
-        })
-        .sum();
-    let _ = writeln!(out, "<testsuites name=\"fettle\" tests=\"{total_cases}\" failures=\"{failing}\">");
-    for file in &run.files {
-        let mut by_rule: BTreeMap<&str, Vec<&crate::eval::Finding>> = BTreeMap::new();
-        for f in run.of_file(file) {
-            by_rule.entry(f.code.as_str()).or_default().push(f);
-        }
-        let codes: Vec<&str> = run
-            .rules
-            .keys()
-            .map(String::as_str)
-            .chain(by_rule.keys().copied())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let fails = codes
-            .iter()
-            .filter(|c| by_rule.get(*c).is_some_and(|v| v.iter().any(|f| f.severity != Severity::Info && f.explained.is_none())))
-            .count();
-        let _ = writeln!(out, "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\">", esc(file), codes.len());
-        for code in codes {
-            let name = run.rules.get(code).map_or_else(|| code.to_string(), |r| format!("{code} {}", r.message));
-            let class = run.rules.get(code).map_or("input".to_string(), |r| format!("{}.{}", r.ret, r.year));
-            let list = by_rule.get(code).cloned().unwrap_or_default();
-            let failing: Vec<_> = list.iter().filter(|f| f.severity != Severity::Info && f.explained.is_none()).collect();
-            if failing.is_empty() && list.is_empty() {
-                let _ = writeln!(out, "    <testcase classname=\"{}\" name=\"{}\"/>", esc(&class), esc(&name));
+    let _ = writeln!(out, "<testsuites name=\"fettle\" tests=\"{total}\" failures=\"{failing}\" errors=\"0\">");
+    for (file, cases) in &suites {
+        let fails = cases.iter().filter(|c| !c.failing.is_empty()).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\" errors=\"0\" skipped=\"0\">",
+            esc(file),
+            cases.len()
+        );
+        for c in cases {
+            let (class, name) = (esc(&c.class), esc(&c.name));
+            if c.failing.is_empty() && c.other.is_empty() {
+                let _ = writeln!(out, "    <testcase classname=\"{class}\" name=\"{name}\"/>");
                 continue;
             }
-            let _ = writeln!(out, "    <testcase classname=\"{}\" name=\"{}\">", esc(&class), esc(&name));
-            if !failing.is_empty() {
-                let sev = failing.first().map_or("error", |f| f.severity.as_str());
+            let _ = writeln!(out, "    <testcase classname=\"{class}\" name=\"{name}\">");
+            if let Some(first) = c.failing.first() {
+                let n = c.failing.len();
                 let _ = writeln!(
                     out,
-                    "      <failure type=\"{sev}\" message=\"{} finding{}\">",
-                    failing.len(),
-                    if failing.len() == 1 { "" } else { "s" }
+                    "      <failure type=\"{}\" message=\"{n} finding{}: {}\">",
+                    first.severity.as_str(),
+                    if n == 1 { "" } else { "s" },
+                    esc(&first.message)
                 );
-                for f in &failing {
-                    let place = f.location.as_ref().map(ToString::to_string).unwrap_or_default();
-                    let vals: Vec<String> = f.values.iter().map(|v| format!("{}={}", v.field, v.value)).collect();
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        esc(&format!(
-                            "{} | child {} | {} | {} | {}",
-                            f.code,
-                            f.child.as_deref().unwrap_or("-"),
-                            place,
-                            vals.join(", "),
-                            f.message
-                        ))
-                    );
+                for f in &c.failing {
+                    let _ = writeln!(out, "{}", esc(&line(f)));
                 }
                 let _ = writeln!(out, "      </failure>");
             }
-            let other: Vec<_> = list.iter().filter(|f| f.severity == Severity::Info || f.explained.is_some()).collect();
-            if !other.is_empty() {
+            if !c.other.is_empty() {
                 let _ = writeln!(out, "      <system-out>");
-                for f in other {
-                    let why = f.explained.as_deref().map(|e| format!(" (explained: {e})")).unwrap_or_default();
-                    let _ = writeln!(out, "{}", esc(&format!("{}{why}", f.message)));
+                for f in &c.other {
+                    let _ = writeln!(out, "{}", esc(&line(f)));
                 }
                 let _ = writeln!(out, "      </system-out>");
             }

@@ -27,6 +27,8 @@ pub struct RuleInfo {
     pub severity: Severity,
     /// Its message as written (with `{...}` holes).
     pub message: String,
+    /// Its message with each hole shown as `…`: a plain title for lists of rules.
+    pub title: String,
     /// The return and year whose rules it belongs to.
     pub ret: String,
     /// The collection year.
@@ -44,7 +46,7 @@ pub struct RuleInfo {
 }
 
 /// One validation run, as every report format sees it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Run {
     /// Findings in their deterministic order.
     pub findings: Vec<Finding>,
@@ -52,16 +54,45 @@ pub struct Run {
     pub files: Vec<String>,
     /// The rules that ran, by code.
     pub rules: BTreeMap<String, RuleInfo>,
+    /// Each submission's return and year, by its name in `files`.
+    pub returns: BTreeMap<String, (String, String)>,
+    /// The lowest severity that fails the run (`--fail-on`); `None` when nothing does.
+    pub fail_on: Option<Severity>,
+    /// Whether the rule files are on disk (`--rules DIR`) rather than inside the binary.
+    pub rules_on_disk: bool,
+}
+
+impl Default for Run {
+    fn default() -> Run {
+        Run {
+            findings: vec![],
+            files: vec![],
+            rules: BTreeMap::new(),
+            returns: BTreeMap::new(),
+            fail_on: Some(Severity::Error),
+            rules_on_disk: false,
+        }
+    }
 }
 
 impl Run {
     /// A run of sorted findings, with long values shortened for every report ([`shorten`]).
     pub fn new(findings: Vec<Finding>, files: Vec<String>, rules: BTreeMap<String, RuleInfo>) -> Run {
-        let mut run = Run { findings, files, rules };
+        let mut run = Run { findings, files, rules, ..Run::default() };
         shorten::apply(&mut run);
         run
     }
 
+    /// Whether a finding fails the run, exactly as the exit code counts it: at or above `fail_on`,
+    /// and not explained.
+    pub fn fails(&self, f: &Finding) -> bool {
+        self.fail_on.is_some_and(|s| f.severity >= s) && f.explained.is_none()
+    }
+    /// The rules of a submission's own return and year (all rules when its return is not known).
+    pub fn rules_of<'a>(&'a self, file: &str) -> impl Iterator<Item = &'a RuleInfo> + 'a {
+        let ret = self.returns.get(file).cloned();
+        self.rules.values().filter(move |r| ret.as_ref().is_none_or(|(n, y)| &r.ret == n && &r.year == y))
+    }
     /// Counts of the whole run.
     pub fn summary(&self) -> Summary {
         Summary::of(&self.findings, self.files.len())

@@ -1,6 +1,8 @@
-//! SARIF 2.1.0: every finding is a result whose physical location is the place in the submitted
-//! file (a CSV or XML line; a worksheet cell as a line plus the cell in the message), with the rule
-//! file's line as a related location.
+//! SARIF 2.1.0: every finding is a result located in the submitted file (a CSV or XML line as a
+//! region; a worksheet cell as a logical location that names its sheet, `Referrals!D5`). Every code
+//! that appears has a rule entry (input checks too), described by the rule's plain title. The rule
+//! file is a related location when the rules were read from a folder (`--rules DIR`); shipped rules
+//! live inside the binary, so they are a logical location (`fgc/2024-25/FGC010`).
 
 use super::Run;
 use crate::eval::Location;
@@ -24,42 +26,83 @@ fn uri(path: &str) -> String {
     path.replace('\\', "/").split('/').map(|seg| seg.replace(' ', "%20").replace('#', "%23")).collect::<Vec<_>>().join("/")
 }
 
-fn physical(file: &str, loc: Option<&Location>) -> Value {
-    let region = match loc {
-        Some(Location::Line { line, .. } | Location::Xml { line, .. }) if *line > 0 => Some(json!({ "startLine": line })),
-        Some(Location::Cell { cell, .. }) => {
-            let digits: String = cell.chars().filter(char::is_ascii_digit).collect();
-            digits.parse::<u64>().ok().map(|l| json!({ "startLine": l }))
-        }
-        _ => None,
-    };
+/// Where a finding sits in the submitted file. A CSV or XML line is a region of the file; a
+/// worksheet cell is not a line of anything, so it is a logical location that names its sheet
+/// (`Referrals!D5`), with the workbook as the artifact and no region.
+fn location(file: &str, loc: Option<&Location>, message: Option<String>) -> Value {
     let artifact = match loc {
         Some(Location::Line { file: f, .. }) => f.clone(),
         _ => file.to_string(),
     };
-    let mut p = json!({ "artifactLocation": { "uri": uri(&artifact) } });
-    if let (Some(r), Some(obj)) = (region, p.as_object_mut()) {
-        obj.insert("region".into(), r);
+    let mut physical = json!({ "artifactLocation": { "uri": uri(&artifact) } });
+    if let (Some(Location::Line { line, .. } | Location::Xml { line, .. }), Some(obj)) = (loc, physical.as_object_mut())
+        && *line > 0
+    {
+        obj.insert("region".into(), json!({ "startLine": line }));
     }
-    p
+    let mut out = json!({ "physicalLocation": physical });
+    let logical = match loc {
+        Some(Location::Cell { sheet, cell }) => {
+            Some(json!({ "name": cell, "fullyQualifiedName": format!("{sheet}!{cell}"), "kind": "value" }))
+        }
+        Some(Location::Xml { path, .. }) => {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            Some(json!({ "name": name, "fullyQualifiedName": path, "kind": "element" }))
+        }
+        _ => None,
+    };
+    if let Some(obj) = out.as_object_mut() {
+        if let Some(l) = logical {
+            obj.insert("logicalLocations".into(), json!([l]));
+        }
+        if let Some(m) = message {
+            obj.insert("message".into(), json!({ "text": m }));
+        }
+    }
+    out
+}
+
+/// A rule entry for a code no rule file has (an input check such as `input::missing-table`): its
+/// explanation from `fettle explain`, else its code.
+fn input_rule(code: &str, severity: Severity) -> Value {
+    let text = crate::tools::explain::DIAGNOSTICS.iter().find(|(c, _)| *c == code).map_or(code, |(_, t)| t);
+    let short = text.split_inclusive(". ").next().unwrap_or(text).trim_end();
+    json!({
+        "id": code,
+        "shortDescription": { "text": short },
+        "fullDescription": { "text": text },
+        "defaultConfiguration": { "level": level(severity) },
+        "properties": { "severity": severity.as_str(), "kind": "input" },
+    })
 }
 
 /// Renders the run as a SARIF log.
 pub fn render(run: &Run) -> String {
-    let rules: Vec<Value> = run
+    let mut ids: Vec<&str> = run.rules.keys().map(String::as_str).collect();
+    let mut rules: Vec<Value> = run
         .rules
         .values()
         .map(|r| {
             json!({
                 "id": r.code,
-                "shortDescription": { "text": r.message },
-                "fullDescription": { "text": format!("{} ({} {}): {}", r.message, r.ret, r.year, r.check) },
+                "shortDescription": { "text": r.title },
+                "fullDescription": { "text": format!("{} ({} {}): {}", r.title, r.ret, r.year, r.check) },
                 "defaultConfiguration": { "level": level(r.severity) },
-                "properties": { "severity": r.severity.as_str(), "fields": r.fields },
+                "properties": { "severity": r.severity.as_str(), "fields": r.fields, "return": r.ret, "year": r.year },
             })
         })
         .collect();
-    let index: std::collections::BTreeMap<&str, usize> = run.rules.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    // Every code that appears has its rule entry, input checks too.
+    let mut extra: std::collections::BTreeMap<&str, Severity> = std::collections::BTreeMap::new();
+    for f in run.findings.iter().filter(|f| !run.rules.contains_key(&f.code)) {
+        let s = extra.entry(f.code.as_str()).or_insert(f.severity);
+        *s = (*s).max(f.severity);
+    }
+    for (code, severity) in extra {
+        ids.push(code);
+        rules.push(input_rule(code, severity));
+    }
+    let index: std::collections::BTreeMap<&str, usize> = ids.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     let results: Vec<Value> = run
         .findings
         .iter()
@@ -74,24 +117,34 @@ pub fn render(run: &Run) -> String {
             );
             let mut related: Vec<Value> = vec![];
             if let Some(r) = &f.rule {
-                related.push(json!({
-                    "id": 0,
-                    "message": { "text": format!("rule {}", f.code) },
-                    "physicalLocation": { "artifactLocation": { "uri": uri(&r.file) }, "region": { "startLine": r.line } },
-                }));
+                // The rule file is a place in the user's repository only when the rules were read
+                // from a folder; shipped rules are inside the binary, named logically.
+                let mut at = if run.rules_on_disk {
+                    json!({ "physicalLocation": { "artifactLocation": { "uri": uri(&r.file) }, "region": { "startLine": r.line } } })
+                } else {
+                    let info = run.rules.get(&f.code);
+                    let name = info.map_or_else(|| f.code.clone(), |i| format!("{}/{}/{}", i.ret, i.year, f.code));
+                    json!({ "logicalLocations": [{ "name": f.code, "fullyQualifiedName": name, "kind": "resource" }] })
+                };
+                if let Some(obj) = at.as_object_mut() {
+                    obj.insert("id".into(), json!(0));
+                    let shipped = if run.rules_on_disk { String::new() } else { format!(", shipped with fettle ({} line {})", r.file, r.line) };
+                    obj.insert("message".into(), json!({ "text": format!("rule {}{shipped}", f.code) }));
+                }
+                related.push(at);
             }
             for (i, r) in f.related.iter().enumerate() {
-                related.push(json!({
-                    "id": i + 1,
-                    "message": { "text": format!("{} row {}", r.table, r.row + 1) },
-                    "physicalLocation": physical(&f.file, r.location.as_ref()),
-                }));
+                let mut at = location(&f.file, r.location.as_ref(), Some(format!("{} row {}", r.table, r.row + 1)));
+                if let Some(obj) = at.as_object_mut() {
+                    obj.insert("id".into(), json!(i + 1));
+                }
+                related.push(at);
             }
             let mut res = json!({
                 "ruleId": f.code,
                 "level": level(f.severity),
                 "message": { "text": text },
-                "locations": [{ "physicalLocation": physical(&f.file, f.location.as_ref()) }],
+                "locations": [location(&f.file, f.location.as_ref(), None)],
                 "relatedLocations": related,
                 "properties": {
                     "child": f.child,

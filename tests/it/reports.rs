@@ -48,10 +48,25 @@ fn finding(code: &str, severity: Severity, message: &str, file: &str) -> Finding
 /// A rule as reports see it; `at` is its file and line.
 fn rule(code: &str, severity: Severity, message: &str, ret: &str, at: (&str, usize), check: &str, fields: &[&str]) -> RuleInfo {
     let (file, line) = at;
+    // The plain title: each `{...}` hole shown as `…`.
+    let (mut title, mut depth) = (String::new(), 0);
+    for c in message.chars() {
+        match c {
+            '{' if depth == 0 => {
+                title.push('…');
+                depth += 1;
+            }
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ if depth == 0 => title.push(c),
+            _ => {}
+        }
+    }
     RuleInfo {
         code: code.into(),
         severity,
         message: message.into(),
+        title,
         ret: ret.into(),
         year: "2024-25".into(),
         file: file.into(),
@@ -182,7 +197,8 @@ fn fixture() -> Run {
     let mut findings = vec![error, info, query, explained, whole];
     // In the deterministic order validate gives them: file, table, row, code.
     fettle::eval::sort(&mut findings);
-    Run { findings, files: vec![XLSX.into(), XML.into()], rules }
+    let returns = [(XLSX, "fgc"), (XML, "cin")].map(|(f, r)| (f.to_string(), (r.to_string(), "2024-25".to_string()))).into();
+    Run { findings, files: vec![XLSX.into(), XML.into()], rules, returns, fail_on: Some(Severity::Error), rules_on_disk: false }
 }
 
 /// Every sheet of an xlsx file as text: its name, then each row's cells separated by tabs.
@@ -286,75 +302,166 @@ fn xlsx_child_sheets_are_capped_and_named() {
     assert!(text.contains("Child sheets are written for the first 200 of 205 children"), "{}", &text[..2000]);
 }
 
-#[test]
-fn junit_parses_with_counts() {
+/// A JUnit suite as a CI reporter reads it: its name, declared counts and test cases.
+#[derive(Debug, Default)]
+struct Suite {
+    name: String,
+    tests: usize,
+    failures: usize,
+    /// (classname, name, failed) of each test case.
+    cases: Vec<(String, String, bool)>,
+}
+
+/// Parses JUnit XML with a real XML parser: the declared totals and every suite.
+fn junit_suites(xml: &str) -> ((usize, usize), Vec<Suite>) {
     use quick_xml::events::Event;
-    let xml = fettle::report::junit::render(&fixture());
-    let mut reader = quick_xml::Reader::from_str(&xml);
-    let (mut cases, mut failures, mut suites) = (0, 0, 0);
-    let mut declared: Option<(usize, usize)> = None;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let attr = |e: &quick_xml::events::BytesStart, k: &str| -> String {
+        e.try_get_attribute(k).unwrap().map(|a| quick_xml::escape::unescape(&a.value).unwrap().to_string()).unwrap_or_default()
+    };
+    let mut declared = (0, 0);
+    let mut suites: Vec<Suite> = vec![];
     loop {
         match reader.read_event().unwrap() {
             Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
-                "testcase" => cases += 1,
-                "failure" => failures += 1,
-                "testsuite" => suites += 1,
-                "testsuites" => {
-                    let attr = |k: &str| -> usize {
-                        let a = e.try_get_attribute(k).unwrap().unwrap();
-                        a.value.parse().unwrap()
-                    };
-                    declared = Some((attr("tests"), attr("failures")));
-                }
+                "testsuites" => declared = (attr(&e, "tests").parse().unwrap(), attr(&e, "failures").parse().unwrap()),
+                "testsuite" => suites.push(Suite {
+                    name: attr(&e, "name"),
+                    tests: attr(&e, "tests").parse().unwrap(),
+                    failures: attr(&e, "failures").parse().unwrap(),
+                    cases: vec![],
+                }),
+                "testcase" => suites.last_mut().unwrap().cases.push((attr(&e, "classname"), attr(&e, "name"), false)),
+                "failure" => suites.last_mut().unwrap().cases.last_mut().unwrap().2 = true,
                 _ => {}
             },
             Event::Eof => break,
             _ => {}
         }
     }
-    // Two files, five rules each; failing: FGC010 in the xlsx, 2887Q and 1105Q in the census (8825Q is
-    // explained, FGC900 is info).
-    assert_eq!(suites, 2);
-    assert_eq!(cases, 10);
-    assert_eq!(failures, 3);
-    assert_eq!(declared, Some((10, 3)));
+    for s in &suites {
+        assert_eq!(s.tests, s.cases.len(), "{}: declared tests", s.name);
+        assert_eq!(s.failures, s.cases.iter().filter(|c| c.2).count(), "{}: declared failures", s.name);
+    }
+    let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let failed: usize = suites.iter().map(|s| s.failures).sum();
+    assert_eq!(declared, (cases, failed), "declared totals");
+    (declared, suites)
 }
 
 #[test]
+fn junit_parses_with_counts() {
+    let mut run = fixture();
+    let (totals, suites) = junit_suites(&fettle::report::junit::render(&run));
+    // Two files, each with its own return's rules only: FGC010 and FGC900 in the xlsx, 2887Q, 8825Q
+    // and 1105Q in the census. With `--fail-on error` only FGC010 fails (8825Q is explained, FGC900
+    // is info, the queries do not fail the run).
+    assert_eq!(suites.len(), 2);
+    assert_eq!(totals, (5, 1));
+    // The census has only queries: its suite passes, as the run's exit code would.
+    assert_eq!(suites[1].failures, 0);
+    let names: Vec<Vec<&str>> = suites.iter().map(|s| s.cases.iter().map(|c| c.1.as_str()).collect()).collect();
+    assert_eq!(
+        names,
+        [
+            vec!["FGC010 PersonBirthDate … is after ReferralDate …", "FGC900 Referrals of cohort …: …"],
+            vec![
+                "1105Q Only … of … children (…) have a disability recorded, below …",
+                "2887Q Referral … is within 5 days of another referral",
+                "8825Q Child … was referred … times in 12 months",
+            ],
+        ]
+    );
+    // With `--fail-on query` the two unexplained queries fail too.
+    run.fail_on = Some(Severity::Query);
+    assert_eq!(junit_suites(&fettle::report::junit::render(&run)).0, (5, 3));
+    run.fail_on = None;
+    assert_eq!(junit_suites(&fettle::report::junit::render(&run)).0, (5, 0));
+}
+
+/// Several returns in one run: each suite holds its own return's rules, no test name shows a `{hole}`,
+/// and the suite fails exactly when the exit code says the run failed.
+#[test]
+fn junit_suites_follow_returns_and_fail_on() {
+    let samples =
+        ["samples/cin/census-2024-25.xml", "samples/fgc/fgc-2024-25.xlsx", "samples/disability/disability-2024-25.xlsx"];
+    for fail_on in ["error", "query", "never"] {
+        let out = fettle().arg("validate").args(samples).args(["--format", "junit", "--fail-on", fail_on]).output().unwrap();
+        let (totals, suites) = junit_suites(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(suites.len(), 3);
+        for (s, ret) in suites.iter().zip(["cin.", "fgc.", "disability."]) {
+            for (class, name, _) in &s.cases {
+                assert!(class.starts_with(ret) || class == "input", "{}: {class} {name}", s.name);
+                assert!(!name.contains('{'), "{name}");
+            }
+        }
+        assert_eq!(out.status.code(), Some(if totals.1 > 0 { 1 } else { 0 }), "--fail-on {fail_on}: {totals:?}");
+        if fail_on == "never" {
+            assert_eq!(totals.1, 0);
+        }
+    }
+}
+
+/// The structure a SARIF viewer relies on: every result points at its rule entry (input checks have
+/// entries too), a worksheet cell is a logical location naming its sheet (never a bare row number),
+/// and a rule is a place in a file only when the rules were read from a folder.
+#[test]
 fn sarif_has_required_structure() {
     use serde_json::Value;
-    let run = fixture();
-    let doc: Value = serde_json::from_str(&fettle::report::sarif::render(&run)).unwrap();
-    assert_eq!(doc["version"], "2.1.0");
-    assert!(doc["$schema"].as_str().is_some_and(|s| s.contains("sarif")));
-    let runs = doc["runs"].as_array().expect("runs is an array");
-    assert_eq!(runs.len(), 1);
-    let r0 = &runs[0];
-    assert_eq!(r0["tool"]["driver"]["name"], "fettle");
-    let rules = r0["tool"]["driver"]["rules"].as_array().expect("rules is an array");
-    for r in rules {
-        assert!(r["id"].as_str().is_some_and(|s| !s.is_empty()), "rule without id: {r}");
-    }
-    let results = r0["results"].as_array().expect("results is an array");
-    assert_eq!(results.len(), run.findings.len());
-    for res in results {
-        let id = res["ruleId"].as_str().expect("ruleId");
-        assert!(["error", "warning", "note"].contains(&res["level"].as_str().expect("level")), "{res}");
-        assert!(res["message"]["text"].as_str().is_some_and(|t| !t.is_empty()), "{res}");
-        let uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().expect("uri");
-        assert!(!uri.is_empty());
-        if let Some(i) = res["ruleIndex"].as_u64() {
+    let mut run = fixture();
+    let mut missing = finding("input::missing-column", Severity::Error, "the sheet `Referrals` has no column `Sex`", XLSX);
+    missing.location = cell("Referrals", "A1");
+    run.findings.push(missing);
+    let check = |run: &Run| {
+        let doc: Value = serde_json::from_str(&fettle::report::sarif::render(run)).unwrap();
+        assert_eq!(doc["version"], "2.1.0");
+        assert!(doc["$schema"].as_str().is_some_and(|s| s.contains("sarif")));
+        let runs = doc["runs"].as_array().expect("runs is an array");
+        assert_eq!(runs.len(), 1);
+        let r0 = &runs[0];
+        assert_eq!(r0["tool"]["driver"]["name"], "fettle");
+        let rules = r0["tool"]["driver"]["rules"].as_array().expect("rules is an array").clone();
+        for r in &rules {
+            assert!(r["id"].as_str().is_some_and(|s| !s.is_empty()), "rule without id: {r}");
+            assert!(!r["shortDescription"]["text"].as_str().unwrap().contains('{'), "{r}");
+            assert!(!r["fullDescription"]["text"].as_str().unwrap().contains("{with_n}"), "{r}");
+        }
+        let results = r0["results"].as_array().expect("results is an array").clone();
+        assert_eq!(results.len(), run.findings.len());
+        for res in &results {
+            let id = res["ruleId"].as_str().expect("ruleId");
+            assert!(["error", "warning", "note"].contains(&res["level"].as_str().expect("level")), "{res}");
+            assert!(res["message"]["text"].as_str().is_some_and(|t| !t.is_empty()), "{res}");
+            let loc = &res["locations"][0];
+            let uri = loc["physicalLocation"]["artifactLocation"]["uri"].as_str().expect("uri");
+            assert!(!uri.is_empty());
+            let i = res["ruleIndex"].as_u64().unwrap_or_else(|| panic!("{id} has no rule entry"));
             assert_eq!(rules[i as usize]["id"], id, "ruleIndex points at its rule");
+            if let Some(line) = loc["physicalLocation"]["region"]["startLine"].as_u64() {
+                assert!(line >= 1);
+            }
+            if uri.ends_with(".xlsx") && !loc["logicalLocations"].is_null() {
+                let name = loc["logicalLocations"][0]["fullyQualifiedName"].as_str().unwrap();
+                assert!(name.starts_with("Referrals!"), "{res}");
+                assert!(loc["physicalLocation"]["region"].is_null(), "a cell is not a line: {res}");
+            }
         }
-        if let Some(line) = res["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() {
-            assert!(line >= 1);
-        }
-        for rel in res["relatedLocations"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            assert!(rel["physicalLocation"]["artifactLocation"]["uri"].as_str().is_some(), "{rel}");
-        }
-    }
-    let levels: Vec<&str> = results.iter().map(|r| r["level"].as_str().unwrap()).collect();
-    assert_eq!(levels, ["warning", "warning", "warning", "error", "note"]);
+        let levels: Vec<&str> = results.iter().map(|r| r["level"].as_str().unwrap()).collect();
+        assert_eq!(levels, ["warning", "warning", "warning", "error", "note", "error"]);
+        results
+    };
+    let results = check(&run);
+    assert_eq!(results[3]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"], "Referrals!D5");
+    // Shipped rules: a logical location.
+    let rule_at = &results[3]["relatedLocations"][0];
+    assert!(rule_at["physicalLocation"].is_null(), "{rule_at}");
+    assert_eq!(rule_at["logicalLocations"][0]["fullyQualifiedName"], "fgc/2024-25/FGC010");
+    // Rules from a folder: the rule file and line.
+    run.rules_on_disk = true;
+    let results = check(&run);
+    let rule_at = &results[3]["relatedLocations"][0];
+    assert_eq!(rule_at["physicalLocation"]["artifactLocation"]["uri"], "rules/fgc/2024-25/10-fields.fettle");
+    assert_eq!(rule_at["physicalLocation"]["region"]["startLine"], 12);
 }
 
 /// SARIF from the shared fixture and from real runs (CIN XML, FGC workbook) is valid against the
@@ -371,10 +478,32 @@ fn sarif_is_valid_against_the_schema() {
         assert!(errors.is_empty(), "{name}: {} schema errors:\n{}", errors.len(), errors.join("\n"));
     };
     check("fixture", &fettle::report::sarif::render(&fixture()));
-    for sample in ["samples/cin/census-2024-25.xml", "samples/fgc/fgc-2024-25.xlsx", "samples/fgc/csv"] {
-        let out = fettle().args(["validate", sample, "--format", "sarif"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{sample}: {}", String::from_utf8_lossy(&out.stderr));
-        check(sample, &String::from_utf8_lossy(&out.stdout));
+    for sample in
+        ["samples/cin/census-2024-25.xml", "samples/cin/census-2024-25.xlsx", "samples/fgc/fgc-2024-25.xlsx", "samples/fgc/csv"]
+    {
+        for rules in [None, Some("rules")] {
+            let mut cmd = fettle();
+            cmd.args(["validate", sample, "--format", "sarif"]);
+            if let Some(r) = rules {
+                cmd.args(["--rules", r]);
+            }
+            let out = cmd.output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{sample}: {}", String::from_utf8_lossy(&out.stderr));
+            let text = String::from_utf8_lossy(&out.stdout);
+            check(sample, &text);
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            for res in doc["runs"][0]["results"].as_array().unwrap() {
+                assert!(res["ruleIndex"].is_u64(), "{sample}: {} has no rule entry", res["ruleId"]);
+                // A rule file named as a place exists on disk.
+                for rel in res["relatedLocations"].as_array().unwrap() {
+                    if let Some(uri) = rel["physicalLocation"]["artifactLocation"]["uri"].as_str()
+                        && uri.ends_with(".fettle")
+                    {
+                        assert!(rules.is_some() && root().join(uri).is_file(), "{sample}: {uri}");
+                    }
+                }
+            }
+        }
     }
     // The validator does catch a broken document.
     let mut broken: serde_json::Value = serde_json::from_str(&fettle::report::sarif::render(&fixture())).unwrap();

@@ -368,7 +368,8 @@ impl Session {
         }
         eval::sort(&mut findings);
         let files: Vec<String> = validated.iter().map(|v| v.display.clone()).collect();
-        let run = Run::new(findings, files, rules);
+        let mut run = Run::new(findings, files, rules);
+        run.returns = validated.iter().map(|v| (v.display.clone(), (v.ret.clone(), v.year.clone()))).collect();
         self.rule_views = views;
         self.run = Some(run);
         let Some(run) = &self.run else { return Err("no run".into()) };
