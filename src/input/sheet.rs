@@ -445,7 +445,16 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
                 Kind::Csv => format!("line {pos} of `{}`", grid.name),
             };
             let message = format!("{place} repeats the header row (were two files joined?); it is not read as data");
-            b.issue(InputIssue { code: "input::repeated-header", table: Some(t), field: None, row: None, message, error: true });
+            b.issue(InputIssue {
+                line: 0,
+                path: None,
+                code: "input::repeated-header",
+                table: Some(t),
+                field: None,
+                row: None,
+                message,
+                error: true,
+            });
             continue;
         }
         let (parent, unknown) = link.as_ref().map_or((NONE, None), |l| l.find(line, &cols));
