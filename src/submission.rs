@@ -334,3 +334,115 @@ pub fn rule_infos(c: &Compiled) -> BTreeMap<String, RuleInfo> {
     }
     m
 }
+
+/// The collection year a submission's data is for (from its `detect year from` date), which may
+/// differ from the year of the rules that read it.
+pub fn data_year(book: &Rulebook, l: &Loaded) -> Option<String> {
+    let prog = book.program(&l.ret, &l.year).ok()?;
+    let (t, f) = prog.detect_year?;
+    match l.data.table(t)?.col(f)?.get(0) {
+        Scalar::Date(d) => dates::collection_year(*d),
+        _ => None,
+    }
+}
+
+/// The collection year before `2024-25`: `2023-24`.
+pub fn year_before(year: &str) -> Option<String> {
+    let start: i32 = year.get(..4)?.parse().ok()?;
+    Some(format!("{}-{:02}", start - 1, start.rem_euclid(100)))
+}
+
+/// Fills the `last.T` tables of a submission whose rules say `uses previous` from last year's
+/// submission of the same return: each table by name, each field by name, a field last year's
+/// rules lack from its `map`, and otherwise left missing with a note (never silently). Returns the
+/// notes. Does nothing when the rules do not say `uses previous`.
+pub fn attach_previous(book: &Rulebook, this: &mut Loaded, mut prev: Loaded) -> Vec<String> {
+    let mut notes = vec![];
+    let Ok(prog) = book.program(&this.ret, &this.year) else { return notes };
+    let Some(spec) = &prog.previous else { return notes };
+    let Ok(pprog) = book.program(&prev.ret, &prev.year) else { return notes };
+    let file = prev.data.file.clone();
+    for (i, ts) in prog.schema.tables.iter().enumerate() {
+        let Some((kind, orig)) = &ts.foreign else { continue };
+        if kind != crate::check::previous::PREVIOUS {
+            continue;
+        }
+        let own = prog.schema.table(*orig);
+        let Some(pt) = pprog.schema.table_id(&own.name) else {
+            notes.push(format!("note: `{file}` ({}) has no table `{}`; `{}` is empty", prev.year, own.name, ts.name));
+            continue;
+        };
+        let pts = pprog.schema.table(pt);
+        let Some(src) = prev.data.tables.get_mut(pt.0 as usize) else { continue };
+        let mut table = std::mem::take(src);
+        let old_cols = std::mem::take(&mut table.columns);
+        let mut cols = Vec::with_capacity(ts.fields.len());
+        let mut picks: Vec<Option<usize>> = Vec::with_capacity(ts.fields.len());
+        for (fi, f) in ts.fields.iter().enumerate() {
+            if let Some(pf) = pts.field_id(&f.name).filter(|x| !pprog.schema.field(pt, *x).derived) {
+                cols.push(old_cols.get(pf.0 as usize).cloned().unwrap_or_default());
+                picks.push(Some(pf.0 as usize));
+                continue;
+            }
+            let map = spec.maps.iter().find(|m| m.table == *orig && m.field.0 as usize == fi);
+            match map.and_then(|m| pts.field_id(&m.from).map(|pf| (m, pf))) {
+                Some((m, pf)) => {
+                    let from = old_cols.get(pf.0 as usize).cloned().unwrap_or_default();
+                    let values = from
+                        .values
+                        .iter()
+                        .map(|v| match v {
+                            Scalar::Null => Scalar::Null,
+                            v => match m.pairs.get(v.display().trim()) {
+                                Some(c) => Scalar::Text(c.as_str().into()),
+                                // A code the map does not name is kept as written: a rule comparing it
+                                // with this year's code then reports the difference.
+                                None => v.clone(),
+                            },
+                        })
+                        .collect();
+                    cols.push(Column { values, ..from });
+                    picks.push(Some(pf.0 as usize));
+                    notes.push(format!(
+                        "note: `{file}` ({}) has no `{}.{}`; it is read from its `{}` through the map in the rules",
+                        prev.year, own.name, f.name, m.from
+                    ));
+                }
+                None => {
+                    cols.push(Column { values: vec![Scalar::Null; table.len], ..Column::default() });
+                    picks.push(None);
+                    notes.push(format!(
+                        "note: `{file}` ({}) has no `{}.{}`; rules reading `{}.{}` see it missing",
+                        prev.year, own.name, f.name, ts.name, f.name
+                    ));
+                }
+            }
+        }
+        table.columns = cols;
+        // Where each field sits in the file follows the columns.
+        table.origin = match std::mem::take(&mut table.origin) {
+            input_origin @ crate::table::Origin::Memory => input_origin,
+            crate::table::Origin::Sheet { sheet, cols } => crate::table::Origin::Sheet {
+                sheet,
+                cols: picks.iter().map(|p| p.and_then(|i| cols.get(i).copied().flatten())).collect(),
+            },
+            crate::table::Origin::Csv { file, cols } => crate::table::Origin::Csv {
+                file,
+                cols: picks.iter().map(|p| p.and_then(|i| cols.get(i).copied().flatten())).collect(),
+            },
+            crate::table::Origin::Xml { path, fields } => crate::table::Origin::Xml {
+                path,
+                fields: picks.iter().map(|p| p.and_then(|i| fields.get(i).cloned()).unwrap_or_default()).collect(),
+            },
+        };
+        table.source = Some(file.clone());
+        if let Some(slot) = this.data.tables.get_mut(i) {
+            *slot = table;
+        }
+    }
+    let name = crate::check::previous::PREVIOUS.to_string();
+    if !this.data.attached.contains(&name) {
+        this.data.attached.push(name);
+    }
+    notes
+}

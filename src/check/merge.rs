@@ -22,6 +22,8 @@ pub struct Decls {
     pub detect: Option<Path>,
     /// Other returns whose tables the rules read.
     pub uses: Vec<Ident>,
+    /// `uses previous`, with the year that declared it (a later year's replaces an earlier one's).
+    pub previous: Option<(UsesPrevious, String)>,
     /// Accepted yes/no spellings.
     pub booleans: Option<(Vec<String>, Vec<String>)>,
     /// The XML layout (its root element), after the later years' edits.
@@ -167,6 +169,18 @@ impl Decls {
             Item::Uses(u) => {
                 if !self.uses.iter().any(|x| x.name == u.name) {
                     self.uses.push(u.clone());
+                }
+            }
+            Item::UsesPrevious(u) => {
+                let year = self.year.as_ref().map(|y| y.name.clone()).unwrap_or_default();
+                match &self.previous {
+                    Some((first, y)) if *y == year => diags.push(
+                        Diag::error("check::duplicate", u.span, "`uses previous` is declared twice")
+                            .label("declared again here")
+                            .related(first.span, "first declared here")
+                            .help("declare it once; a later year's `uses previous` replaces the one it extends"),
+                    ),
+                    _ => self.previous = Some((u.clone(), year)),
                 }
             }
             Item::Booleans(y, n, _) => self.booleans = Some((y.clone(), n.clone())),

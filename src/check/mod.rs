@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod builtins;
 mod layout;
 pub mod merge;
+pub mod previous;
 pub mod program;
 mod resolve;
 
@@ -32,6 +33,7 @@ pub fn check_with(
     cx.code_lists();
     cx.tables();
     cx.layout();
+    let previous = previous::import(decls, &mut cx.schema, &mut cx.diags);
     cx.foreign(foreign);
     cx.derived_slots();
     cx.all_globals();
@@ -63,6 +65,7 @@ pub fn check_with(
         holidays: Arc::new(holidays),
         rules,
         fixture: decls.fixture.clone(),
+        previous,
     };
     (Some(program), diags)
 }

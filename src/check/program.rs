@@ -37,6 +37,30 @@ pub struct Program {
     pub rules: Vec<RuleDef>,
     /// Rows every example gets unless it gives that table.
     pub fixture: Vec<Record>,
+    /// `uses previous`: how last year's submission fills the `last.T` tables.
+    pub previous: Option<PreviousSpec>,
+}
+
+/// Last year's submission of the same return (`uses previous cin as last`).
+#[derive(Clone, Debug)]
+pub struct PreviousSpec {
+    /// The prefix of last year's tables (`last`).
+    pub prefix: String,
+    /// Fields last year's files may lack, and how to fill them.
+    pub maps: Vec<PreviousMap>,
+}
+
+/// `map T.F from G { old = new }`, resolved: this year's field, last year's field it comes from.
+#[derive(Clone, Debug)]
+pub struct PreviousMap {
+    /// This year's table (the rule set's own, not `last.T`).
+    pub table: TableId,
+    /// This year's field.
+    pub field: FieldId,
+    /// The name of last year's field it is made from.
+    pub from: String,
+    /// Last year's code to this year's.
+    pub pairs: std::collections::HashMap<String, String>,
 }
 
 /// One step of computing derived values.

@@ -1312,6 +1312,17 @@ impl<'d> Checker<'d> {
     fn path(&mut self, p: &ast::Path, env: &mut Env) -> IExpr {
         let span = p.span;
         let error = IExpr { kind: IKind::Const(Const::Null), ty: Type::Error, span };
+        // Last year's or another return's singleton, `last.Header.ReferenceDate`: one table name.
+        let joined;
+        let p = match p.segments.as_slice() {
+            [a, b, rest @ ..] if !rest.is_empty() && self.schema.table_id(&format!("{}.{}", a.name, b.name)).is_some() => {
+                let mut segments = vec![ast::Ident { name: format!("{}.{}", a.name, b.name), span: a.span.to(b.span) }];
+                segments.extend(rest.iter().cloned());
+                joined = ast::Path { segments, span };
+                &joined
+            }
+            _ => p,
+        };
         let segs = &p.segments;
         let Some(first) = segs.first() else { return error };
         let rest = segs.get(1..).unwrap_or(&[]);

@@ -1,6 +1,7 @@
 //! Arguments, exit codes and wiring. Exit 0: clean; 1: findings at or above `--fail-on`; 2: broken
 //! rules, an unreadable file, or a usage error.
 
+mod previous;
 mod validate;
 
 use crate::diag;

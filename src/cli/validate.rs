@@ -1,6 +1,6 @@
 //! `fettle validate PATH...`: find submissions, pick their return and year, read, run, report.
 
-use super::{FailOn, err, load_library, render_diags, try_out};
+use super::{FailOn, err, load_library, previous, render_diags, try_out};
 use crate::eval::{self, Finding};
 use crate::input::Format;
 use crate::library::{Compiled, Library};
@@ -88,6 +88,10 @@ pub struct Args {
     /// Findings at or above this severity make the exit code 1.
     #[arg(long, value_enum, default_value = "error")]
     fail_on: FailOn,
+    /// Last year's return (a file or folder) of the same return, for the year-on-year rules
+    /// (`uses previous`); repeat for several returns.
+    #[arg(long, value_name = "LAST")]
+    previous: Vec<PathBuf>,
 }
 
 /// One submission: a file, or the CSV files of one folder.
@@ -174,14 +178,14 @@ fn same_dir(a: &[PathBuf], b: &[PathBuf]) -> bool {
 
 impl Submission {
     /// The submission as the library reads it.
-    fn source(&self) -> Source<'_> {
+    pub(super) fn source(&self) -> Source<'_> {
         Source { format: self.format, files: Files::Disk(&self.files), display: &self.display }
     }
 }
 
 /// Picks the return of a submission by its structure; when none matches, says why: the reader's own
 /// words if a reader refuses it, else what it has and how to name the return.
-fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, String> {
+pub(super) fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, String> {
     let src = sub.source();
     let sniff = src.sniff();
     if let Some(ret) = submission::pick_return(book, sub.format, &sniff) {
@@ -259,6 +263,13 @@ pub fn run(a: &Args) -> u8 {
         return 2;
     }
     attach_foreign(&book, &mut loaded);
+    let (previous, run_notes) = match previous::attach(&book, a.previous.as_slice(), a.ret.as_deref(), &mut loaded) {
+        Ok(x) => x,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            return 2;
+        }
+    };
     let mut sets: Vec<Arc<Compiled>> = vec![];
     for l in &loaded {
         let c = book.get(&l.ret, &l.year);
@@ -304,6 +315,8 @@ pub fn run(a: &Args) -> u8 {
     run.returns = returns;
     run.fail_on = fail_on;
     run.rules_on_disk = a.rules.is_some();
+    run.previous = previous.uses.clone();
+    run.notes = run_notes;
     if let Some(path) = &a.explain {
         match report::explain::load(path) {
             Ok(ex) => report::explain::apply(&mut run, &ex, &path.display().to_string()),
@@ -322,7 +335,8 @@ pub fn run(a: &Args) -> u8 {
     if a.redact {
         report::redact::apply(&mut run);
     }
-    let inputs: Vec<PathBuf> = subs.iter().flat_map(|s| s.files.clone()).collect();
+    let mut inputs: Vec<PathBuf> = subs.iter().flat_map(|s| s.files.clone()).collect();
+    inputs.extend(previous.files.iter().cloned());
     if let Err(e) = write_reports(a, &run, &inputs) {
         err(&format!("error: {e}\n"));
         return 2;

@@ -61,6 +61,9 @@ pub struct Related {
     pub row: u32,
     /// Where it sits.
     pub location: Option<Location>,
+    /// The file it sits in, when it is not the finding's own (a row of last year's return).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Its values of the rule's fields.
     pub values: Vec<FieldValue>,
 }
@@ -93,6 +96,10 @@ pub struct Finding {
     pub row: Option<u32>,
     /// Where the first concerned value sits.
     pub location: Option<Location>,
+    /// The file `location` is in, when it is not `file`: the row is last year's (`--previous`), and
+    /// is not in this return.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_file: Option<String>,
     /// The child's LAchildID, if the row belongs to one.
     pub child: Option<String>,
     /// The values that made it fail.

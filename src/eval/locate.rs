@@ -129,6 +129,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
         fields: rule.fields.iter().map(|(t, fid)| field_name(prog, *t, *fid)).collect(),
         row: None,
         location: None,
+        location_file: None,
         child: None,
         values: vec![],
         related: vec![],
@@ -170,6 +171,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
             if fd.location.is_none() {
                 fd.location = location(data, prog, *t, row, None);
             }
+            fd.location_file = data.table(*t).and_then(|x| x.source.clone());
             lets(&mut fd, &mut rule.report.iter().copied());
         }
         RuleScope::Group(t, _) => {
@@ -204,6 +206,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
             table: prog.schema.table(*rt).name.clone(),
             row: *rr,
             location: location(data, prog, *rt, *rr, first_field),
+            file: data.table(*rt).and_then(|x| x.source.clone()),
             values: vals,
         });
         if fd.child.is_none() {
@@ -227,6 +230,7 @@ pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
         fields: vec![],
         row: None,
         location: None,
+        location_file: None,
         child: None,
         values: vec![FieldValue { field: "more".into(), value: more.to_string(), location: None }],
         related: vec![],
@@ -282,6 +286,7 @@ pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
                 },
                 row: is.row,
                 location,
+                location_file: None,
                 child,
                 values,
                 related: vec![],

@@ -360,6 +360,7 @@ mod tests {
             fields: vec![],
             row: None,
             location: Some(Location::Cell { sheet: "Referrals".into(), cell: "B3".into() }),
+            location_file: None,
             child: None,
             values: vec![],
             related: vec![],

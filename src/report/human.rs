@@ -51,6 +51,12 @@ pub fn render(run: &Run) -> String {
     for (file, fs) in by_file {
         render_file(&mut out, file, &fs, texts);
     }
+    for p in &run.previous {
+        let _ = writeln!(out, "{}: checked against last year's `{}` ({})", p.file, p.previous, p.year);
+    }
+    for n in &run.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
     let s = Summary::of(findings, files.len());
     let _ = writeln!(
         out,
@@ -125,8 +131,14 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     } else {
         head.push_str("return");
     }
-    if let Some(l) = &f.location {
-        let _ = write!(head, " at {}", loc(l));
+    match (&f.location, &f.location_file) {
+        (Some(l), Some(file)) => {
+            let _ = write!(head, ", not in this return; last year at {} in `{file}`", loc(l));
+        }
+        (Some(l), None) => {
+            let _ = write!(head, " at {}", loc(l));
+        }
+        _ => {}
     }
     let _ = writeln!(out, "{head}");
     if f.message != group_message {
@@ -155,6 +167,10 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
             })
             .collect();
         let place = r.location.as_ref().map(loc).unwrap_or_else(|| format!("row {}", r.row + 1));
+        let place = match &r.file {
+            Some(file) => format!("{place} in `{file}`"),
+            None => place,
+        };
         let _ = writeln!(
             out,
             "    with {} at {}{}",

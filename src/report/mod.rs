@@ -60,6 +60,10 @@ pub struct Run {
     pub fail_on: Option<Severity>,
     /// Whether the rule files are on disk (`--rules DIR`) rather than inside the binary.
     pub rules_on_disk: bool,
+    /// Last year's submission each submission was checked against (`--previous`).
+    pub previous: Vec<PreviousUse>,
+    /// What the run did not do, said once (continuity rules without `--previous`).
+    pub notes: Vec<String>,
 }
 
 impl Default for Run {
@@ -71,8 +75,21 @@ impl Default for Run {
             returns: BTreeMap::new(),
             fail_on: Some(Severity::Error),
             rules_on_disk: false,
+            previous: vec![],
+            notes: vec![],
         }
     }
+}
+
+/// A submission checked against last year's (`fettle validate THIS --previous LAST`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PreviousUse {
+    /// This year's submission.
+    pub file: String,
+    /// Last year's.
+    pub previous: String,
+    /// Last year's collection year.
+    pub year: String,
 }
 
 impl Run {

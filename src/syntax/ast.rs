@@ -44,6 +44,8 @@ pub enum Item {
     Detect(Path),
     /// `uses cin`: another return whose tables rules may read.
     Uses(Ident),
+    /// `uses previous cin as last { map ... }`: last year's submission of this return.
+    UsesPrevious(UsesPrevious),
     /// `booleans { true "true" "1" false "false" "0" }`: accepted spellings.
     Booleans(Vec<String>, Vec<String>, Span),
     /// `codes Name { ... }`.
@@ -140,6 +142,42 @@ pub enum LayoutEdit {
     Replace(String, Element, Span),
     /// `remove "A/B/C"`.
     Remove(String, Span),
+}
+
+/// `uses previous cin as last { map ChildIdentifiers.Sex from GenderCurrent { 1 = M } }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UsesPrevious {
+    /// The return named (must be the rule set's own).
+    pub ret: Ident,
+    /// The prefix of last year's tables (`last`); `previous` when not given.
+    pub alias: Option<Ident>,
+    /// Fields last year's files lack, filled from another of their fields.
+    pub maps: Vec<PreviousMap>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+impl UsesPrevious {
+    /// The prefix of last year's tables.
+    pub fn prefix(&self) -> &str {
+        self.alias.as_ref().map_or("previous", |a| a.name.as_str())
+    }
+}
+
+/// `map T.F from G { old = new ... }`: field `F` of last year's table `T`, when last year's files
+/// have no such field, from their field `G`, code by code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreviousMap {
+    /// This year's table.
+    pub table: Ident,
+    /// This year's field.
+    pub field: Ident,
+    /// Last year's field it is made from.
+    pub from: Ident,
+    /// `(last year's code, this year's code, where)`.
+    pub pairs: Vec<(String, String, Span)>,
+    /// The whole mapping.
+    pub span: Span,
 }
 
 /// A code list.

@@ -161,6 +161,24 @@ fn item(p: &mut Printer, it: &Item) {
         Item::Title(t, _) => p.line(&format!("title {}", quote(t))),
         Item::Detect(path) => p.line(&format!("detect year from {}", path.dotted())),
         Item::Uses(u) => p.line(&format!("uses {}", u.name)),
+        Item::UsesPrevious(u) => {
+            let alias = u.alias.as_ref().map(|a| format!(" as {}", a.name)).unwrap_or_default();
+            if u.maps.is_empty() {
+                p.line(&format!("uses previous {}{alias}", u.ret.name));
+            } else {
+                p.line(&format!("uses previous {}{alias} {{", u.ret.name));
+                p.indent += 1;
+                for m in &u.maps {
+                    p.flush(m.span.start as usize);
+                    let pairs: Vec<String> =
+                        m.pairs.iter().map(|(a, b, _)| format!("{} = {}", code_token(a), code_token(b))).collect();
+                    p.line(&format!("map {}.{} from {} {{ {} }}", m.table.name, m.field.name, m.from.name, pairs.join("  ")));
+                }
+                p.flush(u.span.end as usize);
+                p.indent -= 1;
+                p.line("}");
+            }
+        }
         Item::Booleans(y, n, _) => {
             let q = |v: &Vec<String>| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(" ");
             p.line(&format!("booleans {{ true {} false {} }}", q(y), q(n)));
@@ -496,6 +514,7 @@ fn item_start(it: &Item) -> usize {
         Item::Title(_, s) | Item::Holidays(_, s) | Item::Fixture(_, s) | Item::Booleans(_, _, s) => *s,
         Item::Detect(p) => p.span,
         Item::Uses(u) => u.span,
+        Item::UsesPrevious(u) => u.span,
         Item::Codes(c) => c.span,
         Item::Table(t) | Item::Extend(t) => t.span,
         Item::Param(p) => p.span,

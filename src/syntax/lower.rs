@@ -122,6 +122,23 @@ fn item(cx: &mut Cx, p: Pair<Rule>) -> Option<Item> {
             Item::Detect(lower_path(cx, path))
         }
         Rule::uses_decl => Item::Uses(cx.ident(p.into_inner().find(|q| q.as_rule() == Rule::ident)?)),
+        Rule::uses_previous_decl => {
+            // The declaration ends at its last token, not at the blank after an omitted `{ ... }`.
+            let end = p.clone().into_inner().last().map_or(span.end, |q| cx.span(&q).end);
+            let end = if p.as_str().trim_end().ends_with('}') { span.start + p.as_str().trim_end().len() as u32 } else { end };
+            let span = Span::new(span.file, span.start as usize, end as usize);
+            let mut idents = vec![];
+            let mut maps = vec![];
+            for q in p.into_inner() {
+                match q.as_rule() {
+                    Rule::ident => idents.push(cx.ident(q)),
+                    Rule::previous_map => maps.push(previous_map(cx, q)?),
+                    _ => {}
+                }
+            }
+            let mut it = idents.into_iter();
+            Item::UsesPrevious(UsesPrevious { ret: it.next()?, alias: it.next(), maps, span })
+        }
         Rule::booleans_decl => {
             let mut yes = vec![];
             let mut no = vec![];
@@ -258,6 +275,48 @@ fn item(cx: &mut Cx, p: Pair<Rule>) -> Option<Item> {
         }
         _ => return None,
     })
+}
+
+/// A rule's table: `CINdetails`, or last year's `last.CINdetails` (one name, as the schema has it).
+fn scope_name(cx: &Cx, q: Pair<Rule>) -> Option<Ident> {
+    if q.as_rule() == Rule::qualified {
+        let span = cx.span(&q);
+        let (a, b) = qualified(cx, q)?;
+        return Some(Ident { name: format!("{}.{}", a.name, b.name), span });
+    }
+    Some(cx.ident(q))
+}
+
+fn code_text(q: &Pair<Rule>) -> String {
+    let s = q.as_str();
+    if s.starts_with('"') { unquote(s) } else { s.to_string() }
+}
+
+fn qualified(cx: &Cx, q: Pair<Rule>) -> Option<(Ident, Ident)> {
+    let mut it = q.into_inner().filter(|x| x.as_rule() == Rule::ident);
+    Some((cx.ident(it.next()?), cx.ident(it.next()?)))
+}
+
+fn previous_map(cx: &Cx, p: Pair<Rule>) -> Option<PreviousMap> {
+    let span = cx.span(&p);
+    let mut target = None;
+    let mut from = None;
+    let mut pairs = vec![];
+    for q in p.into_inner() {
+        match q.as_rule() {
+            Rule::qualified => target = qualified(cx, q),
+            Rule::ident => from = Some(cx.ident(q)),
+            Rule::map_pair => {
+                let pspan = cx.span(&q);
+                let mut it = q.into_inner();
+                let (a, b) = (it.next()?, it.next()?);
+                pairs.push((code_text(&a), code_text(&b), pspan));
+            }
+            _ => {}
+        }
+    }
+    let (table, field) = target?;
+    Some(PreviousMap { table, field, from: from?, pairs, span })
 }
 
 fn code_entry(cx: &Cx, p: Pair<Rule>) -> Option<CodeEntry> {
@@ -427,11 +486,11 @@ fn rule(cx: &mut Cx, p: Pair<Rule>) -> Option<RuleDecl> {
                     Rule::scope_return => Scope::Return(sspan),
                     Rule::scope_group => {
                         let mut it = s.into_inner();
-                        let t = cx.ident(it.next()?);
+                        let t = scope_name(cx, it.next()?)?;
                         let e = it.find(|x| x.as_rule() == Rule::expr).map(|x| expr(cx, x))?;
                         Scope::Group(t, e)
                     }
-                    _ => Scope::Table(cx.ident(s.into_inner().next()?)),
+                    _ => Scope::Table(scope_name(cx, s.into_inner().next()?)?),
                 });
             }
             Rule::fields_decl => r.fields.extend(q.into_inner().filter(|x| x.as_rule() == Rule::path).map(|x| lower_path(cx, x))),

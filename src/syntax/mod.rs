@@ -334,6 +334,9 @@ fn token_name(rule: Rule) -> Option<&'static str> {
         | Rule::detect_decl
         | Rule::booleans_decl
         | Rule::uses_decl
+        | Rule::uses_previous_decl
+        | Rule::previous_map
+        | Rule::map_pair
         | Rule::codes_decl
         | Rule::table_decl
         | Rule::extend_decl

@@ -130,6 +130,9 @@ pub struct Table {
     pub pos: Vec<u32>,
     /// Where the table came from.
     pub origin: Origin,
+    /// The file its rows were read from, when it is another submission's (last year's return,
+    /// `uses previous`); `None` for the submission's own tables.
+    pub source: Option<String>,
 }
 
 impl Table {

@@ -65,6 +65,14 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "There is no built-in function of this name. `docs/language.md` lists them; aggregates (`count`, `exists`, `all`, ...) take related rows, not values.",
     ),
     ("check::unknown-return", "`uses NAME` names a return for which there are no rules."),
+    (
+        "check::previous-return",
+        "`uses previous NAME` reads last year's submission of the rule set's own return (`fettle validate THIS --previous LAST`), so NAME must be that return. To read another return validated in the same run, write `uses NAME`.",
+    ),
+    (
+        "check::previous-alias",
+        "The name given to last year's tables (`uses previous cin as last`) is already a table or a return the rules use; `last.Table` would be ambiguous. Choose another name.",
+    ),
     ("check::unknown-year", "`extends YEAR` names a year for which the return has no rules."),
     (
         "check::type",

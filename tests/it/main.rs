@@ -12,6 +12,7 @@ mod libreoffice;
 mod lsp;
 mod odd;
 mod parser;
+mod previous;
 mod privacy;
 mod reports;
 mod tools;

@@ -35,6 +35,7 @@ fn finding(code: &str, severity: Severity, message: &str, file: &str) -> Finding
         fields: vec![],
         row: None,
         location: None,
+        location_file: None,
         child: None,
         values: vec![],
         related: vec![],
@@ -117,6 +118,7 @@ fn fixture() -> Run {
         table: "CINdetails".into(),
         row: 2,
         location: xml(&format!("{child2}/CINdetails[2]/CINreferralDate"), 58),
+        file: None,
         values: vec![
             value("CINdetails.CINreferralDate", "2024-03-05", xml(&format!("{child2}/CINdetails[2]/CINreferralDate"), 58)),
             value("CINdetails.CINclosureDate", "", None),
@@ -198,7 +200,15 @@ fn fixture() -> Run {
     // In the deterministic order validate gives them: file, table, row, code.
     fettle::eval::sort(&mut findings);
     let returns = [(XLSX, "fgc"), (XML, "cin")].map(|(f, r)| (f.to_string(), (r.to_string(), "2024-25".to_string()))).into();
-    Run { findings, files: vec![XLSX.into(), XML.into()], rules, returns, fail_on: Some(Severity::Error), rules_on_disk: false }
+    Run {
+        findings,
+        files: vec![XLSX.into(), XML.into()],
+        rules,
+        returns,
+        fail_on: Some(Severity::Error),
+        rules_on_disk: false,
+        ..Run::default()
+    }
 }
 
 /// Every sheet of an xlsx file as text: its name, then each row's cells separated by tabs.
@@ -569,7 +579,8 @@ fn annotate_preserves_values() {
     second.location = cell("Sheet1", "C2");
     let mut related = finding("FGC012", Severity::Info, "Another child's row", &src.display().to_string());
     related.location = cell("Sheet1", "A3");
-    related.related = vec![Related { table: "Sheet1".into(), row: 2, location: cell("Sheet1", "E9"), values: vec![] }];
+    related.related =
+        vec![Related { table: "Sheet1".into(), row: 2, location: cell("Sheet1", "E9"), file: None, values: vec![] }];
     let whole = finding("FGC900", Severity::Query, "Only 2 children", &src.display().to_string());
     let findings = [&on_cell, &second, &related, &whole];
 

@@ -1,0 +1,90 @@
+//! `fettle validate THIS --previous LAST`: reads last year's submissions and gives each to this
+//! year's submission of the same return (`uses previous`), after checking that it is that return,
+//! one collection year earlier. A mismatch is a usage error. Without `--previous`, says once that the
+//! year-on-year rules did not run.
+
+use super::validate::{discover, pick_return};
+use crate::check::previous::PREVIOUS;
+use crate::report::PreviousUse;
+use crate::submission::{self, Loaded, Rulebook};
+use std::path::PathBuf;
+
+/// What `--previous` attached.
+#[derive(Default)]
+pub struct Attached {
+    /// Each submission checked against last year's.
+    pub uses: Vec<PreviousUse>,
+    /// Last year's files (never to be overwritten by a report).
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads `--previous` paths and attaches each to this year's submission of its return. Returns what
+/// was attached and the notes for the report; `Err` is a usage error (or an unreadable file).
+pub fn attach(
+    book: &Rulebook,
+    paths: &[PathBuf],
+    ret: Option<&str>,
+    loaded: &mut [Loaded],
+) -> Result<(Attached, Vec<String>), String> {
+    let mut out = Attached::default();
+    let mut notes = vec![];
+    if !paths.is_empty() {
+        let subs = discover(paths).map_err(|e| format!("--previous: {e}"))?;
+        if subs.is_empty() {
+            return Err("--previous: no xml, xlsx or csv files found".into());
+        }
+        for sub in &subs {
+            let r = match ret {
+                Some(r) => r.to_string(),
+                None => pick_return(book, sub)?,
+            };
+            let prev = submission::read_submission(book, &sub.source(), &r, None)?;
+            for n in &prev.notes {
+                super::err(&format!("{n}\n"));
+            }
+            let Some(this) = loaded.iter_mut().find(|l| l.ret == prev.ret) else {
+                return Err(format!(
+                    "--previous `{}` is the {} return; no {} return is validated with it",
+                    sub.display, prev.ret, prev.ret
+                ));
+            };
+            if this.data.attached.iter().any(|a| a == PREVIOUS) {
+                return Err(format!("--previous gives two {} returns; give one for each return validated", prev.ret));
+            }
+            let this_year = submission::data_year(book, this).unwrap_or_else(|| this.year.clone());
+            let prev_year = submission::data_year(book, &prev).unwrap_or_else(|| prev.year.clone());
+            let want = submission::year_before(&this_year).unwrap_or_default();
+            if prev_year != want {
+                return Err(format!(
+                    "--previous `{}` is the {} return for {prev_year}; last year's return for `{}` ({this_year}) is for {want}",
+                    sub.display, prev.ret, this.data.file
+                ));
+            }
+            out.uses.push(PreviousUse { file: this.data.file.clone(), previous: sub.display.clone(), year: prev_year });
+            out.files.extend(sub.files.iter().cloned());
+            for n in submission::attach_previous(book, this, prev) {
+                super::err(&format!("{n}\n"));
+            }
+        }
+    }
+    // Rules that read last year and did not run: said once.
+    let mut skipped: Vec<String> = vec![];
+    for l in loaded.iter() {
+        if l.data.attached.iter().any(|a| a == PREVIOUS) {
+            continue;
+        }
+        let Ok(prog) = book.program(&l.ret, &l.year) else { continue };
+        skipped.extend(prog.rules.iter().filter(|r| r.needs.iter().any(|n| n == PREVIOUS)).map(|r| r.code.clone()));
+    }
+    if !skipped.is_empty() {
+        skipped.sort();
+        skipped.dedup();
+        notes.push(format!(
+            "{} year-on-year rule{} ({}) did not run: give last year's return with --previous",
+            skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" },
+            skipped.join(", ")
+        ));
+    }
+    Ok((out, notes))
+}
