@@ -971,6 +971,31 @@ pub(crate) mod tests {
     /// Makes aggregates take their pairs five at a time.
     pub(crate) static SMALL_SLICES: AtomicBool = AtomicBool::new(false);
 
+    /// The switches above are process-wide (eval runs rules on rayon's threads, so a thread-local
+    /// would not reach them): a test that compares runs with and without them holds this lock for
+    /// its whole body, so no other test flips a switch between its runs (which made both runs take
+    /// the same path and the comparison unable to fail).
+    static SWITCHES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// Holds [`SWITCHES`]; turns both switches off when taken and when dropped (also on a panic).
+    struct Switches(#[allow(dead_code, reason = "held for its lock")] std::sync::MutexGuard<'static, ()>);
+
+    impl Switches {
+        fn take() -> Switches {
+            let guard = SWITCHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            PAIRS_ONLY.store(false, Ordering::SeqCst);
+            SMALL_SLICES.store(false, Ordering::SeqCst);
+            Switches(guard)
+        }
+    }
+
+    impl Drop for Switches {
+        fn drop(&mut self) {
+            PAIRS_ONLY.store(false, Ordering::SeqCst);
+            SMALL_SLICES.store(false, Ordering::SeqCst);
+        }
+    }
+
     fn findings(xml: &str) -> Vec<String> {
         let lib = crate::library::Library::shipped();
         let prog = lib.compile("cin", "2024-25").program.unwrap();
@@ -992,6 +1017,7 @@ pub(crate) mod tests {
     /// every referral has one FamilyID.
     #[test]
     fn grouped_joins_agree_with_pairs_on_families() {
+        let _switches = Switches::take();
         let files: Vec<(String, Vec<u8>)> = crate::generate::templates::csv(&crate::generate::templates::fgc(5, 120))
             .into_iter()
             .map(|(n, t)| (n, t.into_bytes()))
@@ -1030,6 +1056,7 @@ pub(crate) mod tests {
     /// quadratic).
     #[test]
     fn counted_joins_agree_with_pairs() {
+        let _switches = Switches::take();
         let normal = crate::generate::cin_xml(400, 11, 0.3, 2025);
         let mut shared = normal.clone();
         for (tag, value) in [("LAchildID", "C1"), ("UPN", "A123456789012")] {

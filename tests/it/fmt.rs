@@ -19,16 +19,47 @@ fn shipped_files() -> Vec<(String, String)> {
     out
 }
 
+/// The comments of rule text, in order: from a `#` outside a string to the end of its line.
+fn comments(text: &str) -> Vec<&str> {
+    let mut out = vec![];
+    for line in text.lines() {
+        let (mut in_string, mut escaped) = (false, false);
+        for (i, c) in line.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' => in_string = !in_string,
+                '#' if !in_string => {
+                    out.push(line[i..].trim_end());
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Formats `text` (which must parse: a generated text that does not is a broken test), and checks
+/// that the meaning is kept, formatting twice changes nothing, and every comment is kept in order.
 fn round_trip(name: &str, text: &str) {
-    let Some(ast) = parse(text) else { return };
+    let ast = parse(text).unwrap_or_else(|| panic!("{name}: the text to format does not parse:\n{text}"));
     let once = fettle::syntax::format::format(text, &ast);
     let again_ast = parse(&once).unwrap_or_else(|| panic!("{name}: formatted text does not parse:\n{once}"));
     assert_eq!(ast, again_ast, "{name}: formatting changed the meaning");
     let twice = fettle::syntax::format::format(&once, &again_ast);
     assert_eq!(once, twice, "{name}: formatting twice changed the text");
-    // No comment is lost.
-    let count = |t: &str| t.lines().filter(|l| l.contains('#')).count();
-    assert!(count(&once) >= count(text).min(count(&once)), "{name}: comments lost");
+    assert_eq!(comments(&once), comments(text), "{name}: comments lost or moved out of order:\n{once}");
+}
+
+/// The checks above fail when they should: a comment dropped, and a text that does not parse.
+#[test]
+fn round_trip_checks_can_fail() {
+    assert_eq!(comments("a # one\nb \"# not\" # two\n"), ["# one", "# two"]);
+    assert_ne!(comments("# top\nreturn t 2024-25\n"), comments("return t 2024-25\n"));
+    let broken =
+        std::panic::catch_unwind(|| round_trip("broken", "return t 2024-25\nrule R1 error \"m\" on T {\n  require (\n}\n"));
+    assert!(broken.is_err(), "an unparsable text must fail the round trip");
 }
 
 #[test]
