@@ -209,7 +209,8 @@ pub fn run(a: &Args) -> u8 {
     };
     let subs = match discover(&a.paths) {
         Ok(s) if s.is_empty() => {
-            err("error: no xml, xlsx or csv files found\n");
+            let named: Vec<String> = a.paths.iter().map(|p| format!("`{}`", p.display())).collect();
+            err(&format!("error: no xml, xlsx or csv files found in {}\n", named.join(", ")));
             return 2;
         }
         Ok(s) => s,

@@ -1,6 +1,7 @@
 //! The blank template of a return as an xlsx workbook: a sheet per table with its headers, drop-down
 //! lists for coded and yes/no columns, date formats, and a `Notes` sheet explaining every column.
-//! Code lists sit on a hidden `Lists` sheet that the drop-downs refer to.
+//! Code lists sit on a hidden `Lists` sheet that the drop-downs refer to; the workbook opens on the
+//! first table of many rows, and the Notes sheet has its title above its header row.
 
 use crate::check::program::Program;
 use crate::schema::{FieldType, Schema};
@@ -61,9 +62,15 @@ pub fn workbook(program: &Program) -> Result<Vec<u8>, XlsxError> {
         lists.set_hidden(true);
     }
     let yes_no_col = schema.code_lists.len() as u16;
-    for t in schema.tables.iter().filter(|t| t.foreign.is_none()) {
+    // The workbook opens on the main data sheet: the first table of many rows (else the first).
+    let own: Vec<_> = schema.tables.iter().filter(|t| t.foreign.is_none()).collect();
+    let main = own.iter().position(|t| !t.singleton).unwrap_or(0);
+    for (i, t) in own.iter().enumerate() {
         let ws = wb.add_worksheet();
         ws.set_name(t.sheets.first().unwrap_or(&t.name))?;
+        if i == main {
+            ws.set_active(true);
+        }
         ws.set_freeze_panes(1, 0)?;
         let last_row = if t.singleton { 1 } else { ROWS };
         for (c, (_, f)) in t.data_fields().enumerate() {
@@ -101,17 +108,22 @@ pub fn workbook(program: &Program) -> Result<Vec<u8>, XlsxError> {
     let notes = wb.add_worksheet();
     notes.set_name("Notes")?;
     let wrap = Format::new().set_text_wrap();
+    // The title above the header row, then the columns explained.
+    notes.write_string_with_format(
+        0,
+        0,
+        format!("{} ({} {})", program.title, program.ret, program.year),
+        &Format::new().set_bold(),
+    )?;
     for (c, (h, w)) in
         [("Sheet", 18.0), ("Column", 26.0), ("Type", 30.0), ("Required", 10.0), ("Description", 70.0), ("Codes", 70.0)]
             .iter()
             .enumerate()
     {
-        notes.write_string_with_format(0, c as u16, *h, &head)?;
+        notes.write_string_with_format(2, c as u16, *h, &head)?;
         notes.set_column_width(c as u16, *w)?;
     }
-    let mut r = 1u32;
-    notes.write_string(r, 0, format!("{} ({} {})", program.title, program.ret, program.year))?;
-    r += 2;
+    let mut r = 3u32;
     for t in schema.tables.iter().filter(|t| t.foreign.is_none()) {
         for (_, f) in t.data_fields() {
             notes.write_string(r, 0, t.sheets.first().unwrap_or(&t.name))?;

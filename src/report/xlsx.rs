@@ -198,7 +198,9 @@ pub fn render(run: &Run) -> Result<Vec<u8>, XlsxError> {
 
     summary_sheet(wb.add_worksheet(), run, &fmt, children.len(), child_sheets.len())?;
 
-    let all: Vec<&Finding> = run.findings.iter().collect();
+    // Errors, then queries, then info; within each, the run's own order (file, table, row).
+    let mut all: Vec<&Finding> = run.findings.iter().collect();
+    all.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let ws = wb.add_worksheet();
     ws.set_name("Findings")?;
     findings_table(ws, 0, &all, true, &fmt)?;

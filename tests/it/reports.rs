@@ -689,3 +689,30 @@ fn output_to_devices_and_links_keeps_them() {
     assert!(std::fs::read_to_string(&real).unwrap().contains("\"version\""), "the file it points at is replaced");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A blank template opens on its main data sheet, with the code lists behind the drop-downs hidden,
+/// and its Notes sheet has the title above the header row (read from the workbook's own XML and
+/// cells, as a spreadsheet program reads them).
+#[test]
+fn templates_open_on_the_data_sheet_with_lists_hidden() {
+    use std::io::Read;
+    for (ret, main) in [("fgc", "Referrals"), ("disability", "Children")] {
+        let dir = temp_dir(&format!("template-{ret}"));
+        let path = dir.join("t.xlsx");
+        assert!(fettle().args(["template", ret, "--out"]).arg(&path).status().unwrap().success());
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let mut book = String::new();
+        zip.by_name("xl/workbook.xml").unwrap().read_to_string(&mut book).unwrap();
+        let names: Vec<&str> = book.split("<sheet name=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+        let active: usize = book.split("activeTab=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("0").parse().unwrap();
+        assert_eq!(names.get(active), Some(&main), "{ret}: opens on {:?} of {names:?}", names.get(active));
+        let lists = book.split("<sheet ").find(|s| s.starts_with("name=\"Lists\"")).unwrap();
+        assert!(lists.contains("state=\"hidden\""), "{ret}: {lists}");
+        let mut wb: Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let notes = wb.worksheet_range("Notes").unwrap();
+        let at = |r: u32, c: u32| notes.get_value((r, c)).map(ToString::to_string).unwrap_or_default();
+        assert!(at(0, 0).contains(ret), "{ret}: title first: {}", at(0, 0));
+        assert_eq!([at(2, 0), at(2, 1)], ["Sheet", "Column"], "{ret}: header under the title");
+        assert!(!at(3, 0).is_empty(), "{ret}: columns explained under the header");
+    }
+}
