@@ -92,6 +92,11 @@ pub struct Args {
     /// (`uses previous`); repeat for several returns.
     #[arg(long, value_name = "LAST")]
     previous: Vec<PathBuf>,
+    /// Raises a limit on what one input may hold, NAME=N (repeatable): input-mb, zip-entry-mb,
+    /// shared-strings, shared-strings-mb, sheet-rows, sheet-cells, xml-elements, xml-depth,
+    /// field-mb (see docs/limits.md).
+    #[arg(long = "limit", value_name = "NAME=N", value_parser = crate::input::limits::parse)]
+    limit: Vec<(crate::input::limits::Limit, u64)>,
 }
 
 /// One submission: a file, or the CSV files of one folder.
@@ -200,6 +205,11 @@ pub(super) fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, S
 
 /// Runs `fettle validate`.
 pub fn run(a: &Args) -> u8 {
+    if let Err(e) = crate::input::limits::check_env() {
+        err(&format!("error: {e}\n"));
+        return 2;
+    }
+    crate::input::limits::set(&a.limit);
     let lib = match load_library(a.rules.as_ref()) {
         Ok(l) => l,
         Err(e) => {

@@ -20,18 +20,7 @@ pub fn show(v: &Scalar) -> String {
     }
 }
 
-/// Spreadsheet column letters for a 0-based column.
-pub fn col_letters(mut c: u32) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(char::from(b'A' + (c % 26) as u8));
-        if c < 26 {
-            break;
-        }
-        c = c / 26 - 1;
-    }
-    s.iter().rev().collect()
-}
+pub use crate::table::col_letters;
 
 fn xml_path(data: &Dataset, prog: &Program, t: TableId, row: u32, depth: usize) -> String {
     let ts = prog.schema.table(t);

@@ -7,7 +7,9 @@
 pub mod builder;
 pub mod coerce;
 pub mod conform;
+pub mod limits;
 pub mod records;
+pub mod scan;
 pub mod sheet;
 pub mod xml;
 
@@ -47,6 +49,20 @@ pub enum InputError {
         size: u64,
         /// The limit in MB.
         limit: u64,
+    },
+    /// The file goes over one of fettle's [limits](limits::Limit).
+    #[error(
+        "`{path}` {what}, over fettle's limit `{name}` of {value}; if the file is genuine, raise the limit with `--limit {name}=N` or the environment variable FETTLE_LIMITS=\"{name}=N\""
+    )]
+    Limit {
+        /// The file.
+        path: String,
+        /// What was found, e.g. "has more than 10000000 cells in the sheet `Referrals`".
+        what: String,
+        /// The limit's name.
+        name: &'static str,
+        /// The limit.
+        value: u64,
     },
     /// The file lacks something the return needs.
     #[error("`{path}`: {reason}")]
@@ -139,7 +155,7 @@ pub fn sniff_bytes(format: Format, files: &[(String, Vec<u8>)]) -> Sniff {
 /// The largest file (or, for xlsx, the largest workbook once unzipped) fettle reads, in MB:
 /// `FETTLE_MAX_INPUT_MB`, default 4096. It keeps memory bounded against giant files and zip bombs.
 pub fn max_input_mb() -> u64 {
-    std::env::var("FETTLE_MAX_INPUT_MB").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(4096)
+    limits::Limit::InputMb.get()
 }
 
 /// Refuses files over the limit before reading them.
@@ -207,7 +223,9 @@ pub fn read(
             let Some(f) = files.first() else {
                 return Err(InputError::Missing { path: display.into(), reason: "no file".into() });
             };
-            let bytes = std::fs::read(f).map_err(|source| InputError::Io { path: display.into(), source })?;
+            let io = |source| InputError::Io { path: display.into(), source };
+            scan::xml(std::io::BufReader::new(std::fs::File::open(f).map_err(io)?), display)?;
+            let bytes = std::fs::read(f).map_err(io)?;
             xml::read_owned(schema, bytes, display)
         }
         Format::Xlsx => {
@@ -232,7 +250,11 @@ pub fn read_bytes(
     check_size_bytes(format, files, display)?;
     let first = || files.first().ok_or_else(|| InputError::Missing { path: display.into(), reason: "no file".into() });
     let data = match format {
-        Format::Xml => xml::read(schema, &first()?.1, display),
+        Format::Xml => {
+            let bytes = &first()?.1;
+            scan::xml(bytes.as_slice(), display)?;
+            xml::read(schema, bytes, display)
+        }
         Format::Xlsx => sheet::read_xlsx_bytes(schema, &first()?.1, display),
         Format::Csv => sheet::read_csv_bytes(schema, files, display),
     }?;

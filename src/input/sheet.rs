@@ -11,10 +11,11 @@
 
 use super::builder::Builder;
 use super::coerce::clean;
+use super::scan::{self, Merge};
 use super::{InputError, norm_name};
 use crate::schema::{FieldId, Schema, TableId};
-use crate::table::{Dataset, InputIssue, NONE, Origin, Raw, Scalar, Table};
-use calamine::{Data, Reader, Xlsx};
+use crate::table::{Dataset, InputIssue, NONE, Origin, Raw, Scalar, Table, col_letters};
+use calamine::{Data, DataRef, Reader, SheetVisible, Xlsx};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
@@ -24,14 +25,27 @@ use std::path::{Path, PathBuf};
 /// How many non-empty rows at the top of a sheet may hold the header.
 const HEADER_SCAN: usize = 30;
 
-/// Sheet names of a workbook, or none when it cannot be opened.
+/// Sheet names of a workbook, or none when it cannot be opened or goes over a limit.
 pub fn sheet_names(path: &Path) -> Vec<String> {
-    calamine::open_workbook::<Xlsx<_>, _>(path).map(|wb| wb.sheet_names()).unwrap_or_default()
+    open_scanned(path).map(|(wb, _)| wb.sheet_names()).unwrap_or_default()
 }
 
-/// Sheet names of a workbook held in memory, or none when it cannot be opened.
+/// Sheet names of a workbook held in memory, or none when it cannot be opened or goes over a limit.
 pub fn sheet_names_bytes(bytes: &[u8]) -> Vec<String> {
-    Xlsx::new(Cursor::new(bytes)).map(|wb| wb.sheet_names()).unwrap_or_default()
+    scanned_bytes(bytes).map(|(wb, _)| wb.sheet_names()).unwrap_or_default()
+}
+
+/// A workbook on disk opened after [`scan::workbook`] passed it, with what the scan learnt; `None`
+/// when it cannot be opened or goes over a limit (for sniffing; [`read_xlsx`] says why).
+fn open_scanned(path: &Path) -> Option<(Xlsx<BufReader<File>>, scan::Workbook)> {
+    let facts = scan::workbook(BufReader::new(File::open(path).ok()?), "").ok()?;
+    Some((calamine::open_workbook::<Xlsx<_>, _>(path).ok()?, facts))
+}
+
+/// [`open_scanned`] of a workbook held in memory.
+fn scanned_bytes(bytes: &[u8]) -> Option<(Xlsx<Cursor<&[u8]>>, scan::Workbook)> {
+    let facts = scan::workbook(Cursor::new(bytes), "").ok()?;
+    Some((Xlsx::new(Cursor::new(bytes)).ok()?, facts))
 }
 
 /// [`heads`] of files held in memory: `(name, contents)` pairs (xlsx: the first file only).
@@ -39,11 +53,12 @@ pub fn heads_bytes(files: &[(String, Vec<u8>)], xlsx: bool) -> Vec<String> {
     let mut words = vec![];
     if xlsx {
         let Some((_, bytes)) = files.first() else { return words };
-        let Ok(mut wb) = Xlsx::new(Cursor::new(bytes.as_slice())) else { return words };
+        let Some((mut wb, _)) = scanned_bytes(bytes) else { return words };
         workbook_heads(&mut wb, &mut words);
     } else {
         for (name, bytes) in files {
-            if let Ok(records) = records(bytes, name) {
+            let head = bytes.get(..bytes.len().min(HEAD_BYTES)).unwrap_or_default();
+            if let Ok(records) = records(whole_lines(head), name) {
                 record_heads(&records, &mut words);
             }
         }
@@ -63,11 +78,11 @@ pub fn heads(files: &[PathBuf], xlsx: bool) -> Vec<String> {
     let mut words = vec![];
     if xlsx {
         let Some(path) = files.first() else { return words };
-        let Ok(mut wb) = calamine::open_workbook::<Xlsx<_>, _>(path) else { return words };
+        let Some((mut wb, _)) = open_scanned(path) else { return words };
         workbook_heads(&mut wb, &mut words);
     } else {
         for f in files {
-            if let Ok(records) = read_records(f, &file_name(f)) {
+            if let Ok(records) = head_records(f, &file_name(f)) {
                 record_heads(&records, &mut words);
             }
         }
@@ -95,34 +110,134 @@ fn workbook_heads<RS: Read + Seek>(wb: &mut Xlsx<RS>, words: &mut Vec<String>) {
 
 /// Reads an xlsx workbook, one worksheet per table.
 pub fn read_xlsx(schema: &Schema, path: &Path, display: &str) -> Result<Dataset, InputError> {
-    read_workbook(schema, open_xlsx(path, display)?, display)
+    let (wb, facts) = open_xlsx(path, display)?;
+    read_workbook(schema, wb, &facts, display)
 }
 
 /// Reads an xlsx workbook held in memory, one worksheet per table (as [`read_xlsx`]).
 pub fn read_xlsx_bytes(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, InputError> {
     check_head(bytes.get(..bytes.len().min(8)).unwrap_or_default(), display)?;
+    let facts = scan::workbook(Cursor::new(bytes), display)?;
     let wb = Xlsx::new(Cursor::new(bytes)).map_err(|e| malformed(display, lower_first(&e.to_string())))?;
-    read_workbook(schema, wb, display)
+    read_workbook(schema, wb, &facts, display)
 }
 
-/// Reads an opened workbook, one worksheet per table.
-fn read_workbook<RS: Read + Seek>(schema: &Schema, mut wb: Xlsx<RS>, display: &str) -> Result<Dataset, InputError> {
-    let names = wb.sheet_names();
+/// Reads an opened workbook, one worksheet per table: the sheet a person sees (see [`pick_sheet`]),
+/// read cell by cell in memory proportional to the cells that hold values.
+fn read_workbook<RS: Read + Seek>(
+    schema: &Schema,
+    mut wb: Xlsx<RS>,
+    facts: &scan::Workbook,
+    display: &str,
+) -> Result<Dataset, InputError> {
+    let sheets: Vec<(String, bool)> =
+        wb.sheets_metadata().iter().map(|s| (s.name.clone(), s.visible == SheetVisible::Visible)).collect();
+    let names: Vec<String> = sheets.iter().map(|(n, _)| n.clone()).collect();
     let mut b = Builder::new(schema, display);
     for t in schema.table_ids() {
-        let Some(i) = find_name(&schema.table(t).sheets, &names) else {
+        let (pick, note) = pick_sheet(&schema.table(t).sheets, &sheets);
+        let Some(i) = pick else {
+            if let Some((reason, _)) = note {
+                return Err(InputError::Missing { path: display.into(), reason });
+            }
             missing(&mut b, t, Kind::Sheet, &names, display)?;
             continue;
         };
+        if let Some((message, _)) = note {
+            b.issue(InputIssue { code: "input::hidden-sheet", table: Some(t), field: None, row: None, message, error: false });
+        }
         let Some(name) = names.get(i) else { continue };
-        let range = wb
-            .worksheet_range(name)
-            .map_err(|e| malformed(display, format!("the sheet `{name}` cannot be read ({})", lower_first(&e.to_string()))))?;
-        let (r0, c0) = range.start().unwrap_or((0, 0));
-        let rows = range.rows().enumerate().map(|(i, cells)| (r0 + i as u32 + 1, Line::Xlsx(cells))).collect();
-        read_table(&mut b, t, &Grid { name: name.clone(), col0: c0, rows, kind: Kind::Sheet });
+        let rows = sheet_rows(&mut wb, name, display)?;
+        let lines = rows.iter().map(|(r, cells)| (*r, Line::Xlsx(cells))).collect();
+        let merges = facts.merges.get(name).cloned().unwrap_or_default();
+        read_table(&mut b, t, &Grid { name: name.clone(), col0: 0, rows: lines, kind: Kind::Sheet, merges });
     }
     Ok(b.finish())
+}
+
+/// The rows of a sheet that hold values: each row's 1-based number and its cells with their
+/// 0-based columns, in order. A cell given twice keeps its last value, as spreadsheet programs do.
+fn sheet_rows<RS: Read + Seek>(wb: &mut Xlsx<RS>, name: &str, display: &str) -> Result<Vec<(u32, Cells)>, InputError> {
+    let cannot = |e: calamine::XlsxError| {
+        malformed(display, format!("the sheet `{name}` cannot be read ({})", lower_first(&e.to_string())))
+    };
+    let mut reader = wb.worksheet_cells_reader(name).map_err(cannot)?;
+    let mut cells: Vec<(u32, u32, Data)> = vec![];
+    while let Some(cell) = reader.next_cell().map_err(cannot)? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        cells.push((r, c, Data::from(cell.get_value().clone())));
+    }
+    drop(reader);
+    cells.sort_by_key(|(r, c, _)| (*r, *c));
+    let mut rows: Vec<(u32, Cells)> = vec![];
+    for (r, c, v) in cells {
+        match rows.last_mut() {
+            Some((last, row)) if *last == r + 1 => match row.last_mut() {
+                Some((lc, lv)) if *lc == c => *lv = v,
+                _ => row.push((c, v)),
+            },
+            _ => rows.push((r + 1, vec![(c, v)])),
+        }
+    }
+    Ok(rows)
+}
+
+/// A row's cells that hold values: `(0-based column, value)`, by column.
+type Cells = Vec<(u32, Data)>;
+
+/// Picks a table's sheet among `(name, visible)` sheets: a visible sheet with one of the table's
+/// names; else, when the sheet of that name is hidden, its one visible copy (`Referrals (2)`, as
+/// Excel names a copy), else the hidden sheet itself. The note says what was done about a hidden
+/// sheet (`true`: nothing could be read).
+fn pick_sheet(wanted: &[String], sheets: &[(String, bool)]) -> (Option<usize>, Option<(String, bool)>) {
+    let masked = |visible: bool| -> Vec<String> {
+        sheets.iter().map(|(n, v)| if *v == visible { n.clone() } else { String::from("\u{0}") }).collect()
+    };
+    let (shown, hidden) = (masked(true), masked(false));
+    let hidden_name = |h: usize| sheets.get(h).map(|(n, _)| n.clone()).unwrap_or_default();
+    if let Some(i) = find_name(wanted, &shown) {
+        let note = find_name(wanted, &hidden).map(|h| {
+            (
+                format!(
+                    "the workbook also has a hidden sheet `{}`; the visible sheet `{}` was read",
+                    hidden_name(h),
+                    hidden_name(i)
+                ),
+                false,
+            )
+        });
+        return (Some(i), note);
+    }
+    let Some(h) = find_name(wanted, &hidden) else { return (None, None) };
+    let name = hidden_name(h);
+    let copies: Vec<usize> = sheets
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, v))| {
+            *v && n.trim_end().strip_suffix(')').and_then(|n| n.rsplit_once(" (")).is_some_and(|(base, k)| {
+                !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) && norm_name(base) == norm_name(&name)
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match copies.as_slice() {
+        [] => (Some(h), Some((format!("the sheet `{name}` is hidden; it was read, as no visible sheet has its name"), false))),
+        [c] => {
+            let copy = hidden_name(*c);
+            let note = format!("the sheet `{name}` is hidden; its visible copy `{copy}` was read in its place");
+            (Some(*c), Some((note, false)))
+        }
+        many => {
+            let list = many.iter().map(|c| format!("`{}`", hidden_name(*c))).collect::<Vec<_>>().join(", ");
+            let note = format!(
+                "the sheet `{name}` is hidden, and the visible sheets {list} could each be its current copy; rename the one to read `{name}`"
+            );
+            (None, Some((note, true)))
+        }
+    }
 }
 
 /// Reads CSV files, one per table, each named after its table (or one of its sheet names).
@@ -168,7 +283,7 @@ fn read_csv_files(schema: &Schema, files: &[CsvFile], display: &str) -> Result<D
             None => read_records(file.path, &name)?,
         };
         let rows = records.iter().map(|(line, r)| (*line, Line::Csv(r))).collect();
-        read_table(&mut b, t, &Grid { name, col0: 0, rows, kind: Kind::Csv });
+        read_table(&mut b, t, &Grid { name, col0: 0, rows, kind: Kind::Csv, merges: vec![] });
     }
     Ok(b.finish())
 }
@@ -182,28 +297,34 @@ enum Kind {
 
 /// One row of cells as the file holds them.
 enum Line<'a> {
-    Xlsx(&'a [Data]),
+    /// The cells that hold values, by 0-based column.
+    Xlsx(&'a [(u32, Data)]),
     Csv(&'a csv::StringRecord),
 }
 
 impl Line<'_> {
-    /// The cell in 0-based column `i` of the row; past the end of a ragged row, empty.
+    /// The cell in 0-based column `i` of the row; a cell without a value, or past the end of a
+    /// ragged row, is empty.
     fn cell(&self, i: usize) -> Raw<'_> {
         match self {
-            Line::Xlsx(cells) => cells.get(i).map_or(Raw::Empty, raw_of),
+            Line::Xlsx(cells) => u32::try_from(i)
+                .ok()
+                .and_then(|i| cells.binary_search_by_key(&i, |(c, _)| *c).ok())
+                .and_then(|k| cells.get(k))
+                .map_or(Raw::Empty, |(_, d)| raw_of(d)),
             Line::Csv(r) => r.get(i).map_or(Raw::Empty, Raw::Text),
         }
     }
-    /// The number of cells.
-    fn len(&self) -> usize {
+    /// The columns that may hold a value.
+    fn cols(&self) -> Vec<usize> {
         match self {
-            Line::Xlsx(cells) => cells.len(),
-            Line::Csv(r) => r.len(),
+            Line::Xlsx(cells) => cells.iter().map(|(c, _)| *c as usize).collect(),
+            Line::Csv(r) => (0..r.len()).collect(),
         }
     }
     /// Whether every cell is empty.
     fn is_blank(&self) -> bool {
-        (0..self.len()).all(|i| text(&self.cell(i)).is_empty())
+        self.cols().into_iter().all(|i| text(&self.cell(i)).is_empty())
     }
 }
 
@@ -216,6 +337,8 @@ struct Grid<'a> {
     /// Each row's 1-based sheet row (or CSV line) and cells.
     rows: Vec<(u32, Line<'a>)>,
     kind: Kind,
+    /// Merged ranges of a sheet (near its top).
+    merges: Vec<Merge>,
 }
 
 /// An xlsx cell as a raw value.
@@ -340,7 +463,7 @@ fn full_key(schema: &Schema, t: TableId) -> Vec<(TableId, FieldId)> {
 fn find_header<'g>(grid: &'g Grid, names: &Names) -> Option<(usize, &'g Line<'g>)> {
     let mut best: Option<(usize, &Line, usize)> = None;
     for (i, (_, line)) in grid.rows.iter().enumerate().filter(|(_, (_, l))| !l.is_blank()).take(HEADER_SCAN) {
-        let hits = (0..line.len()).filter(|c| names.knows(&norm_name(&text(&line.cell(*c))))).count();
+        let hits = line.cols().into_iter().filter(|c| names.knows(&norm_name(&text(&line.cell(*c))))).count();
         if hits > 0 && best.is_none_or(|(.., h)| hits > h) {
             best = Some((i, line, hits));
         }
@@ -364,7 +487,7 @@ impl Columns {
             fields: vec![None; schema.table(t).fields.len()],
             links: vec![None; names.links.values().max().map_or(0, |m| m + 1)],
         };
-        for c in 0..header.len() {
+        for c in header.cols() {
             let n = norm_name(&text(&header.cell(c)));
             if let Some(k) = names.links.get(&n).and_then(|k| cols.links.get_mut(*k))
                 && k.is_none()
@@ -426,7 +549,8 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
         return;
     };
     let cols = Columns::of(b, t, &names, header, &grid.name);
-    present_columns(b, t, &cols, &grid.name);
+    let hint = merged_header(b, t, grid, h, &names);
+    present_columns(b, t, &cols, &grid.name, &hint);
     let abs: Vec<Option<u32>> = cols.fields.iter().map(|c| c.map(|c| grid.col0 + c as u32)).collect();
     if let Some(tbl) = b.data_mut().tables.get_mut(t.0 as usize) {
         tbl.origin = match grid.kind {
@@ -480,8 +604,47 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
     }
 }
 
-/// Marks the fields found as present and reports required columns that are absent.
-fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str) {
+/// Says which columns each header cell merged over several columns spans (only its first column
+/// has the header's text), and returns a hint for messages about missing columns.
+fn merged_header(b: &mut Builder, t: TableId, grid: &Grid, h: usize, names: &Names) -> String {
+    let Some((pos, header)) = grid.rows.get(h) else { return String::new() };
+    let at = pos.saturating_sub(1);
+    let spans: Vec<Merge> = grid.merges.iter().copied().filter(|m| m.0 <= at && at <= m.2 && m.3 > m.1).collect();
+    for &(r0, c0, _, c1) in &spans {
+        let head = if r0 == at { text(&header.cell(c0 as usize)).into_owned() } else { String::new() };
+        let (first, last) = (col_letters(c0), col_letters(c1));
+        let rest =
+            if c1 == c0 + 1 { format!("column {last} has") } else { format!("columns {} to {last} have", col_letters(c0 + 1)) };
+        let field = names.fields.get(&norm_name(&head)).map(|f| b.schema().field(t, *f).name.clone());
+        let message = match field {
+            Some(f) => format!(
+                "the header `{head}` in sheet `{}` is one cell merged over columns {first} to {last}: column {first} is read as `{f}`, and {rest} no header of its own, so what is under it is not read",
+                grid.name
+            ),
+            None => {
+                let said = if head.is_empty() { String::new() } else { format!(" (`{head}`)") };
+                format!(
+                    "the header row of sheet `{}` has a cell merged over columns {first} to {last}{said}: {rest} no header of its own, so what is under it is not read",
+                    grid.name
+                )
+            }
+        };
+        b.issue(InputIssue { code: "input::merged-header", table: Some(t), field: None, row: None, message, error: false });
+    }
+    if spans.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> =
+        spans.iter().map(|&(r0, c0, r1, c1)| format!("{}{}:{}{}", col_letters(c0), r0 + 1, col_letters(c1), r1 + 1)).collect();
+    format!(
+        " (the header row has cells merged over several columns, {}, and a merged cell keeps only its first column's header)",
+        list.join(", ")
+    )
+}
+
+/// Marks the fields found as present and reports required columns that are absent; `hint` ends
+/// the message about a missing column.
+fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str, hint: &str) {
     let ts = b.schema().table(t);
     // The builder numbers an ordinal key that the file lacks.
     let numbered = if ts.ordinal { ts.key.last().copied() } else { None };
@@ -489,7 +652,7 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str) {
         if cols.fields.get(f.0 as usize).copied().flatten().is_some() {
             b.mark_present(t, f);
         } else if fs.required && numbered != Some(f) {
-            let message = format!("the column `{}` is missing from sheet `{sheet}`", fs.name);
+            let message = format!("the column `{}` is missing from sheet `{sheet}`{hint}", fs.name);
             b.issue(InputIssue {
                 line: 0,
                 path: None,
@@ -643,13 +806,18 @@ fn key_text(s: &str) -> String {
     }
 }
 
-/// Opens a workbook, explaining files that are not xlsx workbooks.
-fn open_xlsx(path: &Path, display: &str) -> Result<Xlsx<BufReader<File>>, InputError> {
-    let file = File::open(path).map_err(|source| InputError::Io { path: display.into(), source })?;
+/// Opens a workbook once [`scan::workbook`] has passed it, explaining files that are not xlsx
+/// workbooks.
+fn open_xlsx(path: &Path, display: &str) -> Result<(Xlsx<BufReader<File>>, scan::Workbook), InputError> {
+    let io = |source| InputError::Io { path: display.into(), source };
+    let mut file = File::open(path).map_err(io)?;
     let mut head = Vec::with_capacity(8);
-    file.take(8).read_to_end(&mut head).map_err(|source| InputError::Io { path: display.into(), source })?;
+    (&mut file).take(8).read_to_end(&mut head).map_err(io)?;
     check_head(&head, display)?;
-    calamine::open_workbook::<Xlsx<_>, _>(path).map_err(|e| malformed(display, lower_first(&e.to_string())))
+    file.rewind().map_err(io)?;
+    let facts = scan::workbook(BufReader::new(file), display)?;
+    let wb = calamine::open_workbook::<Xlsx<_>, _>(path).map_err(|e| malformed(display, lower_first(&e.to_string())))?;
+    Ok((wb, facts))
 }
 
 /// Explains, from its first bytes, a file that is not an xlsx workbook.
@@ -693,14 +861,45 @@ fn csv_name(display: &str, file: &Path) -> String {
     }
 }
 
-/// A CSV file's records with their 1-based line numbers.
+/// A CSV file's records with their 1-based line numbers. The file is checked in chunks first
+/// ([`scan::csv`]), so one that fettle refuses is never read whole.
 fn read_records(file: &Path, name: &str) -> Result<Vec<(u32, csv::StringRecord)>, InputError> {
-    let bytes = std::fs::read(file).map_err(|source| InputError::Io { path: name.into(), source })?;
+    let io = |source| InputError::Io { path: name.into(), source };
+    let head = read_head(file).map_err(io)?;
+    scan::csv(BufReader::new(File::open(file).map_err(io)?), name, delimiter(&decode(&head)))?;
+    let bytes = std::fs::read(file).map_err(io)?;
     records(&bytes, name)
 }
 
-/// The records of a CSV file's contents with their 1-based line numbers.
+/// The first 64 KB of a file.
+fn read_head(file: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    File::open(file)?.take(HEAD_BYTES as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Bytes read from the start of a CSV file to pick its separator and, when sniffing, its headers.
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// The records in the first 64 KB of a CSV file (its complete lines), for sniffing.
+fn head_records(file: &Path, name: &str) -> Result<Vec<(u32, csv::StringRecord)>, InputError> {
+    let head = read_head(file).map_err(|source| InputError::Io { path: name.into(), source })?;
+    records(whole_lines(&head), name)
+}
+
+/// The bytes up to the last line break, when a file's head was cut (all of them when there is none).
+fn whole_lines(head: &[u8]) -> &[u8] {
+    if head.len() < HEAD_BYTES {
+        return head;
+    }
+    memchr::memrchr(b'\n', head).and_then(|i| head.get(..=i)).unwrap_or(head)
+}
+
+/// The records of a CSV file's contents with their 1-based line numbers, once [`scan::csv`] has
+/// passed them.
 fn records(bytes: &[u8], name: &str) -> Result<Vec<(u32, csv::StringRecord)>, InputError> {
+    let head = bytes.get(..bytes.len().min(HEAD_BYTES)).unwrap_or_default();
+    scan::csv(bytes, name, delimiter(&decode(head)))?;
     let text = decode(bytes);
     let mut rdr =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter(&text)).from_reader(text.as_bytes());

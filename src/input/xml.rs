@@ -16,9 +16,6 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 use std::path::Path;
 
-/// Depth limit: deeper documents are refused rather than walked.
-const MAX_DEPTH: usize = 256;
-
 /// An element id that no element has (derived fields).
 const NEVER: u32 = u32::MAX - 1;
 /// The id of every element name the schema does not mention.
@@ -320,6 +317,8 @@ fn read_part(
             Validator::resume(l, &start.iter().map(|i| names.name(*i)).collect::<Vec<_>>())
         }
     });
+    // Deeper documents are refused rather than walked.
+    let max_depth = super::limits::Limit::XmlDepth.get();
     loop {
         let ev = reader.read_event().map_err(|e| {
             let at = reader.error_position() as usize;
@@ -361,8 +360,10 @@ fn read_part(
                     opened.push(qnames.intern(e.name().into_inner()));
                 }
                 let depth = stack.len();
-                if depth > MAX_DEPTH {
-                    return Err(format!("elements are nested more than {MAX_DEPTH} deep"));
+                if depth as u64 > max_depth {
+                    return Err(format!(
+                        "elements are nested more than {max_depth} deep, fettle's limit `xml-depth`; if the file is genuine, raise it with `--limit xml-depth=N`"
+                    ));
                 }
                 on_open(schema, plan, &mut b, &stack, &mut open, &mut capture, &mut buf, line);
                 if is_empty {

@@ -56,6 +56,19 @@ impl Scalar {
     }
 }
 
+/// Spreadsheet column letters for a 0-based column.
+pub fn col_letters(mut c: u32) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(char::from(b'A' + (c % 26) as u8));
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    s.iter().rev().collect()
+}
+
 /// A date as `YYYY-MM-DD`.
 pub fn date_string(days: i32) -> String {
     chrono::NaiveDate::from_num_days_from_ce_opt(days).map_or_else(|| format!("day {days}"), |d| d.format("%Y-%m-%d").to_string())

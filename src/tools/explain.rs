@@ -207,6 +207,14 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "input::repeated-header",
         "A row in the middle of a sheet or CSV file repeats the header row, as when two exports are joined into one file. The row is not read as data (it would be a child called `LAchildID`); check that the rows after it belong to this return and are not there twice.",
     ),
+    (
+        "input::hidden-sheet",
+        "A hidden sheet has a table's name. fettle reads the sheet a person sees: a visible sheet with the name, else the hidden sheet's one visible copy (`Referrals (2)`), else the hidden sheet itself, and says which it read.",
+    ),
+    (
+        "input::merged-header",
+        "A header cell is merged over several columns. A merged cell keeps its text in its first column only, so the other columns have no header and what is under them is not read; unmerge the cells and give each column its header.",
+    ),
     ("input::no-header", "No row near the top of the sheet has the expected column names."),
     (
         "input::unknown-parent",

@@ -1,0 +1,563 @@
+//! Checks that run before a file is read, in bounded memory and in chunks: that an XML or CSV file
+//! is text at all (no NUL byte) and within the [limits](super::limits), and that every part of a
+//! workbook unzips, streamed and counted, to no more than the limits allow, with cell references
+//! inside a worksheet's grid. A file that fails costs fettle a chunk of memory, not its size.
+//!
+//! Nothing here trusts what a file declares about itself (a zip entry's size, a sheet's dimension):
+//! bytes are counted as they are read.
+
+use super::InputError;
+use super::limits::{self, Limit};
+use quick_xml::events::{BytesStart, Event};
+use std::collections::HashMap;
+use std::io::{BufReader, Read, Seek};
+
+/// Bytes read at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// The last row of a worksheet (Excel 2007 and later).
+pub const MAX_ROW: u64 = 1_048_576;
+/// The last column of a worksheet (`XFD`).
+pub const MAX_COL: u64 = 16_384;
+
+/// Calls `f` on each chunk of `r` with the chunk's offset, until the end or an error.
+fn chunks<R: Read>(mut r: R, display: &str, mut f: impl FnMut(&[u8], u64) -> Result<(), InputError>) -> Result<(), InputError> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut at: u64 = 0;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => return Err(InputError::Io { path: display.into(), source }),
+        };
+        f(buf.get(..n).unwrap_or_default(), at)?;
+        at += n as u64;
+    }
+}
+
+/// Whether the bytes start with a UTF-16 byte-order mark (then NUL bytes are normal).
+fn utf16(head: &[u8]) -> bool {
+    head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF])
+}
+
+/// NUL bytes in a row that make a CSV file not text.
+const NUL_RUN: u64 = 1024;
+
+/// Whether the start of a file is UTF-16 text without a byte-order mark: in its first 256 bytes,
+/// the bytes at odd (or even) offsets all NUL and the others not.
+fn utf16_without_bom(head: &[u8]) -> bool {
+    let head = head.get(..head.len().min(256)).unwrap_or_default();
+    if head.len() < 8 {
+        return false;
+    }
+    let zeros = |odd: usize| head.iter().skip(odd).step_by(2).all(|&b| b == 0);
+    let set = |odd: usize| head.iter().skip(odd).step_by(2).all(|&b| b != 0);
+    (zeros(1) && set(0)) || (zeros(0) && set(1))
+}
+
+/// The message for NUL bytes in a text file, from byte `at`.
+fn nul(at: u64, what: &str) -> String {
+    format!(
+        "it holds NUL bytes (from byte {at}), which no {what} text holds: the file is damaged, empty space (a file \
+         made by `truncate` or a failed copy), or another kind of file under this name"
+    )
+}
+
+/// Checks an XML document in chunks before it is read: no NUL byte, no value longer than
+/// `field-mb` (a run of bytes without `<` or `>`), at most `xml-elements` elements. A document in
+/// UTF-16 is not checked here (its reader checks elements and depth as it goes).
+pub fn xml<R: Read>(r: R, display: &str) -> Result<(), InputError> {
+    let malformed = |reason: String| InputError::Malformed { path: display.into(), format: "XML", reason };
+    let field = Limit::FieldMb.bytes();
+    let max_elements = Limit::XmlElements.get();
+    let (mut run, mut elements, mut after_lt, mut first) = (0u64, 0u64, false, true);
+    chunks(r, display, |chunk, at| {
+        if first {
+            first = false;
+            if utf16(chunk) {
+                // Not checked; the reader decodes it whole.
+                run = u64::MAX;
+            }
+        }
+        if run == u64::MAX {
+            return Ok(());
+        }
+        if let Some(i) = memchr::memchr(0, chunk) {
+            return Err(malformed(nul(at + i as u64, "XML")));
+        }
+        if after_lt && !matches!(chunk.first(), Some(b'/' | b'!' | b'?')) {
+            elements += 1;
+        }
+        let mut last = 0usize;
+        for i in memchr::memchr2_iter(b'<', b'>', chunk) {
+            run += (i - last) as u64;
+            if run > field {
+                let what = format!("has a value of more than {} MB before byte {}", Limit::FieldMb.get(), at + i as u64);
+                return Err(limits::over(Limit::FieldMb, display, what));
+            }
+            run = 0;
+            last = i + 1;
+            if chunk.get(i) == Some(&b'<') && !matches!(chunk.get(i + 1), None | Some(b'/' | b'!' | b'?')) {
+                elements += 1;
+            }
+        }
+        if elements > max_elements {
+            return Err(limits::over(Limit::XmlElements, display, format!("has more than {max_elements} elements")));
+        }
+        after_lt = chunk.last() == Some(&b'<');
+        run += (chunk.len() - last) as u64;
+        if run > field {
+            let what = format!("has a value of more than {} MB before byte {}", Limit::FieldMb.get(), at + chunk.len() as u64);
+            return Err(limits::over(Limit::FieldMb, display, what));
+        }
+        Ok(())
+    })
+}
+
+/// Checks a CSV file in chunks before it is read: no NUL byte, at most `sheet-rows` records,
+/// `sheet-cells` fields and no field over `field-mb`, as the CSV reader will split it with
+/// `delimiter`. A file in UTF-16 is not checked here.
+pub fn csv<R: Read>(r: R, display: &str, delimiter: u8) -> Result<(), InputError> {
+    let field_limit = Limit::FieldMb.bytes();
+    let (max_rows, max_cells) = (Limit::SheetRows.get(), Limit::SheetCells.get());
+    let mut rdr = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut out = vec![0u8; CHUNK];
+    let (mut field, mut rows, mut cells, mut first, mut skip, mut zeros) = (0u64, 0u64, 0u64, true, false, 0u64);
+    let mut step = |input: &[u8], at: u64, rows: &mut u64, cells: &mut u64| -> Result<(), InputError> {
+        let mut input = input;
+        loop {
+            let (res, nin, nout) = rdr.read_field(input, &mut out);
+            input = input.get(nin..).unwrap_or_default();
+            field += nout as u64;
+            if field > field_limit {
+                return Err(limits::over(
+                    Limit::FieldMb,
+                    display,
+                    format!("has a field of more than {} MB (near byte {at})", Limit::FieldMb.get()),
+                ));
+            }
+            match res {
+                csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::End => return Ok(()),
+                csv_core::ReadFieldResult::OutputFull => {}
+                csv_core::ReadFieldResult::Field { record_end } => {
+                    field = 0;
+                    *cells += 1;
+                    if record_end {
+                        *rows += 1;
+                    }
+                    if *rows > max_rows {
+                        return Err(limits::over(Limit::SheetRows, display, format!("has more than {max_rows} rows")));
+                    }
+                    if *cells > max_cells {
+                        return Err(limits::over(Limit::SheetCells, display, format!("has more than {max_cells} cells")));
+                    }
+                }
+            }
+            if input.is_empty() && !matches!(res, csv_core::ReadFieldResult::OutputFull) {
+                return Ok(());
+            }
+        }
+    };
+    chunks(r, display, |chunk, at| {
+        if first {
+            first = false;
+            skip = utf16(chunk);
+        }
+        if skip {
+            return Ok(());
+        }
+        let malformed = |reason: String| InputError::Malformed { path: display.into(), format: "CSV", reason };
+        if at == 0 && utf16_without_bom(chunk) {
+            return Err(malformed(
+                "it looks like UTF-16 text without a byte-order mark (every other byte is NUL); save it as UTF-8 (Excel: \"CSV UTF-8\")".into(),
+            ));
+        }
+        // A stray NUL is a value's problem; a long run of them is not text at all.
+        let mut from = 0usize;
+        while let Some(z) = chunk.get(from..).and_then(|c| memchr::memchr(0, c)).map(|z| from + z) {
+            let end = chunk.get(z..).and_then(|c| c.iter().position(|&b| b != 0)).map_or(chunk.len(), |p| z + p);
+            zeros = if z == 0 { zeros + end as u64 } else { (end - z) as u64 };
+            if zeros >= NUL_RUN {
+                return Err(malformed(nul(at + end as u64 - zeros, "CSV")));
+            }
+            from = end;
+        }
+        if chunk.last() != Some(&0) {
+            zeros = 0;
+        }
+        step(chunk, at, &mut rows, &mut cells)
+    })?;
+    if !skip {
+        step(&[], 0, &mut rows, &mut cells)?;
+    }
+    Ok(())
+}
+
+/// A merged range of cells, 0-based and inclusive: `(first row, first column, last row, last column)`.
+pub type Merge = (u32, u32, u32, u32);
+
+/// What the scan of a workbook learnt on the way.
+#[derive(Debug, Default)]
+pub struct Workbook {
+    /// Merged ranges near the top of each sheet (by sheet name), for explaining merged headers.
+    pub merges: HashMap<String, Vec<Merge>>,
+}
+
+/// Merged ranges kept per sheet (those starting in its first rows), enough for its header.
+const MERGES_KEPT: usize = 10_000;
+/// Merged ranges starting below this 0-based row are not kept.
+const MERGE_ROWS: u32 = 1_000;
+
+/// Reads every entry of a workbook once, streamed, counting the bytes it unzips to (`zip-entry-mb`),
+/// and scans each XML part: elements and depth, the length of values, shared strings (count and
+/// length), rows and cells per sheet, and every cell reference, row number, dimension and merged
+/// range against the worksheet's grid. A file that is not a zip archive passes (its reader says
+/// why it cannot be read).
+pub fn workbook<R: Read + Seek>(r: R, display: &str) -> Result<Workbook, InputError> {
+    let Ok(mut zip) = zip::ZipArchive::new(r) else { return Ok(Workbook::default()) };
+    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    // The workbook part and its relationships first, to name sheets in messages.
+    let is_book = |n: &str| n.ends_with("workbook.xml") || n.ends_with("workbook.xml.rels");
+    let mut order: Vec<&String> = names.iter().filter(|n| is_book(n)).collect();
+    order.extend(names.iter().filter(|n| !is_book(n)));
+    let mut book = Book::default();
+    let mut out = Workbook::default();
+    for name in order {
+        let Ok(entry) = zip.by_name(name) else { continue };
+        let counted = Counted {
+            inner: entry,
+            read: 0,
+            limit: Limit::ZipEntryMb.bytes(),
+            run: 0,
+            field: Limit::FieldMb.bytes(),
+            over: None,
+        };
+        let sheet = book.sheet_of(name);
+        let shown = match &sheet {
+            Some(s) => format!("the sheet `{s}`"),
+            None => format!("the part `{name}`"),
+        };
+        let over = |c: &Counted<_>, shown: &str| match c.over {
+            Some(Limit::ZipEntryMb) => Some(limits::over(
+                Limit::ZipEntryMb,
+                display,
+                format!("unzips {shown} to more than {} MB", Limit::ZipEntryMb.get()),
+            )),
+            Some(_) => Some(limits::over(
+                Limit::FieldMb,
+                display,
+                format!("has a value of more than {} MB in {shown}", Limit::FieldMb.get()),
+            )),
+            None => None,
+        };
+        if !(name.ends_with(".xml") || name.ends_with(".rels")) {
+            let mut counted = counted;
+            let copied = std::io::copy(&mut counted, &mut std::io::sink());
+            if let Some(e) = over(&counted, &shown) {
+                return Err(e);
+            }
+            if copied.is_err() {
+                continue;
+            }
+            continue;
+        }
+        let mut reader = quick_xml::Reader::from_reader(BufReader::with_capacity(CHUNK, counted));
+        let result = part(&mut reader, name, &shown, display, &mut book);
+        if let Some(e) = over(reader.get_ref().get_ref(), &shown) {
+            return Err(e);
+        }
+        match result {
+            Ok(merges) => {
+                if let Some(s) = sheet
+                    && !merges.is_empty()
+                {
+                    out.merges.insert(s, merges);
+                }
+            }
+            Err(Some(e)) => return Err(e),
+            // Not well-formed: the reader reports it, if it reads this part at all.
+            Err(None) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Sheet names and their parts, from `xl/workbook.xml` and its relationships.
+#[derive(Default)]
+struct Book {
+    /// The workbook part's folder (`xl/`).
+    dir: String,
+    /// `(name, relationship id)` of each sheet.
+    sheets: Vec<(String, String)>,
+    /// Part paths by relationship id.
+    targets: HashMap<String, String>,
+}
+
+impl Book {
+    /// The name of the sheet held in a part, when known.
+    fn sheet_of(&self, part: &str) -> Option<String> {
+        let (name, _) = self.sheets.iter().find(|(_, id)| {
+            self.targets.get(id).is_some_and(|t| match t.strip_prefix('/') {
+                Some(abs) => abs == part,
+                None => format!("{}{t}", self.dir) == part,
+            })
+        })?;
+        Some(name.clone())
+    }
+}
+
+/// A zip entry's bytes, counted as they are read: refuses to go on past `limit` bytes, or past
+/// `field` bytes without `<` or `>` (one value, or one tag, longer than `field-mb`).
+struct Counted<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    run: u64,
+    field: u64,
+    over: Option<Limit>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        let got = buf.get(..n).unwrap_or_default();
+        let mut last = 0usize;
+        for i in memchr::memchr2_iter(b'<', b'>', got) {
+            self.run += (i - last) as u64;
+            if self.run > self.field {
+                break;
+            }
+            self.run = 0;
+            last = i + 1;
+        }
+        if self.run <= self.field {
+            self.run += (n - last) as u64;
+        }
+        if self.read > self.limit {
+            self.over = Some(Limit::ZipEntryMb);
+        } else if self.run > self.field {
+            self.over = Some(Limit::FieldMb);
+        }
+        if self.over.is_some() {
+            return Err(std::io::Error::other("over a limit"));
+        }
+        Ok(n)
+    }
+}
+
+/// The value of attribute `key`, when present and readable.
+fn attr(e: &BytesStart, key: &str) -> Option<String> {
+    e.attributes().flatten().find(|a| a.key.local_name().as_ref() == key).map(|a| a.value.to_string())
+}
+
+/// A cell reference (`B12`, `$B$12`) as 1-based `(row, column)`, or why it is not one.
+pub fn cell_ref(s: &str) -> Result<(u64, u64), String> {
+    let t = s.trim().replace('$', "");
+    let letters = t.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let (col, row) = t.split_at(letters);
+    if col.is_empty() || row.is_empty() || !row.bytes().all(|b| b.is_ascii_digit()) || col.len() > 3 {
+        return Err(format!("`{s}`, which is not one"));
+    }
+    let c = col.bytes().fold(0u64, |n, b| n * 26 + u64::from(b.to_ascii_uppercase() - b'A') + 1);
+    let r: u64 = row.trim_start_matches('0').parse().unwrap_or(if row.len() > 19 { u64::MAX } else { 0 });
+    if row.len() > 19 || r > MAX_ROW {
+        return Err(format!("`{s}`, beyond the last row of a worksheet ({MAX_ROW})"));
+    }
+    if r == 0 {
+        return Err(format!("`{s}`, naming row 0, which no worksheet has"));
+    }
+    if c > MAX_COL {
+        return Err(format!("`{s}`, beyond the last column of a worksheet (XFD)"));
+    }
+    Ok((r, c))
+}
+
+/// A range (`A1:C3`, or one cell) as a [`Merge`].
+fn range(s: &str) -> Result<Merge, String> {
+    let (a, b) = s.split_once(':').unwrap_or((s, s));
+    let (r0, c0) = cell_ref(a)?;
+    let (r1, c1) = cell_ref(b)?;
+    let z = |v: u64| v.saturating_sub(1) as u32;
+    Ok((z(r0.min(r1)), z(c0.min(c1)), z(r0.max(r1)), z(c0.max(c1))))
+}
+
+/// Scans one XML part. `Err(None)`: not well-formed XML (left to the reader).
+fn part<R: std::io::BufRead>(
+    reader: &mut quick_xml::Reader<R>,
+    name: &str,
+    shown: &str,
+    display: &str,
+    book: &mut Book,
+) -> Result<Vec<Merge>, Option<InputError>> {
+    let bad = |what: String| {
+        Some(InputError::Malformed {
+            path: display.into(),
+            format: "xlsx",
+            reason: format!(
+                "{shown} has {what}; the file was not saved this way by a spreadsheet program, or it has been damaged"
+            ),
+        })
+    };
+    let (max_elements, max_depth) = (Limit::XmlElements.get(), Limit::XmlDepth.get());
+    let (max_rows, max_cells) = (Limit::SheetRows.get(), Limit::SheetCells.get());
+    let (max_strings, max_strings_len) = (Limit::SharedStrings.get(), Limit::SharedStringsMb.bytes());
+    let mut buf = Vec::with_capacity(1024);
+    let (mut elements, mut depth, mut rows, mut cells, mut strings, mut strings_len) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut root: Option<String> = None;
+    let mut merges = vec![];
+    loop {
+        buf.clear();
+        let ev = reader.read_event_into(&mut buf).map_err(|_| None)?;
+        let (e, opens) = match &ev {
+            Event::Start(e) => (e, true),
+            Event::Empty(e) => (e, false),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            Event::Text(t) if root.as_deref() == Some("sst") => {
+                strings_len += t.len() as u64;
+                if strings_len > max_strings_len {
+                    let what = format!("has more than {} MB of shared strings", Limit::SharedStringsMb.get());
+                    return Err(Some(limits::over(Limit::SharedStringsMb, display, what)));
+                }
+                continue;
+            }
+            Event::Eof => return Ok(merges),
+            _ => continue,
+        };
+        elements += 1;
+        if elements > max_elements {
+            return Err(Some(limits::over(
+                Limit::XmlElements,
+                display,
+                format!("has more than {max_elements} elements in {shown}"),
+            )));
+        }
+        if opens {
+            depth += 1;
+            if depth > max_depth {
+                return Err(Some(limits::over(
+                    Limit::XmlDepth,
+                    display,
+                    format!("nests elements more than {max_depth} deep in {shown}"),
+                )));
+            }
+        }
+        let local = e.local_name();
+        let local = local.as_ref();
+        let Some(kind) = root.as_deref() else {
+            root = Some(local.to_string());
+            if local == "workbook" {
+                book.dir = name.rfind('/').map_or(String::new(), |i| name.get(..=i).unwrap_or_default().to_string());
+            }
+            continue;
+        };
+        match (kind, local) {
+            ("workbook", "sheet") => {
+                if let (Some(n), Some(id)) = (attr(e, "name"), attr(e, "id")) {
+                    book.sheets.push((n, id));
+                }
+            }
+            ("Relationships", "Relationship") if name.ends_with("workbook.xml.rels") => {
+                if let (Some(id), Some(target)) = (attr(e, "Id"), attr(e, "Target")) {
+                    book.targets.insert(id, target);
+                }
+            }
+            ("sst", "si") => {
+                strings += 1;
+                if strings > max_strings {
+                    return Err(Some(limits::over(
+                        Limit::SharedStrings,
+                        display,
+                        format!("has more than {max_strings} shared strings"),
+                    )));
+                }
+            }
+            ("worksheet", "row") => {
+                rows += 1;
+                if rows > max_rows {
+                    return Err(Some(limits::over(
+                        Limit::SheetRows,
+                        display,
+                        format!("has more than {max_rows} rows in {shown}"),
+                    )));
+                }
+                if let Some(r) = attr(e, "r") {
+                    let n: Option<u64> = if r.len() > 19 { None } else { r.trim().parse().ok() };
+                    if !n.is_some_and(|n| (1..=MAX_ROW).contains(&n)) {
+                        return Err(bad(format!("a row numbered `{r}`, outside a worksheet's rows 1 to {MAX_ROW}")));
+                    }
+                }
+            }
+            ("worksheet", "c") => {
+                cells += 1;
+                if cells > max_cells {
+                    return Err(Some(limits::over(
+                        Limit::SheetCells,
+                        display,
+                        format!("has more than {max_cells} cells in {shown}"),
+                    )));
+                }
+                if let Some(r) = attr(e, "r") {
+                    cell_ref(&r).map_err(|why| bad(format!("a cell reference {why}")))?;
+                }
+            }
+            ("worksheet", "dimension") => {
+                if let Some(r) = attr(e, "ref") {
+                    range(&r).map_err(|why| bad(format!("a dimension with the reference {why}")))?;
+                }
+            }
+            ("worksheet", "mergeCell") => {
+                if let Some(r) = attr(e, "ref") {
+                    let m = range(&r).map_err(|why| bad(format!("a merged range with the reference {why}")))?;
+                    if m.0 < MERGE_ROWS && merges.len() < MERGES_KEPT {
+                        merges.push(m);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn cell_references_are_checked_not_wrapped() {
+        assert_eq!(cell_ref("B12").unwrap(), (12, 2));
+        assert_eq!(cell_ref("$XFD$1048576").unwrap(), (1_048_576, 16_384));
+        assert!(cell_ref("A4294967298").unwrap_err().contains("beyond the last row"));
+        assert!(cell_ref("A99999999999999999999999").unwrap_err().contains("beyond the last row"));
+        assert!(cell_ref("XFE1").unwrap_err().contains("last column"));
+        assert!(cell_ref("ZZZZZZZ1").unwrap_err().contains("which is not one"));
+        assert!(cell_ref("A0").unwrap_err().contains("row 0"));
+        assert!(cell_ref("12").unwrap_err().contains("which is not one"));
+        assert_eq!(range("C3:A1").unwrap(), (0, 0, 2, 2));
+    }
+
+    #[test]
+    fn text_files_with_nul_bytes_or_endless_values_are_refused_in_chunks() {
+        let zeros = std::io::repeat(0).take(10 << 20);
+        assert!(xml(zeros, "x.xml").unwrap_err().to_string().contains("NUL bytes (from byte 0)"));
+        let long = std::io::Cursor::new(format!("<a>{}</a>", "x".repeat(1_100_000)));
+        assert!(xml(long, "x.xml").unwrap_err().to_string().contains("field-mb"));
+        assert!(xml(std::io::Cursor::new("<a><b/><c>x</c></a>"), "x.xml").is_ok());
+        let csv_zeros = std::io::repeat(0).take(1 << 20);
+        assert!(csv(csv_zeros, "x.csv", b',').unwrap_err().to_string().contains("NUL bytes (from byte 0)"));
+        let mut late = b"a,b\n1,2\n".to_vec();
+        late.extend(vec![0u8; 100_000]);
+        assert!(csv(late.as_slice(), "x.csv", b',').unwrap_err().to_string().contains("NUL bytes (from byte 8)"));
+        assert!(csv(&b"a,b\n1,\x002\n"[..], "x.csv", b',').is_ok());
+        let utf16: Vec<u8> = "a,b\n1,2\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(csv(utf16.as_slice(), "x.csv", b',').unwrap_err().to_string().contains("UTF-16"));
+        let long = std::io::Cursor::new(format!("a,b\n\"{}\",1\n", "x,".repeat(600_000)));
+        assert!(csv(long, "x.csv", b',').unwrap_err().to_string().contains("field-mb"));
+        assert!(csv(std::io::Cursor::new("a,b\n1,2\n"), "x.csv", b',').is_ok());
+    }
+}
