@@ -73,7 +73,7 @@ impl Limit {
             Limit::SheetCells => 10_000_000,
             Limit::XmlElements => 100_000_000,
             Limit::XmlDepth => 256,
-            Limit::FieldMb => 1,
+            Limit::FieldMb => 64,
         }
     }
 

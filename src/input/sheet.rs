@@ -144,7 +144,16 @@ fn read_workbook<RS: Read + Seek>(
             continue;
         };
         if let Some((message, _)) = note {
-            b.issue(InputIssue { code: "input::hidden-sheet", table: Some(t), field: None, row: None, message, error: false });
+            b.issue(InputIssue {
+                code: "input::hidden-sheet",
+                table: Some(t),
+                field: None,
+                row: None,
+                message,
+                error: false,
+                line: 0,
+                path: None,
+            });
         }
         let Some(name) = names.get(i) else { continue };
         let rows = sheet_rows(&mut wb, name, display)?;
@@ -629,7 +638,16 @@ fn merged_header(b: &mut Builder, t: TableId, grid: &Grid, h: usize, names: &Nam
                 )
             }
         };
-        b.issue(InputIssue { code: "input::merged-header", table: Some(t), field: None, row: None, message, error: false });
+        b.issue(InputIssue {
+            code: "input::merged-header",
+            table: Some(t),
+            field: None,
+            row: None,
+            message,
+            error: false,
+            line: 0,
+            path: None,
+        });
     }
     if spans.is_empty() {
         return String::new();
