@@ -94,7 +94,7 @@ pub struct Args {
     previous: Vec<PathBuf>,
     /// Raises a limit on what one input may hold, NAME=N (repeatable): input-mb, zip-entry-mb,
     /// shared-strings, shared-strings-mb, sheet-rows, sheet-cells, xml-elements, xml-depth,
-    /// field-mb (see docs/limits.md).
+    /// field-mb (defaults in src/input/limits.rs).
     #[arg(long = "limit", value_name = "NAME=N", value_parser = crate::input::limits::parse)]
     limit: Vec<(crate::input::limits::Limit, u64)>,
 }
