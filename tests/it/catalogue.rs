@@ -25,7 +25,8 @@ fn the_shipped_cin_rules_are_exactly_the_catalogue() {
         let p = lib.compile("cin", year).program.expect("cin rules check");
         let shipped: std::collections::BTreeSet<&str> = p.rules.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(shipped.len(), p.rules.len(), "cin {year} ships a code twice");
-        let extra: Vec<&&str> = shipped.difference(&catalogue).collect();
+        // fettle's own year-on-year rules (CINY..) are not the DfE's.
+        let extra: Vec<&&str> = shipped.difference(&catalogue).filter(|c| !c.starts_with("CINY")).collect();
         let missing: Vec<&&str> = catalogue.difference(&shipped).collect();
         assert!(extra.is_empty() && missing.is_empty(), "cin {year}: not in the catalogue {extra:?}, not shipped {missing:?}");
     }
