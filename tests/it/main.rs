@@ -15,6 +15,7 @@ mod parser;
 mod previous;
 mod privacy;
 mod reports;
+mod schema_diff;
 mod tools;
 mod validate;
 
