@@ -308,20 +308,8 @@ fn item(p: &mut Printer, it: &Item) {
                 match e {
                     LayoutEdit::Replace(path, el, sp) => {
                         p.flush(sp.start as usize);
-                        let head = element_head(el);
-                        match &el.children {
-                            None => p.line(&format!("replace {} = {head}", quote(path))),
-                            Some(children) => {
-                                p.line(&format!("replace {} = {head} {{", quote(path)));
-                                p.indent += 1;
-                                for c in children {
-                                    element(p, c);
-                                }
-                                p.flush(el.span.end as usize);
-                                p.indent -= 1;
-                                p.line("}");
-                            }
-                        }
+                        let head = format!("replace {} = {}", quote(path), element_head(el));
+                        element_with_head(p, el, &head);
                     }
                     LayoutEdit::Remove(path, sp) => {
                         p.flush(sp.start as usize);
@@ -373,9 +361,13 @@ fn element_head(el: &Element) -> String {
 /// An element of a layout, one line each, children indented.
 fn element(p: &mut Printer, el: &Element) {
     p.flush(el.span.start as usize);
-    let head = element_head(el);
+    element_with_head(p, el, &element_head(el));
+}
+
+/// An element's line (`head`, which may carry a `replace PATH =` prefix) and its children.
+fn element_with_head(p: &mut Printer, el: &Element, head: &str) {
     match &el.children {
-        None => p.line(&head),
+        None => p.line(head),
         Some(children) if children.is_empty() => p.line(&format!("{head} {{ }}")),
         Some(children) => {
             p.line(&format!("{head} {{"));
