@@ -209,22 +209,36 @@ const MERGES_KEPT: usize = 10_000;
 /// Merged ranges starting below this 0-based row are not kept.
 const MERGE_ROWS: u32 = 1_000;
 
-/// Reads every entry of a workbook once, streamed, counting the bytes it unzips to (`zip-entry-mb`),
-/// and scans each XML part: elements and depth, the length of values, shared strings (count and
-/// length), rows and cells per sheet, and every cell reference, row number, dimension and merged
-/// range against the worksheet's grid. A file that is not a zip archive passes (its reader says
-/// why it cannot be read).
+/// Reads every entry of a workbook once, streamed and to its end, counting the bytes it unzips to
+/// (`zip-entry-mb`), and scans each XML part as calamine will read it: elements and depth, the
+/// length of values, shared strings (count and length), rows and cells per sheet, and every cell
+/// reference, row number, dimension and merged range against the worksheet's grid. An entry that
+/// cannot be unzipped, or unzips to another size than its zip entry declares, is refused: calamine
+/// reads the same entries with the same zip crate, so nothing it reads is left unscanned. A file
+/// that is not a zip archive passes (its reader says why it cannot be read).
 pub fn workbook<R: Read + Seek>(r: R, display: &str) -> Result<Workbook, InputError> {
     let Ok(mut zip) = zip::ZipArchive::new(r) else { return Ok(Workbook::default()) };
-    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
-    // The workbook part and its relationships first, to name sheets in messages.
+    // Every entry by its index (two entries may share a name), the workbook part and its
+    // relationships first, to name sheets in messages.
+    let names: Vec<(usize, String)> = (0..zip.len())
+        .map(|i| (i, zip.name_for_index(i).and_then(Result::ok).map(|n| n.into_owned()).unwrap_or_default()))
+        .collect();
     let is_book = |n: &str| n.ends_with("workbook.xml") || n.ends_with("workbook.xml.rels");
-    let mut order: Vec<&String> = names.iter().filter(|n| is_book(n)).collect();
-    order.extend(names.iter().filter(|n| !is_book(n)));
+    let mut order: Vec<&(usize, String)> = names.iter().filter(|(_, n)| is_book(n)).collect();
+    order.extend(names.iter().filter(|(_, n)| !is_book(n)));
     let mut book = Book::default();
     let mut out = Workbook::default();
-    for name in order {
-        let Ok(entry) = zip.by_name(name) else { continue };
+    for (index, name) in order {
+        let damaged = |shown: &str, why: String| InputError::Malformed {
+            path: display.into(),
+            format: "xlsx",
+            reason: format!("{shown} {why}; the file has been damaged, or was not made by a spreadsheet program"),
+        };
+        let entry = match zip.by_index(*index) {
+            Ok(e) => e,
+            Err(e) => return Err(damaged(&format!("the part `{name}`"), format!("cannot be unzipped ({e})"))),
+        };
+        let declared = entry.size();
         let counted = Counted {
             inner: entry,
             read: 0,
@@ -232,55 +246,64 @@ pub fn workbook<R: Read + Seek>(r: R, display: &str) -> Result<Workbook, InputEr
             run: 0,
             field: Limit::FieldMb.bytes(),
             over: None,
+            failed: None,
         };
         let sheet = book.sheet_of(name);
         let shown = match &sheet {
             Some(s) => format!("the sheet `{s}`"),
             None => format!("the part `{name}`"),
         };
-        let over = |c: &Counted<_>, shown: &str| match c.over {
-            Some(Limit::ZipEntryMb) => Some(limits::over(
-                Limit::ZipEntryMb,
-                display,
-                format!("unzips {shown} to more than {} MB", Limit::ZipEntryMb.get()),
-            )),
-            Some(_) => Some(limits::over(
-                Limit::FieldMb,
-                display,
-                format!("has a value of more than {} MB in {shown}", Limit::FieldMb.get()),
-            )),
-            None => None,
-        };
-        if !(name.ends_with(".xml") || name.ends_with(".rels")) {
-            let mut counted = counted;
-            let copied = std::io::copy(&mut counted, &mut std::io::sink());
-            if let Some(e) = over(&counted, &shown) {
-                return Err(e);
-            }
-            if copied.is_err() {
-                continue;
-            }
-            continue;
-        }
         let mut reader = quick_xml::Reader::from_reader(BufReader::with_capacity(CHUNK, counted));
-        let result = part(&mut reader, name, &shown, display, &mut book);
-        if let Some(e) = over(reader.get_ref().get_ref(), &shown) {
-            return Err(e);
+        // As calamine reads a part: end tags are not matched against start tags.
+        reader.config_mut().check_end_names = false;
+        let result = if name.ends_with(".xml") || name.ends_with(".rels") {
+            part(&mut reader, name, &shown, display, &mut book)
+        } else {
+            Ok(vec![])
+        };
+        // The rest of the entry, whatever its XML: counted to its end.
+        if !matches!(result, Err(Some(_))) {
+            let _ = std::io::copy(reader.get_mut(), &mut std::io::sink());
         }
-        match result {
-            Ok(merges) => {
-                if let Some(s) = sheet
-                    && !merges.is_empty()
-                {
-                    out.merges.insert(s, merges);
-                }
+        let counted = reader.get_ref().get_ref();
+        match counted.over {
+            Some(Limit::ZipEntryMb) => {
+                let what = format!("unzips {shown} to more than {} MB", Limit::ZipEntryMb.get());
+                return Err(limits::over(Limit::ZipEntryMb, display, what));
             }
+            Some(_) => {
+                let what = format!("has a value of more than {} MB in {shown}", Limit::FieldMb.get());
+                return Err(limits::over(Limit::FieldMb, display, what));
+            }
+            None => {}
+        }
+        let merges = match result {
+            Ok(merges) => merges,
             Err(Some(e)) => return Err(e),
-            // Not well-formed: the reader reports it, if it reads this part at all.
-            Err(None) => {}
+            // Not well-formed (its bytes counted all the same): the reader reports it, if it
+            // reads this part at all.
+            Err(None) => vec![],
+        };
+        if let Some(e) = &counted.failed {
+            return Err(damaged(&shown, format!("cannot be unzipped ({})", lower_first(e))));
+        }
+        if counted.read != declared {
+            let why = format!("unzips to {} bytes, but its zip entry declares {declared}", counted.read);
+            return Err(damaged(&shown, why));
+        }
+        if let Some(s) = sheet
+            && !merges.is_empty()
+        {
+            out.merges.insert(s, merges);
         }
     }
     Ok(out)
+}
+
+/// `s` with its first letter in lower case, for an error's text inside a sentence.
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
 }
 
 /// Sheet names and their parts, from `xl/workbook.xml` and its relationships.
@@ -316,11 +339,20 @@ struct Counted<R> {
     run: u64,
     field: u64,
     over: Option<Limit>,
+    /// Why the entry could not be unzipped, when it could not (not a limit).
+    failed: Option<String>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                self.failed = Some(e.to_string());
+                return Err(e);
+            }
+        };
         self.read += n as u64;
         let got = buf.get(..n).unwrap_or_default();
         let mut last = 0usize;

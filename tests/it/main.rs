@@ -8,6 +8,7 @@ mod check;
 mod edges;
 mod examples;
 mod fmt;
+mod hostile;
 mod libreoffice;
 mod lsp;
 mod odd;
