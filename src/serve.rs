@@ -144,6 +144,24 @@ pub fn run(listener: TcpListener, port: u16) {
     }
 }
 
+/// Prints where the page is served. A closed pipe is not an error (the server goes on); any other
+/// failed write (a full disk, `/dev/full`) is, and the server does not start.
+pub fn announce(out: &mut impl Write, port: u16) -> Result<(), String> {
+    let mut text = format!(
+        "fettle: open http://127.0.0.1:{port}/ in a web browser (Ctrl-C to stop)\n\
+         fettle: files you choose there are checked inside the page; they are never sent to this server\n"
+    );
+    if !has_wasm() {
+        text.push_str(&format!("warning: {}\n", NO_WASM.trim_end()));
+    }
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}; the address of the page is lost, so it is not served"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `fettle serve --port PORT`: prints the address and serves until stopped. Returns the exit code.
 pub fn command(port: u16) -> u8 {
     let (listener, port) = match bind(port) {
@@ -153,14 +171,10 @@ pub fn command(port: u16) -> u8 {
             return 2;
         }
     };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "fettle: open http://127.0.0.1:{port}/ in a web browser (Ctrl-C to stop)");
-    let _ = writeln!(out, "fettle: files you choose there are checked inside the page; they are never sent to this server");
-    if !has_wasm() {
-        let _ = writeln!(out, "warning: {}", NO_WASM.trim_end());
+    if let Err(e) = announce(&mut std::io::stdout().lock(), port) {
+        let _ = writeln!(std::io::stderr(), "error: {e}");
+        return 2;
     }
-    let _ = out.flush();
-    drop(out);
     run(listener, port);
     0
 }

@@ -215,10 +215,42 @@ pub fn diagnostics(c: &Compiled) -> String {
     render_diags(c)
 }
 
-/// Writes to stderr.
+/// Writes to stderr, with control characters (from file names, values, rule text) shown as escapes,
+/// as the terminal report shows them, so a message cannot restyle the terminal or fake a line: every
+/// one but line ends and tabs; and in a message (`error: ...`), which is one line, its line ends but
+/// the last too.
 pub(crate) fn err(s: &str) {
+    err_raw(&safe_for_stderr(s));
+}
+
+/// [`err`] without escaping, for the progress bar's carriage returns.
+pub(crate) fn err_raw(s: &str) {
     let mut o = std::io::stderr().lock();
     let _ = o.write_all(s.as_bytes());
+}
+
+/// `s` with control characters escaped for stderr (see [`err`]).
+fn safe_for_stderr(s: &str) -> std::borrow::Cow<'_, str> {
+    let message = s.starts_with("error: ");
+    let body = if message { s.strip_suffix('\n').unwrap_or(s) } else { s };
+    let kept = |c: char| !message && matches!(c, '\n' | '\t');
+    if !body.chars().any(|c| c.is_control() && !kept(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut from = 0;
+    for (i, c) in body.char_indices() {
+        if c.is_control() && !kept(c) {
+            out.push_str(body.get(from..i).unwrap_or_default());
+            out.push_str(&crate::report::human::esc(body.get(i..i + c.len_utf8()).unwrap_or_default()));
+            from = i + c.len_utf8();
+        }
+    }
+    out.push_str(body.get(from..).unwrap_or_default());
+    if message && s.ends_with('\n') {
+        out.push('\n');
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 pub(crate) fn load_library(rules: Option<&PathBuf>) -> Result<Library, String> {

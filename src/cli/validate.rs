@@ -1,6 +1,6 @@
 //! `fettle validate PATH...`: find submissions, pick their return and year, read, run, report.
 
-use super::{FailOn, err, load_library, previous, render_diags, try_out};
+use super::{FailOn, err, err_raw, load_library, previous, render_diags, try_out};
 use crate::eval::{self, Finding};
 use crate::input::Format;
 use crate::library::{Compiled, Library};
@@ -514,12 +514,12 @@ impl Progress {
         if self.on && self.start.elapsed().as_secs_f64() > 1.0 {
             let width = 30;
             let filled = n * width / self.total.max(1);
-            err(&format!("\r[{}{}] {n}/{} files", "#".repeat(filled), " ".repeat(width - filled.min(width)), self.total));
+            err_raw(&format!("\r[{}{}] {n}/{} files", "#".repeat(filled), " ".repeat(width - filled.min(width)), self.total));
         }
     }
     fn done(&self) {
         if self.on && self.start.elapsed().as_secs_f64() > 1.0 {
-            err(&format!("\r{}\r", " ".repeat(50)));
+            err_raw(&format!("\r{}\r", " ".repeat(50)));
         }
     }
 }

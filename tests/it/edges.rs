@@ -374,3 +374,47 @@ fn a_named_pipe_in_a_csv_folder_is_a_clear_error() {
         assert_cmd_snapshot!("fifo-in-csv-folder", c);
     });
 }
+
+/// A file name with control characters (an escape, a newline that would fake a second message) in
+/// a message on stderr is shown escaped, as in the terminal report: one line, no escape character.
+#[test]
+fn control_characters_in_file_names_are_escaped_on_stderr() {
+    in_suite("edges", || {
+        let dir = scratch("control-names-stderr");
+        let name = "census\u{1b}[2J\nerror: all is well\r.xml";
+        std::fs::write(dir.join(name), [0u8; 4096]).unwrap();
+        let out = fettle_in(&dir).args(["validate", name]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.chars().any(|c| c.is_control() && c != '\n'), "{stderr:?}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        insta::assert_snapshot!("control-names-stderr", stderr);
+    });
+}
+
+/// A writer that fails as a full disk does, or as a closed pipe does.
+struct Failing(std::io::ErrorKind);
+
+impl std::io::Write for Failing {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::new(self.0, "no space left on device"))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `fettle serve` announces its address on stdout; a failed write is an error (exit 2: the server
+/// does not start with its address lost), a closed pipe is not. (Tested on the announcement
+/// itself: tests bind no port.)
+#[test]
+fn fettle_serve_checks_its_writes_to_stdout() {
+    in_suite("edges", || {
+        let mut shown = vec![];
+        fettle::serve::announce(&mut shown, 8321).unwrap();
+        assert!(String::from_utf8(shown).unwrap().starts_with("fettle: open http://127.0.0.1:8321/"));
+        assert!(fettle::serve::announce(&mut Failing(std::io::ErrorKind::BrokenPipe), 8321).is_ok());
+        let e = fettle::serve::announce(&mut Failing(std::io::ErrorKind::StorageFull), 8321).unwrap_err();
+        insta::assert_snapshot!("serve-stdout-lost", e);
+    });
+}
