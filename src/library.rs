@@ -97,10 +97,22 @@ impl Library {
 
     /// Compiles the rule set of a return and year.
     pub fn compile(&self, ret: &str, year: &str) -> Compiled {
+        self.compile_with(ret, year, false)
+    }
+
+    /// Compiles for an editor: the program is what resolved even where there are errors
+    /// ([`check::check_tolerant`]; declarations with syntax errors are left out, [`syntax::recover`]).
+    /// It serves hover, completion and definitions, and must never be evaluated. Report
+    /// [`compile`](Self::compile)'s diagnostics, not these: a recovered file can add some.
+    pub fn compile_for_editor(&self, ret: &str, year: &str) -> Compiled {
+        self.compile_with(ret, year, true)
+    }
+
+    fn compile_with(&self, ret: &str, year: &str, tolerant: bool) -> Compiled {
         let mut sources = Sources::default();
         let mut diags = vec![];
         let mut decls = Decls::default();
-        self.load(ret, year, &mut decls, &mut sources, &mut diags, 0);
+        self.load(ret, year, &mut decls, &mut sources, &mut diags, 0, tolerant);
         let names = |s: Span| {
             let name = sources.get(s.file).map(|x| x.name.clone()).unwrap_or_default();
             (name, sources.line_col(s).0)
@@ -123,30 +135,45 @@ impl Library {
                 let mut fsrc = Sources::default();
                 let mut fdiags = vec![];
                 let mut fdecls = Decls::default();
-                lib.load(&u.name, &y, &mut fdecls, &mut fsrc, &mut fdiags, 0);
+                lib.load(&u.name, &y, &mut fdecls, &mut fsrc, &mut fdiags, 0, false);
                 let fnames = |_: Span| (String::new(), 0);
                 if let (Some(p), _) = check::check(&fdecls, &fnames) {
                     foreign.push((u.name.clone(), p.schema));
                 }
             }
         }
-        let (program, mut more) = if diags.iter().any(|d| d.level == Level::Error) {
-            (None, vec![])
-        } else {
-            check::check_with(&decls, &names, &foreign)
+        let (program, mut more) = match (diags.iter().any(|d| d.level == Level::Error), tolerant) {
+            (true, false) => (None, vec![]),
+            (false, false) => check::check_with(&decls, &names, &foreign),
+            // Syntax errors: only they are reported, as in `compile`; the rest still resolves.
+            (true, true) => (Some(check::check_tolerant(&decls, &names, &foreign).0), vec![]),
+            (false, true) => {
+                let (p, d) = check::check_tolerant(&decls, &names, &foreign);
+                (Some(p), d)
+            }
         };
         diags.append(&mut more);
         Compiled { program: program.map(std::sync::Arc::new), diags, sources }
     }
 
-    fn load(&self, ret: &str, year: &str, decls: &mut Decls, sources: &mut Sources, diags: &mut Vec<Diag>, depth: usize) {
+    #[expect(clippy::too_many_arguments, reason = "the recursion carries the whole loading state")]
+    fn load(
+        &self,
+        ret: &str,
+        year: &str,
+        decls: &mut Decls,
+        sources: &mut Sources,
+        diags: &mut Vec<Diag>,
+        depth: usize,
+        tolerant: bool,
+    ) {
         let Some(files) = self.sets.get(&(ret.to_string(), year.to_string())) else { return };
         let mut parsed = vec![];
         for (name, text) in files {
             let id = sources.add(name.clone(), text.as_str());
             let (file, mut d) = syntax::parse(id, text);
             diags.append(&mut d);
-            if let Some(f) = file {
+            if let Some(f) = file.or_else(|| tolerant.then(|| syntax::recover(id, text)).flatten()) {
                 parsed.push(f);
             }
         }
@@ -165,7 +192,7 @@ impl Library {
                     .or_else(|| (!others.is_empty()).then(|| format!("`{ret}` rules exist for {}", others.join(", "))));
                 diags.push(d);
             } else {
-                self.load(ret, &base.name, decls, sources, diags, depth + 1);
+                self.load(ret, &base.name, decls, sources, diags, depth + 1, tolerant);
             }
         }
         decls.apply_year(&parsed, diags);

@@ -29,6 +29,23 @@ pub fn check_with(
     file_names: &dyn Fn(crate::span::Span) -> (String, usize),
     foreign: &[(String, Schema)],
 ) -> (Option<Program>, Vec<Diag>) {
+    let (program, diags) = check_tolerant(decls, file_names, foreign);
+    if diags.iter().any(|d| d.level == Level::Error) {
+        return (None, diags);
+    }
+    (Some(program), diags)
+}
+
+/// Checks merged declarations and returns what resolved even when there are errors, for editors (as
+/// rust-analyzer does): the schema as declared, every param and derivation, and every rule whose
+/// `on` table exists, broken ones included (their broken expressions have the error type). The
+/// diagnostics are exactly [`check_with`]'s. Such a program must never be evaluated: only a program
+/// from [`check_with`] keeps `eval`'s invariants.
+pub fn check_tolerant(
+    decls: &Decls,
+    file_names: &dyn Fn(crate::span::Span) -> (String, usize),
+    foreign: &[(String, Schema)],
+) -> (Program, Vec<Diag>) {
     let mut cx = resolve::Checker::new(decls);
     cx.code_lists();
     cx.tables();
@@ -39,15 +56,20 @@ pub fn check_with(
     cx.all_globals();
     cx.all_derived();
     let detect = cx.detect();
-    let rules = cx.rules(file_names);
+    let checked = cx.rules(file_names);
     cx.unused_warnings();
     let resolve::Checker { schema, diags, globals_done, derived_done, order, .. } = cx;
     let mut diags = diags;
+    // The analyses see only rules without errors, as they always have; broken ones go back in place.
+    let (mut rules, mut broken) = (vec![], vec![]);
+    for (i, (r, bad)) in checked.into_iter().enumerate() {
+        if bad { broken.push((i, r)) } else { rules.push(r) }
+    }
     diags.extend(analysis::rules(&schema, &rules));
     diags.extend(analysis::unused_derivations(&globals_done, &derived_done, &rules, &schema));
     diags.sort_by_key(|d| (d.span.file.0, d.span.start));
-    if diags.iter().any(|d| d.level == Level::Error) {
-        return (None, diags);
+    for (i, r) in broken {
+        rules.insert(i.min(rules.len()), r);
     }
     let mut holidays: Vec<i32> = decls.holidays.iter().map(|(d, _)| chrono::Datelike::num_days_from_ce(d)).collect();
     holidays.sort_unstable();
@@ -67,7 +89,7 @@ pub fn check_with(
         fixture: decls.fixture.clone(),
         previous,
     };
-    (Some(program), diags)
+    (program, diags)
 }
 
 pub(crate) fn field_type_to_type(t: &FieldType) -> Type {

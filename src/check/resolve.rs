@@ -445,7 +445,9 @@ impl<'d> Checker<'d> {
 
     // ------------------------------------------------------------------ rules
 
-    pub fn rules(&mut self, file_names: &dyn Fn(Span) -> (String, usize)) -> Vec<RuleDef> {
+    /// The rules that check without errors, and (for editors) those that do not, each with whether
+    /// it has errors. A rule whose `on` table is unknown is left out either way.
+    pub fn rules(&mut self, file_names: &dyn Fn(Span) -> (String, usize)) -> Vec<(RuleDef, bool)> {
         let decls = self.decls;
         let mut out = vec![];
         for r in &decls.rules {
@@ -456,7 +458,7 @@ impl<'d> Checker<'d> {
         out
     }
 
-    fn rule(&mut self, r: &ast::RuleDecl, file_names: &dyn Fn(Span) -> (String, usize)) -> Option<RuleDef> {
+    fn rule(&mut self, r: &ast::RuleDecl, file_names: &dyn Fn(Span) -> (String, usize)) -> Option<(RuleDef, bool)> {
         let before = self.diags.len();
         let mut env = Env::default();
         let scope = match &r.scope {
@@ -555,11 +557,9 @@ impl<'d> Checker<'d> {
         for ex in &r.examples {
             self.example(ex);
         }
-        if self.diags.len() > before && self.diags.iter().skip(before).any(|d| d.level == crate::diag::Level::Error) {
-            return None;
-        }
+        let broken = self.diags.iter().skip(before).any(|d| d.level == crate::diag::Level::Error);
         let needs = self.needs(&steps_for_needs(&steps), &template);
-        Some(RuleDef {
+        let def = RuleDef {
             code: r.code.name.clone(),
             severity: r.severity,
             message,
@@ -581,7 +581,8 @@ impl<'d> Checker<'d> {
                 ast::Step::Require(e) | ast::Step::Forbid(e) => Some(e.span),
                 _ => None,
             }),
-        })
+        };
+        Some((def, broken))
     }
 
     /// The other returns whose tables these expressions read.

@@ -42,8 +42,15 @@ fn item(label: &str, kind: u32, detail: String, doc: Option<&str>) -> Value {
     v
 }
 
-/// Completion items at `offset` of `text`.
-pub fn completion(compiled: Option<&Compiled>, text: &str, offset: usize) -> Value {
+/// Completion items at `offset` of `text`, from the first of `models` (best first) that knows the
+/// table before a `.`, else from the first.
+pub fn completion(models: &[&Compiled], text: &str, offset: usize) -> Value {
+    let (start, _) = text::word_at(text, offset);
+    let knows = |c: &&Compiled| {
+        let (Some(p), Some(q)) = (c.program.as_deref(), text::qualifier(text, start.min(offset))) else { return false };
+        p.schema.table_id(q).or_else(|| text::alias_table(text, start, q).and_then(|t| p.schema.table_id(&t))).is_some()
+    };
+    let compiled = models.iter().find(|c| knows(c)).or(models.first()).copied();
     let program = compiled.and_then(|c| c.program.as_deref());
     let line = text::line_before(text, offset);
     let (in_string, in_comment) = text::string_or_comment(line);
@@ -51,7 +58,6 @@ pub fn completion(compiled: Option<&Compiled>, text: &str, offset: usize) -> Val
     if in_comment {
         return json!({ "isIncomplete": false, "items": items });
     }
-    let (start, _) = text::word_at(text, offset);
     let qualifier = text::qualifier(text, start.min(offset));
     if let (None, Some(_)) = (program, qualifier) {
         return json!({ "isIncomplete": false, "items": items });

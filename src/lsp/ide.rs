@@ -1,5 +1,5 @@
-//! Hover and go-to-definition, answered from the last good [`Program`] of a document's set and the
-//! document's current text.
+//! Hover, go to definition and references, answered from a [`Program`] of a document's set (one kept
+//! through errors, see [`super::workspace`]) and the document's current text.
 //!
 //! Names are found in the text around the cursor (`Table.Field`, `alias.Field`, a bare name). A bare
 //! field name prefers the table in context: an example row's, the rule's `on` table, or the table a
@@ -11,6 +11,7 @@ use crate::check::builtins::Builtin;
 use crate::check::{Program, Type};
 use crate::library::Compiled;
 use crate::schema::{CodeListId, FieldId, Schema, TableId};
+use crate::span::Span;
 use crate::syntax::ast::AggFn;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ pub(super) fn own_tables(s: &Schema) -> Vec<TableId> {
 }
 
 /// What a name refers to.
+#[derive(PartialEq)]
 enum Sym {
     Fields(Vec<(TableId, FieldId)>),
     Table(TableId),
@@ -189,21 +191,73 @@ pub fn hover(c: &Compiled, text: &str, offset: usize) -> Option<Value> {
 /// Where the name at `offset` is declared: a location, several, or `null`.
 pub fn definition(c: &Compiled, uris: &HashMap<String, String>, text: &str, offset: usize) -> Value {
     let Some(p) = c.program.as_deref() else { return Value::Null };
-    let s = &p.schema;
     let Some((sym, _, _)) = resolve(p, text, offset) else { return Value::Null };
-    let spans = match sym {
-        Sym::Fields(fs) => fs.iter().filter(|(t, _)| s.table(*t).foreign.is_none()).map(|&(t, f)| s.field(t, f).span).collect(),
-        Sym::Table(t) if s.table(t).foreign.is_none() => vec![s.table(t).span],
-        Sym::Codes(l) | Sym::Code(l, _) if !s.code_list(l).name.contains('.') => vec![s.code_list(l).span],
-        Sym::Global(i) => p.globals.get(i).map(|g| g.span).into_iter().collect(),
-        Sym::Rule(i) => p.rules.get(i).map(|r| r.span).into_iter().collect(),
-        _ => vec![],
-    };
+    let spans = declarations(p, &sym);
     let locations: Vec<Value> = spans.into_iter().filter_map(|sp| location(&c.sources, uris, sp)).collect();
     match <[Value; 1]>::try_from(locations) {
         Ok([one]) => one,
         Err(v) if v.is_empty() => Value::Null,
         Err(v) => Value::Array(v),
+    }
+}
+
+/// Every place in the set's files (those with a URI) where a name refers to what the name at
+/// `offset` refers to; the declarations too when `declaration`. `None` when the name does not resolve.
+pub fn references(
+    c: &Compiled,
+    uris: &HashMap<String, String>,
+    text: &str,
+    offset: usize,
+    declaration: bool,
+) -> Option<Vec<Value>> {
+    let p = c.program.as_deref()?;
+    let (sym, start, end) = resolve(p, text, offset)?;
+    let word = text.get(start..end)?;
+    let declared: Vec<Span> = declarations(p, &sym);
+    let mut out = vec![];
+    for (id, src) in c.sources.iter() {
+        let Some(uri) = uris.get(&src.name) else { continue };
+        let ix = LineIndex::new(&src.text);
+        let b = src.text.as_bytes();
+        for (at, _) in src.text.match_indices(word) {
+            let after = at + word.len();
+            let whole = (at == 0 || b.get(at - 1).is_some_and(|&x| !text::is_ident(x)))
+                && b.get(after).is_none_or(|&x| !text::is_ident(x));
+            if !whole || text::string_or_comment(text::line_before(&src.text, at)) != (false, false) {
+                continue;
+            }
+            let Some((other, _, _)) = resolve(p, &src.text, at) else { continue };
+            if !same(&sym, &other) {
+                continue;
+            }
+            let is_decl = declared.iter().any(|d| d.file == id && (d.start as usize..=d.end as usize).contains(&at));
+            if is_decl && !declaration {
+                continue;
+            }
+            out.push(json!({ "uri": uri, "range": ix.json_range(at, after) }));
+        }
+    }
+    Some(out)
+}
+
+/// Whether two names refer to the same thing: a field written bare may be one of several tables'.
+fn same(a: &Sym, b: &Sym) -> bool {
+    match (a, b) {
+        (Sym::Fields(x), Sym::Fields(y)) => x.iter().any(|f| y.contains(f)),
+        _ => a == b,
+    }
+}
+
+/// Where what a name refers to is declared.
+fn declarations(p: &Program, sym: &Sym) -> Vec<Span> {
+    let s = &p.schema;
+    match sym {
+        Sym::Fields(fs) => fs.iter().filter(|(t, _)| s.table(*t).foreign.is_none()).map(|&(t, f)| s.field(t, f).span).collect(),
+        Sym::Table(t) if s.table(*t).foreign.is_none() => vec![s.table(*t).span],
+        Sym::Codes(l) | Sym::Code(l, _) if !s.code_list(*l).name.contains('.') => vec![s.code_list(*l).span],
+        Sym::Global(i) => p.globals.get(*i).map(|g| g.span).into_iter().collect(),
+        Sym::Rule(i) => p.rules.get(*i).map(|r| r.span).into_iter().collect(),
+        _ => vec![],
     }
 }
 

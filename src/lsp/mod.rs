@@ -12,6 +12,7 @@ pub mod rpc;
 pub mod text;
 mod workspace;
 
+use crate::library::Compiled;
 use rpc::Incoming;
 use serde_json::{Value, json};
 use std::io::{self, Write};
@@ -105,14 +106,26 @@ impl Server {
                 self.shutdown = true;
                 Some(Value::Null)
             }
-            "textDocument/completion" => {
-                self.at_position(params, |ws, uri, text, offset| complete::completion(ws.good(uri).map(|(c, _)| c), text, offset))
-            }
+            "textDocument/completion" => self.at_position(params, |ws, uri, text, offset| {
+                let models: Vec<&Compiled> = ws.models(uri).into_iter().map(|(c, _)| c).collect();
+                complete::completion(&models, text, offset)
+            }),
             "textDocument/hover" => self.at_position(params, |ws, uri, text, offset| {
-                ws.good(uri).and_then(|(c, _)| ide::hover(c, text, offset)).unwrap_or(Value::Null)
+                ws.models(uri).into_iter().find_map(|(c, _)| ide::hover(c, text, offset)).unwrap_or(Value::Null)
             }),
             "textDocument/definition" => self.at_position(params, |ws, uri, text, offset| {
-                ws.good(uri).map_or(Value::Null, |(c, uris)| ide::definition(c, uris, text, offset))
+                ws.models(uri)
+                    .into_iter()
+                    .map(|(c, uris)| ide::definition(c, uris, text, offset))
+                    .find(|v| !v.is_null())
+                    .unwrap_or(Value::Null)
+            }),
+            "textDocument/references" => self.at_position(params, |ws, uri, text, offset| {
+                let declaration = params.pointer("/context/includeDeclaration").and_then(Value::as_bool).unwrap_or(true);
+                ws.models(uri)
+                    .into_iter()
+                    .find_map(|(c, uris)| ide::references(c, uris, text, offset, declaration))
+                    .map_or(Value::Null, Value::Array)
             }),
             "textDocument/formatting" => uri_of(params).map(|uri| match self.ws.docs.get(uri) {
                 Some(d) if self.ws.is_rules(uri) => format(&d.text),
@@ -224,6 +237,7 @@ fn capabilities() -> Value {
             "completionProvider": { "triggerCharacters": ["."] },
             "hoverProvider": true,
             "definitionProvider": true,
+            "referencesProvider": true,
             "documentFormattingProvider": true,
         },
         "serverInfo": { "name": "fettle", "version": env!("CARGO_PKG_VERSION") },

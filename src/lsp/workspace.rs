@@ -3,8 +3,15 @@
 //!
 //! A document's set is every `.fettle` file of its folder with the same `return X YEAR` header. When
 //! the folder is laid out as `<return>/<year>/`, its sibling years (for `extends`) and the returns it
-//! `uses` (at `../../<return>/<year>/`) are loaded too. The last set compiled without errors is kept
-//! for completion, hover and definitions, since the text being typed often does not parse.
+//! `uses` (at `../../<return>/<year>/`) are loaded too.
+//!
+//! Completion, hover, definitions and references read a semantic model kept through errors, as
+//! rust-analyzer does: the set's diagnostics are [`Library::compile`]'s, and when it has errors the
+//! set is compiled again for the editor ([`Library::compile_for_editor`]), which keeps every name
+//! that resolves. The last set compiled without errors is kept as well, for names the broken text
+//! has lost (a table whose declaration is being typed). A file whose set declares no tables (a copy
+//! of one file, opened on its own) gets one diagnostic saying where its schema is, and its model is
+//! built with the shipped set of its return and year.
 
 use super::text::{self, LineIndex};
 use crate::diag::{Diag, Level};
@@ -25,11 +32,16 @@ pub struct Doc {
 /// A rule set: its folder (none for a document that is not a file), return and year.
 pub type SetKey = (Option<PathBuf>, String, String);
 
+/// A compiled set and the URI of each of its file names.
+pub type Model = (Compiled, HashMap<String, String>);
+
 /// What is remembered about a set between compilations.
 #[derive(Default)]
 pub struct SetState {
-    /// The last compilation without errors, with the URI of each file name.
-    pub good: Option<(Compiled, HashMap<String, String>)>,
+    /// The last compilation without errors.
+    pub good: Option<Model>,
+    /// The editor's compilation of the current text, when it has errors.
+    pub broken: Option<Model>,
     /// URIs that were sent diagnostics last time.
     published: BTreeSet<String>,
 }
@@ -57,9 +69,11 @@ impl Workspace {
         self.docs.get(uri).is_some_and(|d| d.path.as_ref().is_none_or(|p| p.extension().is_some_and(|x| x == "fettle")))
     }
 
-    /// The last good compilation of a document's set, with the URI of each file name.
-    pub fn good(&self, uri: &str) -> Option<&(Compiled, HashMap<String, String>)> {
-        self.sets.get(self.doc_sets.get(uri)?)?.good.as_ref()
+    /// The models of a document's set to answer from, best first: the current text's (kept through
+    /// its errors), then the last one without errors.
+    pub fn models(&self, uri: &str) -> Vec<&Model> {
+        let Some(state) = self.doc_sets.get(uri).and_then(|k| self.sets.get(k)) else { return vec![] };
+        state.broken.iter().chain(state.good.iter()).filter(|(c, _)| c.program.is_some()).collect()
     }
 
     /// The library a document's set is compiled from (with the open documents' text when `live`,
@@ -160,18 +174,37 @@ impl Workspace {
                 list.push(to_lsp(d, &compiled.sources, &uri_of));
             }
         }
+        let lone = lone_file(&lib, &key, &compiled);
+        if let Some((diag, _)) = &lone {
+            // The unknown names all follow from the missing schema: one diagnostic says so.
+            for list in by_file.values_mut() {
+                list.retain(|d| d["code"].as_str().is_some_and(|c| !c.starts_with("check::")));
+            }
+            let file = compiled.sources.get(diag.span.file).map(|s| s.name.clone()).unwrap_or_default();
+            if let Some(list) = by_file.get_mut(&file) {
+                list.insert(0, to_lsp(diag, &compiled.sources, &uri_of));
+            }
+        }
         let mut out: Vec<(String, Vec<Value>)> =
             by_file.into_iter().filter_map(|(name, diags)| Some((uri_of(&name)?, diags))).collect();
         let now: BTreeSet<String> = out.iter().map(|(u, _)| u.clone()).collect();
+        let broken = if let Some((_, shipped)) = lone {
+            Some((shipped.compile_for_editor(&key.1, &key.2), uris.clone()))
+        } else if compiled.has_errors() {
+            Some((lib.compile_for_editor(&key.1, &key.2), uris.clone()))
+        } else {
+            None
+        };
         let state = self.sets.entry(key.clone()).or_default();
         for gone in state.published.difference(&now) {
             out.push((gone.clone(), vec![]));
         }
         state.published = now;
+        state.broken = broken.filter(|(c, _)| c.program.is_some());
         if compiled.program.is_some() {
             state.good = Some((compiled, uris));
-        } else if state.good.is_none() {
-            // Nothing to complete from yet: try the files as saved.
+        } else if state.good.is_none() && state.broken.is_none() {
+            // Nothing to answer from yet: try the files as saved.
             let saved = self.library_for(uri, false).map(|(lib, _, uris)| (lib.compile(&key.1, &key.2), uris));
             if let Some(state) = self.sets.get_mut(&key) {
                 state.good = saved.filter(|(c, _)| c.program.is_some());
@@ -180,6 +213,71 @@ impl Workspace {
         self.doc_sets.insert(uri.to_string(), key);
         out
     }
+}
+
+/// For a set that declares no tables of its own and so knows none of the tables its rules name (a
+/// copy of one rule file, opened on its own): one diagnostic, on the first unknown table, saying
+/// which shipped rule set declares it and how a rule set is found; and the library to build its
+/// model from (the shipped set, with this set's files in place of those of the same name).
+fn lone_file(lib: &Library, key: &SetKey, compiled: &Compiled) -> Option<(Diag, Library)> {
+    let (_, ret, year) = key;
+    let files = lib.sets.get(&(ret.clone(), year.clone()))?;
+    let declares = |t: &str| {
+        t.lines().any(|l| {
+            l.starts_with("table ") || l.starts_with("extend table ") || (l.starts_with("return ") && l.contains(" extends "))
+        })
+    };
+    if files.iter().any(|(_, t)| declares(t)) {
+        return None;
+    }
+    let unknown: Vec<&Diag> = compiled
+        .diags
+        .iter()
+        .filter(|d| d.code == "check::unknown-table" && d.message.starts_with("there is no table `"))
+        .collect();
+    let first = unknown.first()?;
+    let table = first.message.split('`').nth(1)?;
+    let shipped = Library::shipped();
+    let declared = |t: &str| {
+        t.lines().any(|l| l.strip_prefix("table ").and_then(|r| r.split([' ', '{']).next()).is_some_and(|n| n == table))
+    };
+    // The set of the same return and year first, then any other.
+    let mut homes: Vec<(&(String, String), &String)> =
+        shipped.sets.iter().flat_map(|(k, fs)| fs.iter().filter(|(_, t)| declared(t)).map(move |(n, _)| (k, n))).collect();
+    homes.sort_by_key(|((r, y), _)| (r != ret || y != year, r != ret, std::cmp::Reverse(y.clone())));
+    let errors = compiled.diags.iter().filter(|d| d.level == Level::Error && d.code.starts_with("check::")).count();
+    let folder = format!("rules/{ret}/{year}/");
+    let mut d = Diag::error(
+        "check::no-schema",
+        first.span,
+        match homes.first() {
+            Some(((r, y), file)) => {
+                format!("this file's rule set declares no tables: `{table}` is declared in the shipped `{r} {y}` rules ({file})")
+            }
+            None => format!("this file's rule set declares no tables, and no shipped rule set declares `{table}`"),
+        },
+    )
+    .label("no schema for this name");
+    d.help = Some(format!(
+        "a rule set is every `.fettle` file with the header `return {ret} {year}` in one folder, laid out as \
+         `{folder}`; put this file in the folder that holds the set's schema (`table` declarations), or copy \
+         the schema beside it ({errors} errors about names are hidden until then)"
+    ));
+    // The model: the shipped set, this set's files replacing those of the same name.
+    let name = |p: &str| Path::new(p).file_name().map(|n| n.to_os_string());
+    let mine: BTreeSet<_> = files.iter().filter_map(|(n, _)| name(n)).collect();
+    let mut all: Vec<(String, String)> = shipped
+        .sets
+        .get(&(ret.clone(), year.clone()))
+        .into_iter()
+        .flatten()
+        .filter(|(n, _)| name(n).is_none_or(|n| !mine.contains(&n)))
+        .cloned()
+        .collect();
+    all.extend(files.iter().cloned());
+    let mut model = shipped;
+    model.sets.insert((ret.clone(), year.clone()), all);
+    Some((d, model))
 }
 
 fn subfolders(dir: &Path) -> Vec<PathBuf> {

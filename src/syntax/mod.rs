@@ -54,6 +54,50 @@ pub fn parse(file: FileId, text: &str) -> (Option<ast::File>, Vec<Diag>) {
     }
 }
 
+/// For editors: the declarations of a file that does not parse, without the broken ones. Each
+/// top-level declaration where a syntax error falls is blanked (its bytes become spaces, its line
+/// breaks stay, so every span is where it was) and the file parsed again, until it parses. `None`
+/// when the header is broken or nothing parses; the diagnostics are [`parse`]'s, not these.
+pub fn recover(file: FileId, text: &str) -> Option<ast::File> {
+    if !scan(file, text, 0).is_empty() {
+        return None;
+    }
+    let chunks = chunks(text);
+    let mut bytes = text.as_bytes().to_vec();
+    let blank = |bytes: &mut Vec<u8>, (start, end): (usize, usize)| {
+        for b in bytes.get_mut(start..end).into_iter().flatten().filter(|b| **b != b'\n') {
+            *b = b' ';
+        }
+    };
+    // First the declarations that do not parse on their own, then wherever the error still falls.
+    for &c in &chunks {
+        if text.get(c.0..c.1).is_some_and(|t| FettleParser::parse(Rule::item_only, t).is_err()) {
+            blank(&mut bytes, c);
+        }
+    }
+    for _ in 0..=chunks.len() {
+        let current = std::str::from_utf8(&bytes).ok()?;
+        let e = match FettleParser::parse(Rule::file, current) {
+            Ok(mut pairs) => {
+                let pair = pairs.next()?;
+                if too_deep(file, &pair, 0).is_some() {
+                    return None;
+                }
+                return Some(lower::file(file, pair, &mut vec![]));
+            }
+            Err(e) => e,
+        };
+        let at = error_offset(&e);
+        // An error at the very end belongs to the last declaration.
+        let &c = chunks.iter().find(|(s, e)| at >= *s && (at < *e || (at == *e && *e == text.len())))?;
+        if bytes.get(c.0..c.1)?.iter().all(|b| b.is_ascii_whitespace()) {
+            return None;
+        }
+        blank(&mut bytes, c);
+    }
+    None
+}
+
 /// Parses a single expression (message holes, `fettle explain`). `offset` is its place in `file`.
 pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<ast::Expr, Box<Diag>> {
     if let Some(d) = scan(file, text, offset).into_iter().next() {
@@ -398,4 +442,27 @@ fn token_name(rule: Rule) -> Option<&'static str> {
         Rule::kw_xml => "`xml`",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_keeps_the_declarations_that_parse_where_they_were() {
+        let text = "return demo 2024-25\n\nrule A error \"a\" on T {\n  require X > > 1\n}\n\nrule B error \"b\" on T {\n  require Y > 1\n}\n\nrule C error \"c\" on T {\n  require Z > 1 and\n";
+        let (parsed, diags) = parse(FileId(0), text);
+        assert!(parsed.is_none() && !diags.is_empty());
+        let rules: Vec<(String, usize)> = recover(FileId(0), text)
+            .into_iter()
+            .flat_map(|f| f.items)
+            .filter_map(|i| match i {
+                ast::Item::Rule(r) => Some((r.code.name.clone(), r.code.span.start as usize)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rules, [("B".to_string(), text.find("B error").unwrap_or(0))]);
+        // A broken header leaves nothing to recover.
+        assert!(recover(FileId(0), "return demo\nrule B error \"b\" on T {\n  require Y > 1\n}\n").is_none());
+    }
 }

@@ -55,6 +55,10 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "check::unknown-name",
         "The name is not a field of a row in scope, a `let` of the rule, a `param`, a `derive`, or a singleton table. A field of another table needs that table's rows in scope: use an aggregate over them (`count(Table where ...)`).",
     ),
+    (
+        "check::no-schema",
+        "In an editor: the file's rule set declares no tables, so none of the tables its rules name exist. A rule set is every `.fettle` file with the same `return NAME YEAR` header in one folder (laid out as `rules/<return>/<year>/`); a copy of one rule file opened on its own is a set of one file, without the schema. The message names the shipped rule set that declares the table; put the file in the folder with the set's schema, or copy the schema beside it. The errors about unknown names that follow from it are not listed until then.",
+    ),
     ("check::unknown-codes", "A field is typed `code List` but no code list of that name is declared (`codes List { ... }`)."),
     (
         "check::unknown-code",

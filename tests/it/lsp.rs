@@ -381,3 +381,158 @@ fn shipped_rules_are_served_with_their_base_year() {
     assert!(labels.contains(&"LAchildID"), "{labels:?}");
     assert_eq!(s.exit(true), 0);
 }
+
+/// The 0-based line and character of the `nth` occurrence of `needle` in `text`, plus `shift`
+/// characters (the rule files used here are ASCII, so bytes are UTF-16 units).
+fn pos(text: &str, needle: &str, nth: usize, shift: u32) -> (u32, u32) {
+    let at = text.match_indices(needle).nth(nth).unwrap_or_else(|| panic!("no {needle:?} #{nth}")).0;
+    let before = &text[..at];
+    let line = before.matches('\n').count() as u32;
+    let col = (at - before.rfind('\n').map_or(0, |n| n + 1)) as u32;
+    (line, col + shift)
+}
+
+fn labels(items: &Value) -> Vec<String> {
+    items["items"].as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap().to_string()).collect()
+}
+
+fn hover_text(h: &Value) -> String {
+    h["contents"]["value"].as_str().unwrap_or_else(|| panic!("no hover: {h}")).to_string()
+}
+
+/// A copy of the shipped FGC rule set in `<dir>/fgc/2024-25/`, with `20-events.fettle` as `events`.
+fn fgc_copy(dir: &TempDir, events: &str) -> (String, String) {
+    let set = dir.0.join("fgc/2024-25");
+    std::fs::create_dir_all(&set).unwrap();
+    let shipped = crate::root().join("rules/fgc/2024-25");
+    for e in std::fs::read_dir(&shipped).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, set.join(p.file_name().unwrap())).unwrap();
+    }
+    let events_path = set.join("20-events.fettle");
+    std::fs::write(&events_path, events).unwrap();
+    (uri(&events_path), uri(&set.join("00-schema.fettle")))
+}
+
+#[test]
+fn a_broken_file_keeps_hover_completion_definition_and_references() {
+    crate::in_suite("lsp", || {
+        let shipped = std::fs::read_to_string(crate::root().join("rules/fgc/2024-25/20-events.fettle")).unwrap();
+        // One unknown field in the saved text: FGC030 says `forbid OfferDat < ReferralDate`.
+        let broken = shipped.replacen("forbid OfferDate < ReferralDate", "forbid OfferDat < ReferralDate", 1);
+        assert_ne!(broken, shipped);
+        let dir = TempDir::new("broken-fgc");
+        let (doc, schema) = fgc_copy(&dir, &broken);
+        let mut s = Session::start();
+        s.initialize(&uri(&dir.0));
+        s.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": doc, "languageId": "fettle", "version": 1, "text": broken } }),
+        );
+
+        // The diagnostic is right: one error, with its "did you mean".
+        let diags = s.diagnostics(&doc);
+        let errors: Vec<&Value> = diags.iter().filter(|d| d["severity"] == 1).collect();
+        assert_eq!(errors.len(), 1, "{diags:#?}");
+        assert!(errors[0]["message"].as_str().unwrap().contains("did you mean `OfferDate`?"), "{diags:#?}");
+        assert_json_snapshot!("broken_diagnostics", dir.redact(&json!(errors)));
+
+        // Hover works in the broken rule itself: a field, the rule code, the table.
+        let (l, c) = pos(&broken, "ReferralDate", 4, 2); // `forbid OfferDat < ReferralDate`
+        assert_eq!(pos(&broken, "forbid OfferDat < ReferralDate", 0, 18), (l, c - 2));
+        let field = hover_text(&s.at("textDocument/hover", &doc, l, c));
+        assert!(field.starts_with("**Referrals.ReferralDate**: `date` (required)"), "{field}");
+        assert_json_snapshot!("broken_hover_field", hover_text(&s.at("textDocument/hover", &doc, l, c)));
+        let (l, c) = pos(&broken, "FGC030", 0, 2);
+        let rule = hover_text(&s.at("textDocument/hover", &doc, l, c));
+        assert_eq!(rule, "**rule FGC030** (error)\n\nOfferDate {OfferDate} is before ReferralDate {ReferralDate}");
+        let (l, c) = pos(&broken, "on Referrals", 0, 5);
+        let table = hover_text(&s.at("textDocument/hover", &doc, l, c));
+        assert!(table.starts_with("**table Referrals**") && table.contains("- `OfferDate`: date"), "{table}");
+
+        // Go to definition of a field, from the broken rule: its declaration in the schema file.
+        let (l, c) = pos(&broken, "forbid OfferDat < ReferralDate", 0, 20);
+        let def = s.at("textDocument/definition", &doc, l, c);
+        assert_eq!(def["uri"], schema.as_str(), "{def}");
+        let schema_text = std::fs::read_to_string(dir.0.join("fgc/2024-25/00-schema.fettle")).unwrap();
+        assert_eq!(def["range"]["start"]["line"], pos(&schema_text, "field ReferralDate", 0, 0).0, "{def}");
+        assert_json_snapshot!("broken_definition_field", dir.redact(&def));
+
+        // References to `OfferDate` across the set, including from this broken file.
+        let (l, c) = pos(&broken, "fields ReferralDate, OfferDate", 0, 23);
+        let refs = s.request(
+            "textDocument/references",
+            json!({ "textDocument": { "uri": doc }, "position": { "line": l, "character": c }, "context": { "includeDeclaration": true } }),
+        );
+        let refs = refs["result"].as_array().unwrap().clone();
+        assert!(refs.iter().any(|r| r["uri"] == schema.as_str()), "no declaration: {refs:#?}");
+        let here: Vec<&Value> = refs.iter().filter(|r| r["uri"] == doc.as_str()).collect();
+        assert!(here.len() > 10, "{refs:#?}");
+        // Comments and strings are not references.
+        assert!(!here.iter().any(|r| r["range"]["start"]["line"] == 2), "{here:#?}");
+        let first = &here[0]["range"]["start"];
+        assert_eq!((first["line"].as_u64().unwrap() as u32, first["character"].as_u64().unwrap() as u32), (l, c - 2));
+
+        // Completion of fields in general, inside the broken rule.
+        let (l, c) = pos(&broken, "  forbid OfferDat", 0, 2);
+        let all = labels(&s.at("textDocument/completion", &doc, l, c));
+        for want in ["OfferDate", "ReferralDate", "Referrals", "FGC030", "forbid", "present"] {
+            assert!(all.iter().any(|l| l == want) || want == "FGC030", "{want} not offered: {all:?}");
+        }
+
+        // A syntax error elsewhere (FGC031), and `Referrals.` being typed in FGC030.
+        let typing = broken.replacen("forbid ConferenceDate < earlier", "forbid ConferenceDate < < earlier", 1).replacen(
+            "forbid OfferDat < ReferralDate",
+            "forbid OfferDat < Referrals.",
+            1,
+        );
+        s.change(&doc, 2, &typing);
+        let diags = s.diagnostics(&doc);
+        assert!(diags.iter().all(|d| d["code"] == "syntax::expected"), "{diags:#?}");
+        assert_eq!(diags.len(), 2, "{diags:#?}");
+        let (l, c) = pos(&typing, "Referrals.", 0, 10);
+        let items = s.at("textDocument/completion", &doc, l, c);
+        let fields = labels(&items);
+        for want in ["FamilyID", "LAchildID", "OfferDate", "ReferralDate", "AgeAtReferral"] {
+            assert!(fields.iter().any(|l| l == want), "{want} not offered: {fields:?}");
+        }
+        assert!(!fields.iter().any(|l| l == "forbid" || l == "count"), "{fields:?}");
+        assert_json_snapshot!("broken_completion_after_table", fields);
+        // Hover and definition in a declaration that parses, further down the broken file.
+        let (l, c) = pos(&typing, "fields ReferralDate, OfferDate, ConferenceDate", 0, 35);
+        let h = hover_text(&s.at("textDocument/hover", &doc, l, c));
+        assert!(h.starts_with("**Referrals.ConferenceDate**: `date`"), "{h}");
+        let def = s.at("textDocument/definition", &doc, l, c);
+        assert_eq!(def["uri"], schema.as_str(), "{def}");
+        let (l, c) = pos(&typing, "rule FGC032", 0, 7);
+        assert!(hover_text(&s.at("textDocument/hover", &doc, l, c)).starts_with("**rule FGC032**"));
+
+        assert_eq!(s.exit(true), 0);
+    });
+}
+
+#[test]
+fn a_lone_rule_file_says_where_its_schema_is() {
+    crate::in_suite("lsp", || {
+        let text = std::fs::read_to_string(crate::root().join("rules/fgc/2024-25/20-events.fettle")).unwrap();
+        let dir = TempDir::new("lone");
+        let doc = dir.write("20-events.fettle", &text);
+        let mut s = Session::start();
+        s.initialize(&uri(&dir.0));
+        s.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": doc, "languageId": "fettle", "version": 1, "text": text } }),
+        );
+        let diags = s.diagnostics(&doc);
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0]["code"], "check::no-schema");
+        assert_json_snapshot!("lone_file_diagnostic", dir.redact(&json!(diags)));
+        // The names still resolve, against the shipped set of its return and year.
+        let (l, c) = pos(&text, "forbid OfferDate < ReferralDate", 0, 22);
+        let h = hover_text(&s.at("textDocument/hover", &doc, l, c));
+        assert!(h.starts_with("**Referrals.ReferralDate**"), "{h}");
+        let (l, c) = pos(&text, "on Referrals", 0, 5);
+        assert!(hover_text(&s.at("textDocument/hover", &doc, l, c)).starts_with("**table Referrals**"));
+        assert_eq!(s.exit(true), 0);
+    });
+}
