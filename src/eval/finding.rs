@@ -100,6 +100,10 @@ pub struct Finding {
     /// is not in this return.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location_file: Option<String>,
+    /// For a row of last year's return: whether its child is in this return (then `related` holds
+    /// the child's row here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_this_return: Option<bool>,
     /// The child's LAchildID, if the row belongs to one.
     pub child: Option<String>,
     /// The values that made it fail.

@@ -119,6 +119,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
         row: None,
         location: None,
         location_file: None,
+        in_this_return: None,
         child: None,
         values: vec![],
         related: vec![],
@@ -206,6 +207,57 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
     fd
 }
 
+/// Findings on rows of last year's return (`uses previous`) say whether their child is in this
+/// return, and if so add the child's row here as a related row: the row this year and the row last
+/// year, side by side. Children are matched by `LAchildID` on the root table of the row's own table.
+pub fn link_this_year(prog: &Program, data: &Dataset, findings: &mut [Finding]) {
+    use std::collections::HashMap;
+    let mut roots: HashMap<u32, Option<(TableId, FieldId, HashMap<String, u32>)>> = HashMap::new();
+    for fd in findings.iter_mut() {
+        if fd.location_file.is_none() || fd.table.is_none() {
+            continue;
+        }
+        let Some(child) = fd.child.clone() else { continue };
+        let Some((kind, own)) = prog.schema.tables.get(fd.table_order as usize).and_then(|t| t.foreign.clone()) else { continue };
+        if kind != crate::check::previous::PREVIOUS {
+            continue;
+        }
+        let root = roots.entry(own.0).or_insert_with(|| {
+            let mut t = own;
+            for _ in 0..32 {
+                match prog.schema.table(t).parent {
+                    Some(p) => t = p,
+                    None => break,
+                }
+            }
+            let f = prog.schema.table(t).field_id("LAchildID")?;
+            let col = data.table(t)?.col(f)?;
+            let mut ids = HashMap::new();
+            for r in 0..data.table(t)?.len as u32 {
+                let v = col.get(r);
+                if !v.is_null() {
+                    ids.entry(v.display()).or_insert(r);
+                }
+            }
+            Some((t, f, ids))
+        });
+        let Some((t, f, ids)) = root else { continue };
+        let row = ids.get(&child).copied();
+        fd.in_this_return = Some(row.is_some());
+        if let Some(r) = row {
+            let loc = location(data, prog, *t, r, Some(*f));
+            fd.related.push(Related {
+                table: prog.schema.table(*t).name.clone(),
+                row: r,
+                location: loc.clone(),
+                file: None,
+                values: vec![FieldValue { field: field_name(prog, *t, *f), value: child, location: loc }],
+            });
+            fd.related.sort();
+        }
+    }
+}
+
 /// The finding that stands for the failures of a rule beyond the limit.
 pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
     Finding {
@@ -220,6 +272,7 @@ pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
         row: None,
         location: None,
         location_file: None,
+        in_this_return: None,
         child: None,
         values: vec![FieldValue { field: "more".into(), value: more.to_string(), location: None }],
         related: vec![],
@@ -276,6 +329,7 @@ pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
                 row: is.row,
                 location,
                 location_file: None,
+                in_this_return: None,
                 child,
                 values,
                 related: vec![],

@@ -103,6 +103,7 @@ pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> boo
         eprintln!("timing: slowest rules: {}", top.join(", "));
     }
     let mut out: Vec<Finding> = timed.into_iter().flat_map(|(_, _, f)| f).collect();
+    locate::link_this_year(prog, &p.data, &mut out);
     out.extend(locate::input_findings(prog, &p.data));
     sort(&mut out);
     out

@@ -361,6 +361,7 @@ mod tests {
             row: None,
             location: Some(Location::Cell { sheet: "Referrals".into(), cell: "B3".into() }),
             location_file: None,
+            in_this_return: None,
             child: None,
             values: vec![],
             related: vec![],

@@ -98,6 +98,7 @@ pub fn apply(run: &mut Run, explanations: &[Explanation], source: &str) {
             row: None,
             location: Some(crate::eval::Location::Line { file: source.to_string(), line: e.line as u32 }),
             location_file: None,
+            in_this_return: None,
             child: (!e.key.is_empty()).then(|| e.key.clone()),
             values: vec![crate::eval::FieldValue { field: "reason".into(), value: e.reason.clone(), location: None }],
             related: vec![],

@@ -133,7 +133,12 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     }
     match (&f.location, &f.location_file) {
         (Some(l), Some(file)) => {
-            let _ = write!(head, ", not in this return; last year at {} in `{file}`", loc(l));
+            if f.in_this_return == Some(false) {
+                head.push_str(", not in this return;");
+            } else {
+                head.push(',');
+            }
+            let _ = write!(head, " last year at {} in `{file}`", loc(l));
         }
         (Some(l), None) => {
             let _ = write!(head, " at {}", loc(l));

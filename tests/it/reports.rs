@@ -36,6 +36,7 @@ fn finding(code: &str, severity: Severity, message: &str, file: &str) -> Finding
         row: None,
         location: None,
         location_file: None,
+        in_this_return: None,
         child: None,
         values: vec![],
         related: vec![],
