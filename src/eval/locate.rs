@@ -212,7 +212,9 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
 /// year, side by side. Children are matched by `LAchildID` on the root table of the row's own table.
 pub fn link_this_year(prog: &Program, data: &Dataset, findings: &mut [Finding]) {
     use std::collections::HashMap;
-    let mut roots: HashMap<u32, Option<(TableId, FieldId, HashMap<String, u32>)>> = HashMap::new();
+    /// A root table, its LAchildID field, and the row of each child.
+    type Children = Option<(TableId, FieldId, HashMap<String, u32>)>;
+    let mut roots: HashMap<u32, Children> = HashMap::new();
     for fd in findings.iter_mut() {
         if fd.location_file.is_none() || fd.table.is_none() {
             continue;

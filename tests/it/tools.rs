@@ -109,7 +109,8 @@ fn diff_json_names_the_changes() {
     assert!(codes("removed").is_empty());
     let mut changed = codes("changed");
     changed.sort();
-    assert_eq!(changed, ["2886Q", "4180", "8750", "8770Q"]);
+    // CINY08Q compares GenderCurrent in 2023-24 and Sex from 2024-25.
+    assert_eq!(changed, ["2886Q", "4180", "8750", "8770Q", "CINY08Q"]);
     assert_eq!(v["schema"]["fields_added"], serde_json::json!(["ChildIdentifiers.Sex"]));
     assert_eq!(v["schema"]["fields_removed"], serde_json::json!(["ChildIdentifiers.GenderCurrent"]));
     assert_eq!(v["schema"]["code_lists_added"], serde_json::json!(["Sex"]));
