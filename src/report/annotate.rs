@@ -380,7 +380,11 @@ pub fn annotate(src: &Path, findings: &[&Finding]) -> Result<Vec<u8>, String> {
 pub fn annotate_bytes(bytes: &[u8], name: &str, findings: &[&Finding]) -> Result<Vec<u8>, String> {
     let zip =
         ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("cannot read `{name}`: it is not an xlsx workbook ({e})"))?;
-    let names = zip.file_names().map(|n| (n.to_lowercase(), n.to_string())).collect();
+    let names = zip
+        .file_names()
+        .map(|n| n.map(|n| (n.to_lowercase(), n.into_owned())))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot read `{name}`: it is not an xlsx workbook ({e})"))?;
     let mut pkg = Package { zip, names, shown: name.to_string() };
     let not_xlsx = || format!("cannot read `{name}`: it is not an xlsx workbook (no workbook part)");
 
@@ -527,9 +531,9 @@ pub fn annotate_bytes(bytes: &[u8], name: &str, findings: &[&Finding]) -> Result
     let replaced: BTreeMap<String, Vec<u8>> = replaced.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
     for i in 0..pkg.zip.len() {
         let file = pkg.zip.by_index_raw(i).map_err(|e| write(&e))?;
-        match replaced.get(&file.name().to_lowercase()) {
+        let n = file.name().map_err(|e| write(&e))?.into_owned();
+        match replaced.get(&n.to_lowercase()) {
             Some(bytes) => {
-                let n = file.name().to_string();
                 drop(file);
                 out.start_file(n, options).map_err(|e| write(&e))?;
                 out.write_all(bytes).map_err(|e| write(&e))?;
