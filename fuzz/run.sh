@@ -5,6 +5,8 @@
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]     (default: 60 s each, every target, one after another)
 #
+# FUZZ_NO_BUILD=1 runs the targets as last built.
+#
 # The corpora grow in FUZZ_OUT (default: a fresh temporary folder), never in the repository. A
 # crash, a timeout or running out of memory stops the script with exit 1 and the input that did
 # it (FUZZ_OUT/TARGET/crash-..., timeout-..., oom-...): turn it into a regression test. Each target
@@ -20,8 +22,10 @@ fi
 out=${FUZZ_OUT:-$(mktemp -d)}
 host=$(rustc +nightly -vV | sed -n 's/^host: //p')
 start=$(date +%s)
-cargo +nightly fuzz build
-echo "fuzz: targets built in $(( $(date +%s) - start )) s"
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+  cargo +nightly fuzz build
+  echo "fuzz: targets built in $(( $(date +%s) - start )) s"
+fi
 for t in "${targets[@]}"; do
   mkdir -p "$out/$t/corpus"
   cp -n seeds/"$t"/* "$out/$t/corpus/" 2>/dev/null || true

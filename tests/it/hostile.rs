@@ -53,6 +53,7 @@ fn run(dir: &Path, args: &[&str]) -> Ran {
         .args(["-c", r#""$0" "$@" </dev/null & echo $! > "$FETTLE_PIDFILE""#])
         .arg(insta_cmd::get_cargo_bin("fettle"))
         .args(args);
+    let start = Instant::now();
     let mut child = shell.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let out = std::thread::spawn(move || {
@@ -68,7 +69,6 @@ fn run(dir: &Path, args: &[&str]) -> Ran {
     assert!(child.wait().unwrap().success(), "the shell that starts fettle failed");
     let pid: libc::pid_t = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     let _ = std::fs::remove_file(&pidfile);
-    let start = Instant::now();
     let (status, usage) = loop {
         let mut status = 0;
         // SAFETY: an all-zero rusage is a valid value of this plain C struct.
@@ -96,7 +96,15 @@ fn run(dir: &Path, args: &[&str]) -> Ran {
         stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
         peak_kb: usage.ru_maxrss,
     };
-    eprintln!("fettle {}: exit {:?}, peak memory {} MB", args.join(" "), ran.code, ran.peak_kb / 1024);
+    // For BENCHMARKS.md (`cargo test --release --test it hostile -- --nocapture`); not asserted.
+    eprintln!(
+        "fettle {}: exit {:?}, peak memory {} MB, {:.1} s ({:.1} s CPU)",
+        args.join(" "),
+        ran.code,
+        ran.peak_kb / 1024,
+        start.elapsed().as_secs_f64(),
+        [usage.ru_utime, usage.ru_stime].iter().map(|t| t.tv_sec as f64 + t.tv_usec as f64 / 1e6).sum::<f64>()
+    );
     ran
 }
 
