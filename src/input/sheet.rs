@@ -171,24 +171,48 @@ fn sheet_rows<RS: Read + Seek>(wb: &mut Xlsx<RS>, name: &str, display: &str) -> 
         malformed(display, format!("the sheet `{name}` cannot be read ({})", lower_first(&e.to_string())))
     };
     let mut reader = wb.worksheet_cells_reader(name).map_err(cannot)?;
-    let mut cells: Vec<(u32, u32, Data)> = vec![];
+    // Cells come row by row, left to right, as spreadsheet programs write them: they go straight
+    // into rows. Out of order, they are gathered again and sorted.
+    let mut rows: Vec<(u32, Cells)> = vec![];
+    let mut ordered = true;
     while let Some(cell) = reader.next_cell().map_err(cannot)? {
         if matches!(cell.get_value(), DataRef::Empty) {
             continue;
         }
         let (r, c) = cell.get_position();
-        cells.push((r, c, Data::from(cell.get_value().clone())));
+        let v = Data::from(cell.get_value().clone());
+        match rows.last_mut() {
+            Some((last, row)) if *last == r + 1 => match row.last_mut() {
+                Some((lc, lv)) if *lc == c => *lv = v,
+                Some((lc, _)) if *lc > c => {
+                    ordered = false;
+                    row.push((c, v));
+                }
+                _ => row.push((c, v)),
+            },
+            Some((last, _)) if *last > r + 1 => {
+                ordered = false;
+                rows.push((r + 1, vec![(c, v)]));
+            }
+            _ => rows.push((r + 1, vec![(c, v)])),
+        }
     }
     drop(reader);
+    if ordered {
+        return Ok(rows);
+    }
+    // In the order given, sorted stably, so a cell given twice keeps its last value.
+    let mut cells: Vec<(u32, u32, Data)> =
+        rows.into_iter().flat_map(|(r, row)| row.into_iter().map(move |(c, v)| (r, c, v))).collect();
     cells.sort_by_key(|(r, c, _)| (*r, *c));
     let mut rows: Vec<(u32, Cells)> = vec![];
     for (r, c, v) in cells {
         match rows.last_mut() {
-            Some((last, row)) if *last == r + 1 => match row.last_mut() {
+            Some((last, row)) if *last == r => match row.last_mut() {
                 Some((lc, lv)) if *lc == c => *lv = v,
                 _ => row.push((c, v)),
             },
-            _ => rows.push((r + 1, vec![(c, v)])),
+            _ => rows.push((r, vec![(c, v)])),
         }
     }
     Ok(rows)

@@ -510,3 +510,59 @@ fn csv_separators_are_sniffed() {
     let recs = records(b"A;B\n\"x;y\";2\n", "t.csv").unwrap();
     assert_eq!(recs[1].1.iter().collect::<Vec<_>>(), ["x;y", "2"]);
 }
+
+/// A workbook of one sheet `S` with the given `<sheetData>` content, written by hand.
+fn raw_workbook(sheet_data: &str) -> Vec<u8> {
+    use std::io::Write;
+    let main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    let rels = "http://schemas.openxmlformats.org/package/2006/relationships";
+    let doc = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let parts = [
+        (
+            "[Content_Types].xml",
+            r#"<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string(),
+        ),
+        ("_rels/.rels", format!(r#"<Relationships xmlns="{rels}"><Relationship Id="rId1" Type="{doc}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#)),
+        ("xl/workbook.xml", format!(r#"<workbook xmlns="{main}" xmlns:r="{doc}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#)),
+        (
+            "xl/_rels/workbook.xml.rels",
+            format!(r#"<Relationships xmlns="{rels}"><Relationship Id="rId1" Type="{doc}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
+        ),
+        ("xl/worksheets/sheet1.xml", format!(r#"<worksheet xmlns="{main}"><sheetData>{sheet_data}</sheetData></worksheet>"#)),
+    ];
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(vec![]));
+    for (name, text) in parts {
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn xlsx_cells_out_of_order_are_sorted_and_a_cell_given_twice_keeps_its_last_value() {
+    let t = |r: &str, v: &str| format!(r#"<c r="{r}" t="inlineStr"><is><t>{v}</t></is></c>"#);
+    let s = |v: &str| Data::String(v.into());
+    let read = |data: String| {
+        let bytes = raw_workbook(&data);
+        let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        sheet_rows(&mut wb, "S", "x.xlsx").unwrap()
+    };
+    // In order, one cell given twice in a row.
+    let ordered = read(format!(
+        r#"<row r="1">{}{}{}</row><row r="3">{}</row>"#,
+        t("A1", "old"),
+        t("A1", "a1"),
+        t("C1", "c1"),
+        t("B3", "b3")
+    ));
+    assert_eq!(ordered, vec![(1, vec![(0, s("a1")), (2, s("c1"))]), (3, vec![(1, s("b3"))])]);
+    // Rows and cells out of order, a row given twice, a cell given again later.
+    let shuffled = read(format!(
+        r#"<row r="2">{}{}</row><row r="1">{}</row><row r="2">{}</row>"#,
+        t("B2", "b2"),
+        t("A2", "a2"),
+        t("A1", "a1"),
+        t("B2", "b2 again")
+    ));
+    assert_eq!(shuffled, vec![(1, vec![(0, s("a1"))]), (2, vec![(0, s("a2")), (1, s("b2 again"))])]);
+}
