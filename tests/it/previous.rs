@@ -17,6 +17,26 @@ fn continuity_terminal_and_json() {
 }
 
 #[test]
+fn disability_csv_folders_year_on_year() {
+    // A child with a disability last year and NONE or nothing now (DISY01Q); the share falling (DISY02Q).
+    let (this, last) = ("tests/fixtures/previous/disability-2024-25", "tests/fixtures/previous/disability-2023-24");
+    in_suite("previous", || {
+        assert_cmd_snapshot!("disability_human", fettle().args(["validate", this, "--previous", last]));
+        assert_cmd_snapshot!("disability_json", fettle().args(["validate", "--format", "json", this, "--previous", last]));
+    });
+}
+
+#[test]
+fn fgc_workbooks_year_on_year() {
+    // A family referred last year, its 12-month outcome due this period, not carried over (FGCY01Q).
+    let (this, last) = ("tests/fixtures/previous/fgc-2024-25.xlsx", "tests/fixtures/previous/fgc-2023-24.xlsx");
+    in_suite("previous", || {
+        assert_cmd_snapshot!("fgc_human", fettle().args(["validate", this, "--previous", last]));
+        assert_cmd_snapshot!("fgc_json", fettle().args(["validate", "--format", "json", this, "--previous", last]));
+    });
+}
+
+#[test]
 fn a_wrong_previous_file_is_a_usage_error() {
     in_suite("previous", || {
         // Not one year earlier: the same year, and the years swapped.
