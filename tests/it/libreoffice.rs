@@ -288,6 +288,7 @@ fn finding(code: &str, severity: Severity, message: &str) -> Finding {
         row: Some(0),
         location: None,
         location_file: None,
+        in_this_return: None,
         child: None,
         values: vec![],
         related: vec![],
