@@ -68,6 +68,18 @@ pub struct Related {
     pub values: Vec<FieldValue>,
 }
 
+/// A problem met while reading, folded into a rule's finding about the same cell.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Merged {
+    /// Its code (`schema::invalid-code`, `input::invalid-date`).
+    pub code: String,
+    /// Its message.
+    pub message: String,
+    /// The cell it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
 /// Where the rule is written.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct RuleRef {
@@ -106,6 +118,15 @@ pub struct Finding {
     pub in_this_return: Option<bool>,
     /// The child's LAchildID, if the row belongs to one.
     pub child: Option<String>,
+    /// Which child record the row belongs to when that record has no LAchildID (`the 2nd <Child>
+    /// element, line 40`, `row 3 of sheet ChildIdentifiers`), so a finding without a child id still
+    /// says whose it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// Problems met while reading the same cell, for the same cause, folded into this rule's finding
+    /// (an invalid boolean and the DfE rule that asks for a valid one): one problem, one finding.
+    #[serde(rename = "also", skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<Merged>,
     /// The values that made it fail.
     pub values: Vec<FieldValue>,
     /// Other rows involved.
@@ -126,6 +147,16 @@ pub struct Finding {
 
 impl Finding {
     /// The deterministic order of findings: file, table, row, code.
+    /// The message, followed by the problems met while reading that were folded into it.
+    pub fn message_with_also(&self) -> String {
+        let mut m = self.message.clone();
+        for a in &self.merged {
+            m.push_str(&format!("; also {}: {}", a.code, a.message));
+        }
+        m
+    }
+
+    /// The key findings are sorted by.
     pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
         (&self.file, self.table_order, self.row.unwrap_or(0), &self.code, &self.message)
     }

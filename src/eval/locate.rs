@@ -85,6 +85,57 @@ pub fn child_id(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<
     None
 }
 
+/// `1st`, `2nd`, `13th`.
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// Which child record a row belongs to, when that record has no LAchildID: the row of the table
+/// holding LAchildID, as its place in the file (`the 2nd <Child> element, line 40`).
+pub fn child_record(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<String> {
+    let mut cur = (t, row);
+    for _ in 0..32 {
+        if let Some(f) = prog.schema.table(cur.0).field_id("LAchildID") {
+            let tbl = data.table(cur.0)?;
+            if !tbl.col(f)?.get(cur.1).is_null() {
+                return None;
+            }
+            let pos = tbl.pos.get(cur.1 as usize).copied().unwrap_or(0);
+            return match &tbl.origin {
+                Origin::Memory => None,
+                Origin::Sheet { sheet, .. } => Some(format!("row {pos} of sheet `{sheet}`")),
+                Origin::Csv { file, .. } => Some(format!("line {pos} of `{file}`")),
+                Origin::Xml { .. } => {
+                    let path = xml_path(data, prog, cur.0, cur.1, 0);
+                    let last = path.rsplit('/').next().unwrap_or(&path);
+                    let el = match last.split_once('[') {
+                        Some((name, n)) => match n.trim_end_matches(']').parse::<u32>() {
+                            Ok(n) => format!("the {} `<{name}>` element", ordinal(n)),
+                            Err(_) => format!("the `<{name}>` element"),
+                        },
+                        None => format!("the `<{last}>` element"),
+                    };
+                    Some(format!("{el}, line {pos}"))
+                }
+            };
+        }
+        let p = prog.schema.table(cur.0).parent?;
+        let pr = *data.table(cur.0)?.parent.get(cur.1 as usize)?;
+        if pr == NONE {
+            return None;
+        }
+        cur = (p, pr);
+    }
+    None
+}
+
 fn value_text(data: &Dataset, t: TableId, row: u32, f: FieldId) -> String {
     let Some(col) = data.table(t).and_then(|x| x.col(f)) else { return String::new() };
     match col.get(row) {
@@ -121,6 +172,8 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
         location_file: None,
         in_this_return: None,
         child: None,
+        record: None,
+        merged: vec![],
         values: vec![],
         related: vec![],
         fix: rule.fix.clone(),
@@ -145,6 +198,9 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
             fd.table_order = t.0;
             fd.row = Some(row);
             fd.child = child_id(data, prog, *t, row);
+            if fd.child.is_none() {
+                fd.record = child_record(data, prog, *t, row);
+            }
             for (ft, ff) in &rule.fields {
                 if let Some(ar) = ancestor_row(cx, *t, row, *ft) {
                     let loc = location(data, prog, *ft, ar, Some(*ff));
@@ -199,8 +255,14 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
             file: data.table(*rt).and_then(|x| x.source.clone()),
             values: vals,
         });
-        if fd.child.is_none() {
-            fd.child = child_id(data, prog, *rt, *rr);
+    }
+    // A row's finding names that row's child only (a related row's child is innocent). A group or
+    // return finding names a child only when every related row belongs to the same one.
+    if !matches!(rule.scope, RuleScope::Table(_)) && !rel.is_empty() {
+        let mut kids = rel.iter().map(|(rt, rr)| child_id(data, prog, *rt, *rr));
+        let first = kids.next().flatten();
+        if first.is_some() && kids.all(|k| k == first) {
+            fd.child = first;
         }
     }
     fd.related.sort();
@@ -276,6 +338,8 @@ pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
         location_file: None,
         in_this_return: None,
         child: None,
+        record: None,
+        merged: vec![],
         values: vec![FieldValue { field: "more".into(), value: more.to_string(), location: None }],
         related: vec![],
         fix: None,
@@ -318,6 +382,10 @@ pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
                 }
                 _ => (at(None), None, vec![]),
             };
+            let record = match (is.table, is.row, &child) {
+                (Some(t), Some(r), None) => child_record(data, prog, t, r),
+                _ => None,
+            };
             Finding {
                 code: is.code.to_string(),
                 severity: if is.error { Severity::Error } else { Severity::Query },
@@ -333,6 +401,8 @@ pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
                 location_file: None,
                 in_this_return: None,
                 child,
+                record,
+                merged: vec![],
                 values,
                 related: vec![],
                 fix: None,

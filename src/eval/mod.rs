@@ -5,11 +5,12 @@ pub mod builtins;
 pub mod dates;
 pub mod expr;
 pub mod finding;
+mod fold;
 pub mod frame;
 pub mod index;
 mod locate;
 
-pub use finding::{FieldValue, Finding, Location, Related, RuleRef};
+pub use finding::{FieldValue, Finding, Location, Merged, Related, RuleRef};
 
 use crate::check::program::{Derivation, IExpr, IKind, IStep, Program, RuleDef, RuleScope, Source};
 use crate::schema::TableId;
@@ -104,7 +105,8 @@ pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> boo
     }
     let mut out: Vec<Finding> = timed.into_iter().flat_map(|(_, _, f)| f).collect();
     locate::link_this_year(prog, &p.data, &mut out);
-    out.extend(locate::input_findings(prog, &p.data));
+    let foldable: Vec<bool> = p.data.issues.iter().map(|is| fold::made_missing(&p.data, is)).collect();
+    fold::fold_inputs(&mut out, locate::input_findings(prog, &p.data), &foldable);
     sort(&mut out);
     out
 }

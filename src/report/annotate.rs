@@ -1283,6 +1283,8 @@ mod tests {
             location_file: None,
             in_this_return: None,
             child: None,
+            record: None,
+            merged: vec![],
             values: vec![],
             related: vec![],
             fix: None,

@@ -36,7 +36,7 @@ pub fn render(run: &Run) -> String {
             &f.location.as_ref().map(ToString::to_string).unwrap_or_default(),
             &f.fields.join("; "),
             &vals,
-            &f.message,
+            &f.message_with_also(),
             f.explained.as_deref().unwrap_or(""),
             &f.rule.as_ref().map(|r| format!("{}:{}", r.file, r.line)).unwrap_or_default(),
         ]);

@@ -100,6 +100,8 @@ pub fn apply(run: &mut Run, explanations: &[Explanation], source: &str) {
             location_file: None,
             in_this_return: None,
             child: (!e.key.is_empty()).then(|| e.key.clone()),
+            record: None,
+            merged: vec![],
             values: vec![crate::eval::FieldValue { field: "reason".into(), value: e.reason.clone(), location: None }],
             related: vec![],
             fix: Some("remove the explanation, or correct its code or key".into()),

@@ -122,10 +122,29 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<S
     let _ = writeln!(out);
 }
 
+/// Whether a child record (`line 14 of `file``, `row 3 of sheet `S``) is the row a finding points
+/// at, so that saying it again adds nothing.
+fn record_is_here(record: &str, l: &Location) -> bool {
+    match l {
+        Location::Line { file, line } => record == format!("line {line} of `{file}`"),
+        Location::Cell { sheet, cell } => {
+            let row = cell.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+            record == format!("row {row} of sheet `{sheet}`")
+        }
+        Location::Xml { .. } => false,
+    }
+}
+
 fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     let mut head = String::from("  - ");
     if let Some(c) = &f.child {
         let _ = write!(head, "child {}", esc(c));
+    } else if let Some(r) = &f.record {
+        if f.location.as_ref().is_some_and(|l| record_is_here(r, l)) {
+            head.push_str("child without LAchildID");
+        } else {
+            let _ = write!(head, "child without LAchildID ({})", esc(r));
+        }
     } else if let Some(t) = &f.table {
         let _ = write!(head, "{}", esc(t));
     } else {
@@ -158,6 +177,16 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
         .collect();
     if !vals.is_empty() && !f.code.starts_with("input::") {
         let _ = writeln!(out, "    values: {}", vals.join(", "));
+    }
+    for m in &f.merged {
+        match m.location.as_ref().filter(|l| f.location.as_ref() != Some(*l)) {
+            Some(l) => {
+                let _ = writeln!(out, "    also {} at {}: {}", esc(&m.code), loc(l), esc(&m.message));
+            }
+            None => {
+                let _ = writeln!(out, "    also {}: {}", esc(&m.code), esc(&m.message));
+            }
+        }
     }
     for r in &f.related {
         let vals: Vec<String> = r

@@ -43,15 +43,17 @@ pub fn apply(run: &mut Run) {
             };
             replaced.push((std::mem::replace(&mut v.value, new.clone()), new));
         }
-        // The same values quoted in the message.
-        for (old, new) in replaced {
-            if f.message.contains(old.as_str()) {
-                f.message = f.message.replace(old.as_str(), &new);
+        // The same values quoted in the message and in the reading problems folded into it.
+        for m in std::iter::once(&mut f.message).chain(f.merged.iter_mut().map(|m| &mut m.message)) {
+            for (old, new) in &replaced {
+                if m.contains(old.as_str()) {
+                    *m = m.replace(old.as_str(), new);
+                }
             }
-        }
-        for id in &ids {
-            if f.message.contains(id.as_str()) {
-                f.message = f.message.replace(id.as_str(), &pseudonym(id));
+            for id in &ids {
+                if m.contains(id.as_str()) {
+                    *m = m.replace(id.as_str(), &pseudonym(id));
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 mod bad_input;
 mod catalogue;
 mod check;
+mod conform;
 mod edges;
 mod examples;
 mod fmt;

@@ -129,10 +129,18 @@ fn fettle_verdicts(dir: &Path) -> BTreeMap<String, BTreeSet<u32>> {
     for f in v["findings"].as_array().unwrap() {
         let file = f["file"].as_str().unwrap().to_string();
         let entry = out.entry(file).or_default();
-        let schema = f["code"].as_str().unwrap().starts_with("schema::")
-            || f["also"].as_array().is_some_and(|a| a.iter().any(|c| c.as_str().unwrap_or("").starts_with("schema::")));
-        if schema && let Some(l) = f["location"]["line"].as_u64() {
+        if f["code"].as_str().unwrap().starts_with("schema::")
+            && let Some(l) = f["location"]["line"].as_u64()
+        {
             entry.insert(l as u32);
+        }
+        // A schema finding folded into the DfE rule's finding on the same cell keeps its own line.
+        for a in f["also"].as_array().into_iter().flatten() {
+            if a["code"].as_str().unwrap_or("").starts_with("schema::")
+                && let Some(l) = a["location"]["line"].as_u64()
+            {
+                entry.insert(l as u32);
+            }
         }
     }
     out

@@ -1,0 +1,62 @@
+//! What a council sees when its census file breaks the DfE's schema or is read with a repair
+//! (issue 13): one CLI run per case of `tests/fixtures/conform/` (`xml/` written by `make.py` from
+//! `base.xml`, one clean child with one change; `csv/` one folder of CSV files per case), each
+//! snapshotted with its exit code in `snapshots/conform/`.
+
+use super::{fettle, in_suite, rel, root};
+use insta_cmd::assert_cmd_snapshot;
+use std::path::PathBuf;
+
+fn cases(folder: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(root().join("tests/fixtures/conform").join(folder)).unwrap().map(|e| e.unwrap().path()).collect();
+    v.sort();
+    v
+}
+
+fn run_all(folder: &str) {
+    let list = cases(folder);
+    assert!(!list.is_empty(), "no cases in {folder}");
+    for p in list {
+        let name = format!("{folder}__{}", p.file_stem().unwrap().to_string_lossy());
+        in_suite("conform", || {
+            assert_cmd_snapshot!(name, fettle().arg("validate").arg(rel(&p)));
+        });
+    }
+}
+
+/// Every XML case: unknown, repeated and misspelt elements, dates in other forms, padded codes, an
+/// invalid boolean, two children sharing a UPN.
+#[test]
+fn xml_cases() {
+    run_all("xml");
+}
+
+/// The same census as XML with a schema finding is one finding per cell: the DfE rule keeps its code
+/// and says what the schema check met (an invalid boolean and 8568).
+#[test]
+fn an_input_finding_folds_into_the_dfe_rule_on_the_same_cell() {
+    let p = root().join("tests/fixtures/conform/xml/invalid-referral-nfa.xml");
+    let o = fettle().args(["validate", "--format", "json"]).arg(rel(&p)).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"8568"), "{codes:?}");
+    assert!(!codes.iter().any(|c| c.starts_with("schema::")), "{codes:?}");
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["code"] == "8568").unwrap();
+    assert_eq!(f["also"][0]["code"], "schema::invalid-code");
+    assert_eq!(f["severity"], "error");
+}
+
+/// A finding is its own row's: of two children sharing a UPN, the one without LAchildID shows no
+/// child id, says which record it is, and the other child is named once.
+#[test]
+fn a_finding_names_its_own_rows_child() {
+    let p = root().join("tests/fixtures/conform/xml/shared-upn-one-without-id.xml");
+    let o = fettle().args(["validate", "--format", "json"]).arg(rel(&p)).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let dup: Vec<&serde_json::Value> = v["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "1520").collect();
+    assert_eq!(dup.len(), 2);
+    assert_eq!(dup[0]["child"], "C0000001");
+    assert!(dup[1]["child"].is_null(), "{}", dup[1]);
+    assert_eq!(dup[1]["record"], "the 2nd `<Child>` element, line 52");
+}
