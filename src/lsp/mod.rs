@@ -1,10 +1,12 @@
 //! `fettle lsp`: a Language Server Protocol server for rule files, over stdin and stdout.
 //!
 //! Diagnostics as you type (the whole rule set of a document is compiled on every change, with the
-//! open documents' text in place of their files), completion, hover, go to definition and formatting.
-//! Messages are JSON-RPC 2.0 with `Content-Length` framing ([`rpc`]). The server never panics on
-//! input: a bad frame is skipped, a bad message answered with an error, and a failure while answering
-//! one request becomes an `InternalError` response.
+//! open documents' text in place of their files), completion, hover, go to definition, references
+//! and formatting. Messages are [`lsp_server::Message`]s with parameters typed by [`lsp_types`]; a
+//! frame is read by [`rpc::read_frame`] (bounded, see there) and written by lsp-server. The server
+//! never panics on input: a bad frame or message is skipped with a line on stderr, a request with
+//! bad parameters is answered with an error, and a failure while answering one request becomes an
+//! `InternalError` response. A failed write to stdout ends the server with exit code 2.
 
 mod complete;
 mod ide;
@@ -13,14 +15,26 @@ pub mod text;
 mod workspace;
 
 use crate::library::Compiled;
-use rpc::Incoming;
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument, Exit, Notification as _,
+    PublishDiagnostics,
+};
+use lsp_types::request::{Completion, Formatting, GotoDefinition, HoverRequest, References, Request as _, Shutdown};
+use lsp_types::{
+    CompletionOptions, DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DidSaveTextDocumentParams, DocumentFormattingParams, InitializeResult, OneOf, ReferenceParams, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentContentChangeEvent, TextDocumentPositionParams, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::io::{self, Write};
 use text::LineIndex;
 use workspace::Workspace;
 
 /// Serves the protocol on stdin and stdout until `exit` or the end of input. Returns the exit code:
-/// 0 after a `shutdown` request, 1 otherwise.
+/// 0 after a `shutdown` request, 1 otherwise, 2 when stdout cannot be written.
 pub fn serve() -> u8 {
     let stdin = io::stdin();
     let stdout = io::stdout();
@@ -43,21 +57,27 @@ pub fn serve_on(input: &mut impl io::BufRead, output: &mut impl Write) -> u8 {
                 return server.exit_code();
             }
         };
-        let replies = match serde_json::from_slice::<Value>(&body) {
-            Ok(msg) => {
-                // A bug in answering one message must not take the server down.
-                let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.handle(msg.clone())));
-                handled.unwrap_or_else(|_| match rpc::classify(msg) {
-                    Incoming::Request { id, .. } => vec![rpc::error(&id, rpc::INTERNAL_ERROR, "internal error")],
-                    _ => vec![],
-                })
+        let msg = match serde_json::from_slice::<Message>(&body) {
+            Ok(msg) => msg,
+            Err(e) => {
+                eprintln!("fettle lsp: skipped a message that is not JSON-RPC: {e}");
+                continue;
             }
-            Err(e) => vec![rpc::error(&Value::Null, rpc::PARSE_ERROR, &format!("invalid JSON: {e}"))],
         };
-        for r in &replies {
-            if let Err(e) = rpc::write_message(output, r) {
-                eprintln!("fettle lsp: cannot write output: {e}");
-                return 1;
+        let id = match &msg {
+            Message::Request(r) => Some(r.id.clone()),
+            _ => None,
+        };
+        // A bug in answering one message must not take the server down.
+        let replies = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.handle(msg))).unwrap_or_else(|_| {
+            id.map(|id| Response::new_err(id, ErrorCode::InternalError as i32, "internal error".into()).into())
+                .into_iter()
+                .collect()
+        });
+        for r in replies {
+            if let Err(e) = r.write(output) {
+                eprintln!("fettle lsp: cannot write to the editor (stdout): {e}");
+                return 2;
             }
         }
         if server.exit {
@@ -75,148 +95,183 @@ struct Server {
     ws: Workspace,
 }
 
+/// Why a request got no result.
+enum Failure {
+    /// Its parameters do not fit its method.
+    Params(String),
+    /// The method is not served.
+    Method,
+}
+
+/// A request's typed parameters.
+fn params<P: DeserializeOwned>(v: &Value) -> Result<P, Failure> {
+    serde_json::from_value(v.clone()).map_err(|e| Failure::Params(format!("malformed parameters: {e}")))
+}
+
 impl Server {
     fn exit_code(&self) -> u8 {
         if self.shutdown { 0 } else { 1 }
     }
 
     /// Handles one message; returns the messages to send.
-    fn handle(&mut self, msg: Value) -> Vec<Value> {
-        match rpc::classify(msg) {
-            Incoming::Request { id, method, params } => vec![self.request(&id, &method, &params)],
-            Incoming::Notification { method, params } => self.notification(&method, &params),
-            Incoming::Response => vec![],
-            Incoming::Invalid(id) => vec![rpc::error(&id, rpc::INVALID_REQUEST, "not a JSON-RPC request")],
+    fn handle(&mut self, msg: Message) -> Vec<Message> {
+        match msg {
+            Message::Request(r) => vec![self.request(r).into()],
+            Message::Notification(n) => self.notification(&n.method, &n.params),
+            Message::Response(_) => vec![],
         }
     }
 
-    fn request(&mut self, id: &Value, method: &str, params: &Value) -> Value {
+    fn request(&mut self, r: Request) -> Response {
+        let Request { id, method, params: p } = r;
+        let err = |id: RequestId, code: ErrorCode, m: &str| Response::new_err(id, code as i32, m.to_string());
         if method == "initialize" {
             self.initialized = true;
-            return rpc::response(id, capabilities());
+            return Response::new_ok(id, capabilities());
         }
         if !self.initialized {
-            return rpc::error(id, rpc::SERVER_NOT_INITIALIZED, "the server is not initialized");
+            return err(id, ErrorCode::ServerNotInitialized, "the server is not initialized");
         }
         if self.shutdown {
-            return rpc::error(id, rpc::INVALID_REQUEST, "the server is shutting down");
+            return err(id, ErrorCode::InvalidRequest, "the server is shutting down");
         }
-        let result = match method {
-            "shutdown" => {
+        match self.answer(&method, &p) {
+            Ok(result) => Response::new_ok(id, result),
+            Err(Failure::Params(why)) => err(id, ErrorCode::InvalidParams, &why),
+            Err(Failure::Method) => err(id, ErrorCode::MethodNotFound, &format!("`{method}` is not served")),
+        }
+    }
+
+    fn answer(&mut self, method: &str, p: &Value) -> Result<Value, Failure> {
+        Ok(match method {
+            Shutdown::METHOD => {
                 self.shutdown = true;
-                Some(Value::Null)
+                Value::Null
             }
-            "textDocument/completion" => self.at_position(params, |ws, uri, text, offset| {
+            Completion::METHOD => self.at_position(p, |ws, uri, text, offset| {
                 let models: Vec<&Compiled> = ws.models(uri).into_iter().map(|(c, _)| c).collect();
                 complete::completion(&models, text, offset)
-            }),
-            "textDocument/hover" => self.at_position(params, |ws, uri, text, offset| {
+            })?,
+            HoverRequest::METHOD => self.at_position(p, |ws, uri, text, offset| {
                 ws.models(uri).into_iter().find_map(|(c, _)| ide::hover(c, text, offset)).unwrap_or(Value::Null)
-            }),
-            "textDocument/definition" => self.at_position(params, |ws, uri, text, offset| {
+            })?,
+            GotoDefinition::METHOD => self.at_position(p, |ws, uri, text, offset| {
                 ws.models(uri)
                     .into_iter()
                     .map(|(c, uris)| ide::definition(c, uris, text, offset))
                     .find(|v| !v.is_null())
                     .unwrap_or(Value::Null)
-            }),
-            "textDocument/references" => self.at_position(params, |ws, uri, text, offset| {
-                let declaration = params.pointer("/context/includeDeclaration").and_then(Value::as_bool).unwrap_or(true);
-                ws.models(uri)
-                    .into_iter()
-                    .find_map(|(c, uris)| ide::references(c, uris, text, offset, declaration))
-                    .map_or(Value::Null, Value::Array)
-            }),
-            "textDocument/formatting" => uri_of(params).map(|uri| match self.ws.docs.get(uri) {
-                Some(d) if self.ws.is_rules(uri) => format(&d.text),
-                _ => Value::Null,
-            }),
-            _ => return rpc::error(id, rpc::METHOD_NOT_FOUND, &format!("`{method}` is not served")),
-        };
-        match result {
-            Some(r) => rpc::response(id, r),
-            None => rpc::error(id, rpc::INVALID_PARAMS, "missing or malformed parameters"),
-        }
+            })?,
+            References::METHOD => {
+                let declaration = params::<ReferenceParams>(p)?.context.include_declaration;
+                self.at_position(p, |ws, uri, text, offset| {
+                    ws.models(uri)
+                        .into_iter()
+                        .find_map(|(c, uris)| ide::references(c, uris, text, offset, declaration))
+                        .map_or(Value::Null, Value::Array)
+                })?
+            }
+            Formatting::METHOD => {
+                let uri = params::<DocumentFormattingParams>(p)?.text_document.uri;
+                match self.ws.docs.get(uri.as_str()) {
+                    Some(d) if self.ws.is_rules(uri.as_str()) => format(&d.text),
+                    _ => Value::Null,
+                }
+            }
+            _ => return Err(Failure::Method),
+        })
     }
 
     /// Answers a request about a position in an open document (`null` for a document not open).
-    fn at_position(&self, params: &Value, f: impl Fn(&Workspace, &str, &str, usize) -> Value) -> Option<Value> {
-        let uri = uri_of(params)?;
-        let pos = params.get("position")?;
-        let Some(doc) = self.ws.docs.get(uri).filter(|_| self.ws.is_rules(uri)) else { return Some(Value::Null) };
-        let offset = LineIndex::new(&doc.text).offset_of(pos)?;
-        Some(f(&self.ws, uri, &doc.text, offset))
+    fn at_position(&self, p: &Value, f: impl Fn(&Workspace, &str, &str, usize) -> Value) -> Result<Value, Failure> {
+        let at = params::<TextDocumentPositionParams>(p)?;
+        let uri = at.text_document.uri.as_str();
+        let Some(doc) = self.ws.docs.get(uri).filter(|_| self.ws.is_rules(uri)) else { return Ok(Value::Null) };
+        let offset = LineIndex::new(&doc.text).offset(at.position.line, at.position.character);
+        Ok(f(&self.ws, uri, &doc.text, offset))
     }
 
-    fn notification(&mut self, method: &str, params: &Value) -> Vec<Value> {
-        if method == "exit" {
+    fn notification(&mut self, method: &str, p: &Value) -> Vec<Message> {
+        if method == Exit::METHOD {
             self.exit = true;
             return vec![];
         }
         if !self.initialized || self.shutdown {
             return vec![];
         }
-        let Some(uri) = uri_of(params).map(str::to_string) else { return vec![] };
-        match method {
-            "textDocument/didOpen" => {
-                let Some(t) = params.pointer("/textDocument/text").and_then(Value::as_str) else { return vec![] };
-                self.ws.open(&uri, t.to_string());
+        let typed = |what: &str| eprintln!("fettle lsp: skipped `{what}` with malformed parameters");
+        let uri = match method {
+            DidOpenTextDocument::METHOD => {
+                let Ok(o) = params::<DidOpenTextDocumentParams>(p) else {
+                    typed(method);
+                    return vec![];
+                };
+                self.ws.open(o.text_document.uri.as_str(), o.text_document.text);
+                o.text_document.uri
             }
-            "textDocument/didChange" => {
-                let Some(doc) = self.ws.docs.get_mut(&uri) else { return vec![] };
-                for change in params.get("contentChanges").and_then(Value::as_array).into_iter().flatten() {
+            DidChangeTextDocument::METHOD => {
+                let Ok(c) = params::<DidChangeTextDocumentParams>(p) else {
+                    typed(method);
+                    return vec![];
+                };
+                let Some(doc) = self.ws.docs.get_mut(c.text_document.uri.as_str()) else { return vec![] };
+                for change in &c.content_changes {
                     apply_change(&mut doc.text, change);
                 }
+                c.text_document.uri
             }
-            "textDocument/didSave" => {
-                if let (Some(t), Some(doc)) = (params.get("text").and_then(Value::as_str), self.ws.docs.get_mut(&uri)) {
-                    doc.text = t.to_string();
-                }
-            }
-            "textDocument/didClose" => {
-                // Recompile the set from disk, then forget the document.
-                let disk = self.ws.docs.get(&uri).and_then(|d| d.path.as_ref()).and_then(|p| std::fs::read_to_string(p).ok());
-                let Some(disk) = disk else {
-                    self.ws.docs.remove(&uri);
-                    return vec![publish(&uri, vec![])];
+            DidSaveTextDocument::METHOD => {
+                let Ok(sv) = params::<DidSaveTextDocumentParams>(p) else {
+                    typed(method);
+                    return vec![];
                 };
-                self.ws.open(&uri, disk);
-                let out = self.publish_all(&uri);
-                self.ws.docs.remove(&uri);
+                if let (Some(t), Some(doc)) = (sv.text, self.ws.docs.get_mut(sv.text_document.uri.as_str())) {
+                    doc.text = t;
+                }
+                sv.text_document.uri
+            }
+            DidCloseTextDocument::METHOD => {
+                let Ok(c) = params::<DidCloseTextDocumentParams>(p) else {
+                    typed(method);
+                    return vec![];
+                };
+                let uri = c.text_document.uri.as_str();
+                // Recompile the set from disk, then forget the document.
+                let disk = self.ws.docs.get(uri).and_then(|d| d.path.as_ref()).and_then(|p| std::fs::read_to_string(p).ok());
+                let Some(disk) = disk else {
+                    self.ws.docs.remove(uri);
+                    return vec![publish(uri, vec![])];
+                };
+                self.ws.open(uri, disk);
+                let out = self.publish_all(uri);
+                self.ws.docs.remove(uri);
                 return out;
             }
             _ => return vec![],
-        }
-        self.publish_all(&uri)
+        };
+        self.publish_all(uri.as_str())
     }
 
-    fn publish_all(&mut self, uri: &str) -> Vec<Value> {
+    fn publish_all(&mut self, uri: &str) -> Vec<Message> {
         self.ws.refresh(uri).into_iter().map(|(u, diags)| publish(&u, diags)).collect()
     }
 }
 
-fn publish(uri: &str, diagnostics: Vec<Value>) -> Value {
-    rpc::notification("textDocument/publishDiagnostics", json!({ "uri": uri, "diagnostics": diagnostics }))
-}
-
-fn uri_of(params: &Value) -> Option<&str> {
-    params.pointer("/textDocument/uri")?.as_str()
+fn publish(uri: &str, diagnostics: Vec<Value>) -> Message {
+    Notification::new(PublishDiagnostics::METHOD.to_string(), json!({ "uri": uri, "diagnostics": diagnostics })).into()
 }
 
 /// Applies one `contentChanges` entry: the whole text, or a range edit.
-fn apply_change(text: &mut String, change: &Value) {
-    let Some(new) = change.get("text").and_then(Value::as_str) else { return };
-    let Some(range) = change.get("range") else {
-        *text = new.to_string();
+fn apply_change(text: &mut String, change: &TextDocumentContentChangeEvent) {
+    let Some(range) = change.range else {
+        text.clone_from(&change.text);
         return;
     };
     let ix = LineIndex::new(text);
-    let (Some(a), Some(b)) = (range.get("start").and_then(|p| ix.offset_of(p)), range.get("end").and_then(|p| ix.offset_of(p)))
-    else {
-        return;
-    };
+    let a = ix.offset(range.start.line, range.start.character);
+    let b = ix.offset(range.end.line, range.end.character);
     let (a, b) = (a.min(b), a.max(b));
-    text.replace_range(a..b, new);
+    text.replace_range(a..b, &change.text);
 }
 
 /// One edit replacing the whole document with its formatted text; `null` when it does not parse.
@@ -231,15 +286,23 @@ fn format(text: &str) -> Value {
 }
 
 fn capabilities() -> Value {
-    json!({
-        "capabilities": {
-            "textDocumentSync": { "openClose": true, "change": 1, "save": { "includeText": false } },
-            "completionProvider": { "triggerCharacters": ["."] },
-            "hoverProvider": true,
-            "definitionProvider": true,
-            "referencesProvider": true,
-            "documentFormattingProvider": true,
-        },
-        "serverInfo": { "name": "fettle", "version": env!("CARGO_PKG_VERSION") },
-    })
+    let caps = ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::FULL),
+            save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions { include_text: Some(false) })),
+            ..TextDocumentSyncOptions::default()
+        })),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".to_string()]),
+            ..CompletionOptions::default()
+        }),
+        hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    };
+    let server_info = ServerInfo { name: "fettle".to_string(), version: Some(env!("CARGO_PKG_VERSION").to_string()) };
+    json!(InitializeResult { capabilities: caps, server_info: Some(server_info) })
 }

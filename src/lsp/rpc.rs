@@ -1,23 +1,14 @@
-//! JSON-RPC 2.0 messages with LSP's `Content-Length` framing, read from and written to byte streams.
+//! Reading LSP's `Content-Length` frames from a byte stream; messages themselves are
+//! [`lsp_server::Message`]s, and lsp-server writes them.
 //!
-//! Reading never fails on bad input: a frame without a usable `Content-Length` is skipped, an
-//! oversized body is skipped, and only the end of input or an IO error stops the reader.
+//! Frames are read here rather than with `lsp_server::Message::read`, for a measured reason: that
+//! reader allocates whatever `Content-Length` says before reading the body, so the header
+//! `Content-Length: 100000000000` aborts the process ("memory allocation of 100000000000 bytes
+//! failed", exit 134), and it gives up at the first malformed frame. Reading here never fails on bad
+//! input: a frame without a usable `Content-Length` is skipped, an oversized body is skipped, and
+//! only the end of input or an IO error stops the reader.
 
-use serde_json::{Value, json};
-use std::io::{self, BufRead, Read, Write};
-
-/// Invalid JSON.
-pub const PARSE_ERROR: i64 = -32700;
-/// Not a request object.
-pub const INVALID_REQUEST: i64 = -32600;
-/// The method is not served.
-pub const METHOD_NOT_FOUND: i64 = -32601;
-/// Missing or malformed parameters.
-pub const INVALID_PARAMS: i64 = -32602;
-/// The server failed while answering.
-pub const INTERNAL_ERROR: i64 = -32603;
-/// A request before `initialize`.
-pub const SERVER_NOT_INITIALIZED: i64 = -32002;
+use std::io::{self, BufRead, Read};
 
 /// Largest body accepted; larger bodies are skipped.
 const MAX_BODY: usize = 64 << 20;
@@ -80,66 +71,6 @@ pub fn read_frame(r: &mut impl BufRead) -> io::Result<Frame> {
     }
 }
 
-/// Writes one framed message and flushes.
-pub fn write_message(w: &mut impl Write, msg: &Value) -> io::Result<()> {
-    let body = serde_json::to_vec(msg)?;
-    write!(w, "Content-Length: {}\r\n\r\n", body.len())?;
-    w.write_all(&body)?;
-    w.flush()
-}
-
-/// A successful response.
-pub fn response(id: &Value, result: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "result": result })
-}
-
-/// An error response.
-pub fn error(id: &Value, code: i64, message: &str) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
-}
-
-/// A notification from the server.
-pub fn notification(method: &str, params: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "method": method, "params": params })
-}
-
-/// What an incoming message is.
-pub enum Incoming {
-    /// A request, to be answered.
-    Request {
-        /// Its id.
-        id: Value,
-        /// The method.
-        method: String,
-        /// Its parameters (`null` when absent).
-        params: Value,
-    },
-    /// A notification, never answered.
-    Notification {
-        /// The method.
-        method: String,
-        /// Its parameters (`null` when absent).
-        params: Value,
-    },
-    /// A response to a request of ours (none are sent, so it is ignored).
-    Response,
-    /// Not a message; answered with an error for this id (`null` when unknown).
-    Invalid(Value),
-}
-
-/// Sorts a parsed message.
-pub fn classify(mut v: Value) -> Incoming {
-    let Some(obj) = v.as_object_mut() else { return Incoming::Invalid(Value::Null) };
-    let id = obj.remove("id").filter(|id| id.is_string() || id.is_number());
-    let params = obj.remove("params").unwrap_or(Value::Null);
-    match (obj.remove("method"), id) {
-        (Some(Value::String(method)), Some(id)) => Incoming::Request { id, method, params },
-        (Some(Value::String(method)), None) => Incoming::Notification { method, params },
-        (None, _) if obj.contains_key("result") || obj.contains_key("error") => Incoming::Response,
-        (_, id) => Incoming::Invalid(id.unwrap_or(Value::Null)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,15 +93,5 @@ mod tests {
         assert_eq!(frames(input), ["{}", "[1]", "skipped: a header line without `:`"]);
         assert_eq!(frames(b"Content-Length: x\r\n\r\n"), ["skipped: bad Content-Length `x`"]);
         assert_eq!(frames(b"Content-Length: 10\r\n\r\nabc"), Vec::<String>::new());
-    }
-
-    #[test]
-    fn messages_are_classified() {
-        let r = classify(json!({"jsonrpc": "2.0", "id": 1, "method": "m"}));
-        assert!(matches!(r, Incoming::Request { ref method, .. } if method == "m"));
-        assert!(matches!(classify(json!({"method": "n"})), Incoming::Notification { .. }));
-        assert!(matches!(classify(json!({"id": 1, "result": null})), Incoming::Response));
-        assert!(matches!(classify(json!({"id": 1})), Incoming::Invalid(Value::Number(_))));
-        assert!(matches!(classify(json!([1])), Incoming::Invalid(Value::Null)));
     }
 }

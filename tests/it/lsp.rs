@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Formatting options, as every client sends them.
+fn options() -> Value {
+    json!({ "tabSize": 2, "insertSpaces": true })
+}
+
 const SCHEMA: &str = r#"return demo 2024-25
 
 codes Colour "Favourite colours" {
@@ -104,8 +109,12 @@ struct Session {
 
 impl Session {
     fn start() -> Session {
-        let mut child =
-            crate::fettle().arg("lsp").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        Session::start_with(Stdio::null())
+    }
+
+    /// Starts the server with its stderr going to `stderr`.
+    fn start_with(stderr: Stdio) -> Session {
+        let mut child = crate::fettle().arg("lsp").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = channel();
         std::thread::spawn(move || {
@@ -290,7 +299,7 @@ fn editing_session() {
         assert_json_snapshot!("formatting", edits["result"]);
         s.change(&rules, 6, &fixed);
         let _ = s.diagnostics(&rules);
-        let edits = s.request("textDocument/formatting", json!({ "textDocument": { "uri": rules }, "options": {} }));
+        let edits = s.request("textDocument/formatting", json!({ "textDocument": { "uri": rules }, "options": options() }));
         assert_eq!(edits["result"], json!([]));
 
         assert_eq!(s.exit(true), 0);
@@ -299,19 +308,20 @@ fn editing_session() {
 
 #[test]
 fn bad_input_gets_errors_and_the_server_keeps_going() {
-    let mut s = Session::start();
+    let dir = TempDir::new("bad-input");
+    let log = dir.0.join("stderr.txt");
+    let mut s = Session::start_with(Stdio::from(std::fs::File::create(&log).unwrap()));
     // Before `initialize`.
     let r = s.request("textDocument/hover", json!({}));
     assert_eq!(r["error"]["code"], -32002, "{r}");
     s.initialize("file:///nowhere");
-    // Not JSON, a frame without a length, a JSON value that is not a message.
+    // Not JSON, a frame without a length, a JSON value that is not a message: each is skipped (with a line on stderr) and the server keeps going.
     s.send_raw(b"Content-Length: 5\r\n\r\n{oops");
-    let r = s.wait("a parse error", |m| m["error"]["code"] == -32700);
-    assert_eq!(r["id"], Value::Null);
     s.send_raw(b"X-Junk: 1\r\n\r\n");
     s.send(&json!([1, 2]));
-    let r = s.wait("an invalid-request error", |m| m["error"]["code"] == -32600);
-    assert_eq!(r["id"], Value::Null);
+    let r = s.request("workspace/symbol", json!({ "query": "" }));
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    assert!(s.seen.is_empty(), "{:#?}", s.seen);
     // Unknown methods: a request is answered, a notification ignored.
     s.notify("$/unknownNotification", json!({ "x": 1 }));
     let r = s.request("workspace/symbol", json!({ "query": "" }));
@@ -330,16 +340,21 @@ fn bad_input_gets_errors_and_the_server_keeps_going() {
         json!({ "textDocument": { "uri": "untitled:1" }, "position": { "line": 50, "character": 3 } }),
     );
     assert!(r["result"]["items"].as_array().is_some_and(|i| !i.is_empty()), "{r}");
-    let r = s.request("textDocument/formatting", json!({ "textDocument": { "uri": "untitled:1" } }));
+    let r = s.request("textDocument/formatting", json!({ "textDocument": { "uri": "untitled:1" }, "options": options() }));
     assert_eq!(r["result"], Value::Null, "{r}");
     // Other plain-text files (an editor without a `fettle` language sends them) are left alone.
     let open = json!({ "textDocument": { "uri": "file:///nowhere/notes.txt", "languageId": "plaintext", "version": 1, "text": "rule" } });
     s.notify("textDocument/didOpen", open);
-    let r = s.request("textDocument/formatting", json!({ "textDocument": { "uri": "file:///nowhere/notes.txt" } }));
+    let r = s.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": "file:///nowhere/notes.txt" }, "options": options() }),
+    );
     assert_eq!(r["result"], Value::Null, "{r}");
     assert!(!s.seen.iter().any(|m| m["params"]["uri"] == "file:///nowhere/notes.txt"), "{:#?}", s.seen);
     // `exit` without `shutdown` is an error exit.
     assert_eq!(s.exit(false), 1);
+    // What was skipped is said on stderr.
+    crate::in_suite("lsp", || insta::assert_snapshot!("bad_input_stderr", std::fs::read_to_string(&log).unwrap()));
 }
 
 #[test]
@@ -470,6 +485,7 @@ fn a_broken_file_keeps_hover_completion_definition_and_references() {
         assert!(here.len() > 10, "{refs:#?}");
         // Comments and strings are not references.
         assert!(!here.iter().any(|r| r["range"]["start"]["line"] == 2), "{here:#?}");
+        assert_json_snapshot!("broken_references", dir.redact(&json!(refs)));
         let first = &here[0]["range"]["start"];
         assert_eq!((first["line"].as_u64().unwrap() as u32, first["character"].as_u64().unwrap() as u32), (l, c - 2));
 
@@ -534,5 +550,25 @@ fn a_lone_rule_file_says_where_its_schema_is() {
         let (l, c) = pos(&text, "on Referrals", 0, 5);
         assert!(hover_text(&s.at("textDocument/hover", &doc, l, c)).starts_with("**table Referrals**"));
         assert_eq!(s.exit(true), 0);
+    });
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_failed_write_ends_the_server_with_exit_code_2() {
+    crate::in_suite("lsp", || {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let mut child =
+            crate::fettle().arg("lsp").stdin(Stdio::piped()).stdout(Stdio::from(full)).stderr(Stdio::piped()).spawn().unwrap();
+        let body =
+            serde_json::to_vec(&json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "capabilities": {} } }))
+                .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).unwrap();
+        stdin.write_all(&body).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        insta::assert_snapshot!("failed_write", String::from_utf8_lossy(&out.stderr));
     });
 }
