@@ -290,6 +290,8 @@ fn finding(code: &str, severity: Severity, message: &str) -> Finding {
         location_file: None,
         in_this_return: None,
         child: None,
+        record: None,
+        merged: vec![],
         values: vec![],
         related: vec![],
         fix: None,
