@@ -146,7 +146,6 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The deterministic order of findings: file, table, row, code.
     /// The message, followed by the problems met while reading that were folded into it.
     pub fn message_with_also(&self) -> String {
         let mut m = self.message.clone();
@@ -156,7 +155,7 @@ impl Finding {
         m
     }
 
-    /// The key findings are sorted by.
+    /// The deterministic order of findings: file, table, row, code.
     pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
         (&self.file, self.table_order, self.row.unwrap_or(0), &self.code, &self.message)
     }

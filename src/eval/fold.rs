@@ -20,9 +20,9 @@ pub fn made_missing(data: &Dataset, is: &InputIssue) -> bool {
     data.table(t).and_then(|x| x.col(f)).is_some_and(|c| c.get(r).is_null())
 }
 
-/// Adds `inputs` to `out`, folding each one that `foldable` marks into the rule findings that show
-/// its cell's value.
-pub fn fold_inputs(out: &mut Vec<Finding>, inputs: Vec<Finding>, foldable: &[bool]) {
+/// Adds the findings of `inputs` to `out`, folding each one marked foldable (its cell is missing to
+/// the rules, see [`made_missing`]) into the rule findings that show its cell's value.
+pub fn fold_inputs(out: &mut Vec<Finding>, inputs: Vec<(Finding, bool)>) {
     // (field, place) of each value a rule's finding shows -> those findings.
     let mut shown: BTreeMap<(&str, &Location), Vec<(usize, Severity)>> = BTreeMap::new();
     for (i, f) in out.iter().enumerate() {
@@ -39,9 +39,9 @@ pub fn fold_inputs(out: &mut Vec<Finding>, inputs: Vec<Finding>, foldable: &[boo
     }
     let mut into: Vec<(usize, Merged)> = vec![];
     let mut kept = vec![];
-    for (k, inp) in inputs.into_iter().enumerate() {
-        let targets = match (foldable.get(k), inp.fields.first(), &inp.location) {
-            (Some(true), Some(field), Some(loc)) if inp.fields.len() == 1 => shown.get(&(field.as_str(), loc)),
+    for (inp, foldable) in inputs {
+        let targets = match (foldable, inp.fields.first(), &inp.location) {
+            (true, Some(field), Some(loc)) if inp.fields.len() == 1 => shown.get(&(field.as_str(), loc)),
             _ => None,
         };
         let targets: Vec<usize> =

@@ -6,7 +6,7 @@ use super::frame::{Bind, Frame, Val};
 use crate::check::program::{Program, RuleDef, RuleScope};
 use crate::schema::{FieldId, TableId};
 use crate::syntax::ast::Severity;
-use crate::table::{Dataset, NONE, Origin, Scalar};
+use crate::table::{Dataset, InputIssue, NONE, Origin, Scalar};
 
 /// A value as shown in messages: decimals rounded, missing as `missing`.
 pub fn show(v: &Scalar) -> String {
@@ -67,13 +67,13 @@ pub fn location(data: &Dataset, prog: &Program, t: TableId, row: u32, field: Opt
     }
 }
 
-/// The LAchildID of the child a row belongs to, if its table or an ancestor has that field.
-pub fn child_id(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<String> {
+/// The row holding the LAchildID of the child a row belongs to (in its own table or an ancestor),
+/// with that field: `None` when no table on the way up has the field or a parent is missing.
+fn child_row(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<(TableId, u32, FieldId)> {
     let mut cur = (t, row);
     for _ in 0..32 {
         if let Some(f) = prog.schema.table(cur.0).field_id("LAchildID") {
-            let v = data.table(cur.0)?.col(f)?.get(cur.1);
-            return (!v.is_null()).then(|| v.display());
+            return Some((cur.0, cur.1, f));
         }
         let p = prog.schema.table(cur.0).parent?;
         let pr = *data.table(cur.0)?.parent.get(cur.1 as usize)?;
@@ -83,6 +83,13 @@ pub fn child_id(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<
         cur = (p, pr);
     }
     None
+}
+
+/// The LAchildID of the child a row belongs to, if its table or an ancestor has that field.
+pub fn child_id(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<String> {
+    let (t, r, f) = child_row(data, prog, t, row)?;
+    let v = data.table(t)?.col(f)?.get(r);
+    (!v.is_null()).then(|| v.display())
 }
 
 /// `1st`, `2nd`, `13th`.
@@ -100,40 +107,29 @@ fn ordinal(n: u32) -> String {
 /// Which child record a row belongs to, when that record has no LAchildID: the row of the table
 /// holding LAchildID, as its place in the file (`the 2nd <Child> element, line 40`).
 pub fn child_record(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<String> {
-    let mut cur = (t, row);
-    for _ in 0..32 {
-        if let Some(f) = prog.schema.table(cur.0).field_id("LAchildID") {
-            let tbl = data.table(cur.0)?;
-            if !tbl.col(f)?.get(cur.1).is_null() {
-                return None;
-            }
-            let pos = tbl.pos.get(cur.1 as usize).copied().unwrap_or(0);
-            return match &tbl.origin {
-                Origin::Memory => None,
-                Origin::Sheet { sheet, .. } => Some(format!("row {pos} of sheet `{sheet}`")),
-                Origin::Csv { file, .. } => Some(format!("line {pos} of `{file}`")),
-                Origin::Xml { .. } => {
-                    let path = xml_path(data, prog, cur.0, cur.1, 0);
-                    let last = path.rsplit('/').next().unwrap_or(&path);
-                    let el = match last.split_once('[') {
-                        Some((name, n)) => match n.trim_end_matches(']').parse::<u32>() {
-                            Ok(n) => format!("the {} `<{name}>` element", ordinal(n)),
-                            Err(_) => format!("the `<{name}>` element"),
-                        },
-                        None => format!("the `<{last}>` element"),
-                    };
-                    Some(format!("{el}, line {pos}"))
-                }
-            };
-        }
-        let p = prog.schema.table(cur.0).parent?;
-        let pr = *data.table(cur.0)?.parent.get(cur.1 as usize)?;
-        if pr == NONE {
-            return None;
-        }
-        cur = (p, pr);
+    let (t, r, f) = child_row(data, prog, t, row)?;
+    let tbl = data.table(t)?;
+    if !tbl.col(f)?.get(r).is_null() {
+        return None;
     }
-    None
+    let pos = tbl.pos.get(r as usize).copied().unwrap_or(0);
+    match &tbl.origin {
+        Origin::Memory => None,
+        Origin::Sheet { sheet, .. } => Some(format!("row {pos} of sheet `{sheet}`")),
+        Origin::Csv { file, .. } => Some(format!("line {pos} of `{file}`")),
+        Origin::Xml { .. } => {
+            let path = xml_path(data, prog, t, r, 0);
+            let last = path.rsplit('/').next().unwrap_or(&path);
+            let el = match last.split_once('[') {
+                Some((name, n)) => match n.trim_end_matches(']').parse::<u32>() {
+                    Ok(n) => format!("the {} `<{name}>` element", ordinal(n)),
+                    Err(_) => format!("the `<{name}>` element"),
+                },
+                None => format!("the `<{last}>` element"),
+            };
+            Some(format!("{el}, line {pos}"))
+        }
+    }
 }
 
 fn value_text(data: &Dataset, t: TableId, row: u32, f: FieldId) -> String {
@@ -349,69 +345,60 @@ pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
     }
 }
 
-/// Findings for problems met while reading the data.
-pub fn input_findings(prog: &Program, data: &Dataset) -> Vec<Finding> {
-    data.issues
-        .iter()
-        .map(|is| {
-            let table = is.table.map(|t| prog.schema.table(t).name.clone());
-            // An issue about one XML element: its own line, its path below the row's element.
-            let at = |t: Option<(TableId, u32)>| {
-                let rel = is.path.as_deref().filter(|_| is.line > 0)?;
-                let path = match t {
-                    Some((t, r)) if rel.is_empty() => xml_path(data, prog, t, r, 0),
-                    Some((t, r)) => format!("{}/{rel}", xml_path(data, prog, t, r, 0)),
-                    None => rel.to_string(),
-                };
-                Some(Location::Xml { path, line: is.line })
-            };
-            let (location, child, values) = match (is.table, is.row) {
-                (Some(t), Some(r)) => {
-                    let loc = at(Some((t, r))).or_else(|| location(data, prog, t, r, is.field));
-                    let vals = is
-                        .field
-                        .map(|f| {
-                            vec![FieldValue {
-                                field: field_name(prog, t, f),
-                                value: value_text(data, t, r, f),
-                                location: loc.clone(),
-                            }]
-                        })
-                        .unwrap_or_default();
-                    (loc, child_id(data, prog, t, r), vals)
-                }
-                _ => (at(None), None, vec![]),
-            };
-            let record = match (is.table, is.row, &child) {
-                (Some(t), Some(r), None) => child_record(data, prog, t, r),
-                _ => None,
-            };
-            Finding {
-                code: is.code.to_string(),
-                severity: if is.error { Severity::Error } else { Severity::Query },
-                message: is.message.clone(),
-                file: data.file.clone(),
-                table,
-                fields: match (is.table, is.field) {
-                    (Some(t), Some(f)) => vec![field_name(prog, t, f)],
-                    _ => vec![],
-                },
-                row: is.row,
-                location,
-                location_file: None,
-                in_this_return: None,
-                child,
-                record,
-                merged: vec![],
-                values,
-                related: vec![],
-                fix: None,
-                rule: None,
-                explained: None,
-                table_order: is.table.map_or(0, |t| t.0),
-            }
-        })
-        .collect()
+/// The finding for one problem met while reading the data.
+pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding {
+    let table = is.table.map(|t| prog.schema.table(t).name.clone());
+    // An issue about one XML element: its own line, its path below the row's element.
+    let at = |t: Option<(TableId, u32)>| {
+        let rel = is.path.as_deref().filter(|_| is.line > 0)?;
+        let path = match t {
+            Some((t, r)) if rel.is_empty() => xml_path(data, prog, t, r, 0),
+            Some((t, r)) => format!("{}/{rel}", xml_path(data, prog, t, r, 0)),
+            None => rel.to_string(),
+        };
+        Some(Location::Xml { path, line: is.line })
+    };
+    let (location, child, values) = match (is.table, is.row) {
+        (Some(t), Some(r)) => {
+            let loc = at(Some((t, r))).or_else(|| location(data, prog, t, r, is.field));
+            let vals = is
+                .field
+                .map(|f| {
+                    vec![FieldValue { field: field_name(prog, t, f), value: value_text(data, t, r, f), location: loc.clone() }]
+                })
+                .unwrap_or_default();
+            (loc, child_id(data, prog, t, r), vals)
+        }
+        _ => (at(None), None, vec![]),
+    };
+    let record = match (is.table, is.row, &child) {
+        (Some(t), Some(r), None) => child_record(data, prog, t, r),
+        _ => None,
+    };
+    Finding {
+        code: is.code.to_string(),
+        severity: if is.error { Severity::Error } else { Severity::Query },
+        message: is.message.clone(),
+        file: data.file.clone(),
+        table,
+        fields: match (is.table, is.field) {
+            (Some(t), Some(f)) => vec![field_name(prog, t, f)],
+            _ => vec![],
+        },
+        row: is.row,
+        location,
+        location_file: None,
+        in_this_return: None,
+        child,
+        record,
+        merged: vec![],
+        values,
+        related: vec![],
+        fix: None,
+        rule: None,
+        explained: None,
+        table_order: is.table.map_or(0, |t| t.0),
+    }
 }
 
 #[allow(dead_code)]

@@ -105,8 +105,8 @@ pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> boo
     }
     let mut out: Vec<Finding> = timed.into_iter().flat_map(|(_, _, f)| f).collect();
     locate::link_this_year(prog, &p.data, &mut out);
-    let foldable: Vec<bool> = p.data.issues.iter().map(|is| fold::made_missing(&p.data, is)).collect();
-    fold::fold_inputs(&mut out, locate::input_findings(prog, &p.data), &foldable);
+    let inputs = p.data.issues.iter().map(|is| (locate::input_finding(prog, &p.data, is), fold::made_missing(&p.data, is)));
+    fold::fold_inputs(&mut out, inputs.collect());
     sort(&mut out);
     out
 }

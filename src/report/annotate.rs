@@ -115,35 +115,15 @@ impl Mark {
     }
 }
 
-/// `B12` or `$B$12` as a 0-based (row, column).
+/// `B12` or `$B$12` as a 0-based (row, column) (the workbook scan's reading of a reference).
 fn parse_cell(cell: &str) -> Option<(u32, u16)> {
-    let cell = cell.replace('$', "");
-    let letters: String = cell.chars().take_while(char::is_ascii_alphabetic).collect();
-    let digits = cell.get(letters.len()..)?;
-    if letters.is_empty() || letters.len() > 3 || digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let mut col: u32 = 0;
-    for c in letters.chars() {
-        col = col * 26 + (c.to_ascii_uppercase() as u32 - 'A' as u32 + 1);
-    }
-    let row: u32 = digits.parse().ok()?;
-    if row == 0 || col == 0 || row > 1_048_576 || col > 16_384 {
-        return None;
-    }
-    Some((row - 1, u16::try_from(col - 1).ok()?))
+    let (row, col) = crate::input::scan::cell_ref(cell).ok()?;
+    Some((u32::try_from(row - 1).ok()?, u16::try_from(col - 1).ok()?))
 }
 
 /// A 0-based (row, column) as `B12`.
 fn cell_ref(row: u32, col: u16) -> String {
-    let mut letters = Vec::new();
-    let mut n = u32::from(col) + 1;
-    while n > 0 {
-        let rem = (n - 1) % 26;
-        letters.push(char::from(b'A' + u8::try_from(rem).unwrap_or(0)));
-        n = (n - 1) / 26;
-    }
-    letters.iter().rev().collect::<String>() + &(u64::from(row) + 1).to_string()
+    format!("{}{}", crate::table::col_letters(u32::from(col)), u64::from(row) + 1)
 }
 
 /// The index of a sheet by name: exact, else ignoring case.

@@ -11,16 +11,7 @@ use rust_xlsxwriter::{DataValidation, Format, FormatBorder, Formula, Workbook, X
 const ROWS: u32 = 2000;
 
 fn col_name(c: u16) -> String {
-    let mut n = u32::from(c);
-    let mut s = Vec::new();
-    loop {
-        s.push(char::from(b'A' + (n % 26) as u8));
-        if n < 26 {
-            break;
-        }
-        n = n / 26 - 1;
-    }
-    s.iter().rev().collect()
+    crate::table::col_letters(u32::from(c))
 }
 
 fn describe(t: &FieldType, schema: &Schema) -> String {

@@ -17,7 +17,6 @@ use fettle::schema::Schema;
 use insta_cmd::assert_cmd_snapshot;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook, Worksheet};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -102,18 +101,9 @@ struct Ran {
 /// Runs a command without a snapshot, killing it (and failing) after [`LIMIT`].
 fn run_with_limit(mut cmd: Command, what: &str) -> Ran {
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut b = vec![];
-        let _ = out.read_to_end(&mut b);
-        b
-    });
-    let err = std::thread::spawn(move || {
-        let mut b = vec![];
-        let _ = err.read_to_end(&mut b);
-        b
-    });
+    let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
+    let (out, err) = (crate::drain(out), crate::drain(err));
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {

@@ -55,17 +55,8 @@ fn run(dir: &Path, args: &[&str]) -> Ran {
         .args(args);
     let start = Instant::now();
     let mut child = shell.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut b = vec![];
-        let _ = out.read_to_end(&mut b);
-        b
-    });
-    let err = std::thread::spawn(move || {
-        let mut b = vec![];
-        let _ = err.read_to_end(&mut b);
-        b
-    });
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let (out, err) = (crate::drain(out), crate::drain(err));
     assert!(child.wait().unwrap().success(), "the shell that starts fettle failed");
     let pid: libc::pid_t = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     let _ = std::fs::remove_file(&pidfile);

@@ -50,3 +50,13 @@ pub fn in_suite(suite: &str, f: impl FnOnce()) {
     s.set_omit_expression(true);
     s.bind(f);
 }
+
+/// Reads a child's output pipe to its end on its own thread (so that a child filling one pipe
+/// cannot block on the other).
+pub fn drain(mut r: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut b = vec![];
+        let _ = r.read_to_end(&mut b);
+        b
+    })
+}
