@@ -39,10 +39,11 @@ function key(f) {
   return `${f.code}|${f.severity}|${f.message}|${f.child || ''}|${f.row ?? ''}|${loc}`;
 }
 
-// ---- zip files (xlsx), read just enough to list their entries ---------------------------------------
+// ---- zip files (xlsx), read just enough to list their entries and read one -------------------------
 
-function zipEntries(buf) {
-  const names = [];
+// The central directory records of a zip: name, method, compressed size and local header offset.
+function zipRecords(buf) {
+  const records = [];
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i -= 1) {
     if (buf.readUInt32LE(i) === 0x06054b50) {
@@ -50,7 +51,7 @@ function zipEntries(buf) {
       break;
     }
   }
-  if (eocd < 0) return names;
+  if (eocd < 0) return records;
   const count = buf.readUInt16LE(eocd + 10);
   let p = buf.readUInt32LE(eocd + 16);
   for (let n = 0; n < count && p + 46 <= buf.length; n += 1) {
@@ -58,41 +59,29 @@ function zipEntries(buf) {
     const nameLen = buf.readUInt16LE(p + 28);
     const extra = buf.readUInt16LE(p + 30);
     const comment = buf.readUInt16LE(p + 32);
-    names.push(buf.toString('utf8', p + 46, p + 46 + nameLen));
+    records.push({
+      name: buf.toString('utf8', p + 46, p + 46 + nameLen),
+      method: buf.readUInt16LE(p + 10),
+      size: buf.readUInt32LE(p + 20),
+      local: buf.readUInt32LE(p + 42),
+    });
     p += 46 + nameLen + extra + comment;
   }
-  return names;
+  return records;
 }
 
-// The text of one zip entry (stored or deflated), or null: read through its central directory
-// record and local header.
+// The names of a zip's entries.
+function zipEntries(buf) {
+  return zipRecords(buf).map((r) => r.name);
+}
+
+// The text of one zip entry (stored or deflated), or null.
 function zipEntry(buf, wanted) {
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i -= 1) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) return null;
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  for (let n = 0; n < count && p + 46 <= buf.length; n += 1) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) break;
-    const method = buf.readUInt16LE(p + 10);
-    const size = buf.readUInt32LE(p + 20);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extra = buf.readUInt16LE(p + 30);
-    const comment = buf.readUInt16LE(p + 32);
-    const local = buf.readUInt32LE(p + 42);
-    if (buf.toString('utf8', p + 46, p + 46 + nameLen) === wanted) {
-      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-      const data = buf.subarray(start, start + size);
-      return (method === 8 ? inflateRawSync(data) : data).toString('utf8');
-    }
-    p += 46 + nameLen + extra + comment;
-  }
-  return null;
+  const r = zipRecords(buf).find((x) => x.name === wanted);
+  if (!r) return null;
+  const start = r.local + 30 + buf.readUInt16LE(r.local + 26) + buf.readUInt16LE(r.local + 28);
+  const data = buf.subarray(start, start + r.size);
+  return (r.method === 8 ? inflateRawSync(data) : data).toString('utf8');
 }
 
 // ---- a static server for web/ ----------------------------------------------------------------------
