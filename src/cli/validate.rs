@@ -92,7 +92,7 @@ pub struct Args {
     /// (`uses previous`); repeat for several returns.
     #[arg(long, value_name = "LAST")]
     previous: Vec<PathBuf>,
-    /// Raises a limit on what one input may hold, NAME=N (repeatable): input-mb, zip-entry-mb,
+    /// Raises a limit on what one input may hold, NAME=N (repeatable): input-mb, zip-entry-mb, zip-ratio,
     /// shared-strings, shared-strings-mb, sheet-rows, sheet-cells, xml-elements, xml-depth,
     /// field-mb (defaults in src/input/limits.rs).
     #[arg(long = "limit", value_name = "NAME=N", value_parser = crate::input::limits::parse)]

@@ -16,6 +16,9 @@ pub enum Limit {
     InputMb,
     /// The bytes actually unzipped from one entry of a workbook, in MB (counted while reading).
     ZipEntryMb,
+    /// How many times its zipped size one entry of a workbook may unzip to, checked once it has
+    /// unzipped past [`RATIO_GRACE`] bytes (as Apache POI's minimum inflate ratio, 1/100).
+    ZipRatio,
     /// Shared strings in a workbook.
     SharedStrings,
     /// Total length of a workbook's shared strings, in MB.
@@ -33,9 +36,10 @@ pub enum Limit {
 }
 
 /// Every limit, in the order they are listed.
-pub const ALL: [Limit; 9] = [
+pub const ALL: [Limit; 10] = [
     Limit::InputMb,
     Limit::ZipEntryMb,
+    Limit::ZipRatio,
     Limit::SharedStrings,
     Limit::SharedStringsMb,
     Limit::SheetRows,
@@ -51,6 +55,7 @@ impl Limit {
         match self {
             Limit::InputMb => "input-mb",
             Limit::ZipEntryMb => "zip-entry-mb",
+            Limit::ZipRatio => "zip-ratio",
             Limit::SharedStrings => "shared-strings",
             Limit::SharedStringsMb => "shared-strings-mb",
             Limit::SheetRows => "sheet-rows",
@@ -67,6 +72,7 @@ impl Limit {
         match self {
             Limit::InputMb => 4096,
             Limit::ZipEntryMb => 512,
+            Limit::ZipRatio => 100,
             Limit::SharedStrings => 5_000_000,
             Limit::SharedStringsMb => 256,
             Limit::SheetRows => 2_000_000,
@@ -82,6 +88,7 @@ impl Limit {
         match self {
             Limit::InputMb => "MB in one file (or declared by a workbook's zip entries together)",
             Limit::ZipEntryMb => "MB actually unzipped from one part of a workbook",
+            Limit::ZipRatio => "times its zipped size one part of a workbook may unzip to (past its first 10 MB)",
             Limit::SharedStrings => "shared strings in a workbook",
             Limit::SharedStringsMb => "MB of shared strings in a workbook",
             Limit::SheetRows => "rows in one sheet or CSV file",
@@ -124,6 +131,10 @@ impl Limit {
         ALL.into_iter().find(|l| l.name() == name.trim())
     }
 }
+
+/// Bytes a zip entry may unzip to before [`Limit::ZipRatio`] is checked: small parts of real
+/// workbooks (a sheet of empty styled rows) can compress far better than a sheet of data.
+pub const RATIO_GRACE: u64 = 10_000_000;
 
 /// Limits set for this process (by `--limit`), over the environment.
 static SET: RwLock<Vec<(Limit, u64)>> = RwLock::new(Vec::new());

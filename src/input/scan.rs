@@ -9,8 +9,11 @@
 use super::InputError;
 use super::limits::{self, Limit};
 use quick_xml::events::{BytesStart, Event};
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Seek};
+use std::rc::Rc;
 
 /// Bytes read at a time.
 const CHUNK: usize = 64 * 1024;
@@ -217,7 +220,9 @@ const MERGE_ROWS: u32 = 1_000;
 /// reads the same entries with the same zip crate, so nothing it reads is left unscanned. A file
 /// that is not a zip archive passes (its reader says why it cannot be read).
 pub fn workbook<R: Read + Seek>(r: R, display: &str) -> Result<Workbook, InputError> {
-    let Ok(mut zip) = zip::ZipArchive::new(r) else { return Ok(Workbook::default()) };
+    let zipped = Rc::new(Cell::new(0u64));
+    let raw = Raw { inner: r, read: Rc::clone(&zipped) };
+    let Ok(mut zip) = zip::ZipArchive::new(raw) else { return Ok(Workbook::default()) };
     // Every entry by its index (two entries may share a name), the workbook part and its
     // relationships first, to name sheets in messages.
     let names: Vec<(usize, String)> = (0..zip.len())
@@ -242,6 +247,9 @@ pub fn workbook<R: Read + Seek>(r: R, display: &str) -> Result<Workbook, InputEr
         let counted = Counted {
             inner: entry,
             read: 0,
+            zipped: Rc::clone(&zipped),
+            zipped_from: zipped.get(),
+            ratio: Limit::ZipRatio.get(),
             limit: Limit::ZipEntryMb.bytes(),
             run: 0,
             field: Limit::FieldMb.bytes(),
@@ -270,6 +278,13 @@ pub fn workbook<R: Read + Seek>(r: R, display: &str) -> Result<Workbook, InputEr
             Some(Limit::ZipEntryMb) => {
                 let what = format!("unzips {shown} to more than {} MB", Limit::ZipEntryMb.get());
                 return Err(limits::over(Limit::ZipEntryMb, display, what));
+            }
+            Some(Limit::ZipRatio) => {
+                let what = format!(
+                    "unzips {shown} to more than {} times its zipped size (a zip bomb, or a part no spreadsheet program writes)",
+                    Limit::ZipRatio.get()
+                );
+                return Err(limits::over(Limit::ZipRatio, display, what));
             }
             Some(_) => {
                 let what = format!("has a value of more than {} MB in {shown}", Limit::FieldMb.get());
@@ -330,11 +345,38 @@ impl Book {
     }
 }
 
-/// A zip entry's bytes, counted as they are read: refuses to go on past `limit` bytes, or past
-/// `field` bytes without `<` or `>` (one value, or one tag, longer than `field-mb`).
+/// The zipped bytes of a workbook, counted as the zip crate reads them (into `read`, shared with
+/// each entry's [`Counted`]).
+struct Raw<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Raw<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get().saturating_add(n as u64));
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Raw<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// A zip entry's bytes, counted as they are read: refuses to go on past `limit` bytes, past
+/// `ratio` times the zipped bytes read for it (once past [`limits::RATIO_GRACE`]; the zipped count
+/// includes the zip crate's read-ahead, so the ratio is never overstated), or past `field` bytes
+/// without `<` or `>` (one value, or one tag, longer than `field-mb`).
 struct Counted<R> {
     inner: R,
     read: u64,
+    zipped: Rc<Cell<u64>>,
+    /// The zipped count when this entry began.
+    zipped_from: u64,
+    ratio: u64,
     limit: u64,
     run: u64,
     field: u64,
@@ -367,8 +409,11 @@ impl<R: Read> Read for Counted<R> {
         if self.run <= self.field {
             self.run += (n - last) as u64;
         }
+        let zipped = self.zipped.get().saturating_sub(self.zipped_from).max(1);
         if self.read > self.limit {
             self.over = Some(Limit::ZipEntryMb);
+        } else if self.read > limits::RATIO_GRACE && self.read > self.ratio.saturating_mul(zipped) {
+            self.over = Some(Limit::ZipRatio);
         } else if self.run > self.field {
             self.over = Some(Limit::FieldMb);
         }
@@ -379,31 +424,57 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// The value of attribute `key`, when present and readable.
-fn attr(e: &BytesStart, key: &str) -> Option<String> {
-    e.attributes().flatten().find(|a| a.key.local_name().as_ref() == key).map(|a| a.value.to_string())
+/// The value of attribute `key`, when present and readable. Borrowed where the XML allows: this
+/// runs for every cell of every sheet. Duplicate attributes are not looked for (calamine does not).
+fn attr<'a>(e: &'a BytesStart, key: &str) -> Option<Cow<'a, str>> {
+    let mut all = e.attributes();
+    all.with_checks(false);
+    all.flatten().find(|a| a.key.local_name().as_ref() == key).map(|a| a.value)
 }
 
 /// A cell reference (`B12`, `$B$12`) as 1-based `(row, column)`, or why it is not one.
 pub fn cell_ref(s: &str) -> Result<(u64, u64), String> {
-    let t = s.trim().replace('$', "");
-    let letters = t.bytes().take_while(u8::is_ascii_alphabetic).count();
-    let (col, row) = t.split_at(letters);
-    if col.is_empty() || row.is_empty() || !row.bytes().all(|b| b.is_ascii_digit()) || col.len() > 3 {
-        return Err(format!("`{s}`, which is not one"));
+    cell_ref_bytes(s.as_bytes())
+}
+
+/// [`cell_ref`] on the bytes of an attribute, allocating only to say why it is not one.
+fn cell_ref_bytes(raw: &[u8]) -> Result<(u64, u64), String> {
+    let shown = || String::from_utf8_lossy(raw).into_owned();
+    let t = raw.trim_ascii();
+    let (mut col, mut letters, mut row, mut digits) = (0u64, 0usize, 0u64, 0usize);
+    let mut in_row = false;
+    for (i, &b) in t.iter().enumerate() {
+        match b {
+            // `$` fixes a column or a row: allowed before either part.
+            b'$' if !in_row && (i == 0 || letters > 0) => {}
+            b if b.is_ascii_alphabetic() && !in_row && digits == 0 => {
+                letters += 1;
+                col = col * 26 + u64::from(b.to_ascii_uppercase() - b'A') + 1;
+            }
+            b if b.is_ascii_digit() && letters > 0 => {
+                in_row = true;
+                digits += 1;
+                row = row.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+            }
+            _ => return Err(format!("`{}`, which is not one", shown())),
+        }
+        if letters > 3 {
+            return Err(format!("`{}`, which is not one", shown()));
+        }
     }
-    let c = col.bytes().fold(0u64, |n, b| n * 26 + u64::from(b.to_ascii_uppercase() - b'A') + 1);
-    let r: u64 = row.trim_start_matches('0').parse().unwrap_or(if row.len() > 19 { u64::MAX } else { 0 });
-    if row.len() > 19 || r > MAX_ROW {
-        return Err(format!("`{s}`, beyond the last row of a worksheet ({MAX_ROW})"));
+    if letters == 0 || digits == 0 {
+        return Err(format!("`{}`, which is not one", shown()));
     }
-    if r == 0 {
-        return Err(format!("`{s}`, naming row 0, which no worksheet has"));
+    if row > MAX_ROW {
+        return Err(format!("`{}`, beyond the last row of a worksheet ({MAX_ROW})", shown()));
     }
-    if c > MAX_COL {
-        return Err(format!("`{s}`, beyond the last column of a worksheet (XFD)"));
+    if row == 0 {
+        return Err(format!("`{}`, naming row 0, which no worksheet has", shown()));
     }
-    Ok((r, c))
+    if col > MAX_COL {
+        return Err(format!("`{}`, beyond the last column of a worksheet (XFD)", shown()));
+    }
+    Ok((row, col))
 }
 
 /// A range (`A1:C3`, or one cell) as a [`Merge`].
@@ -490,12 +561,12 @@ fn part<R: std::io::BufRead>(
         match (kind, local) {
             ("workbook", "sheet") => {
                 if let (Some(n), Some(id)) = (attr(e, "name"), attr(e, "id")) {
-                    book.sheets.push((n, id));
+                    book.sheets.push((n.into_owned(), id.into_owned()));
                 }
             }
             ("Relationships", "Relationship") if name.ends_with("workbook.xml.rels") => {
                 if let (Some(id), Some(target)) = (attr(e, "Id"), attr(e, "Target")) {
-                    book.targets.insert(id, target);
+                    book.targets.insert(id.into_owned(), target.into_owned());
                 }
             }
             ("sst", "si") => {
@@ -518,7 +589,9 @@ fn part<R: std::io::BufRead>(
                     )));
                 }
                 if let Some(r) = attr(e, "r") {
-                    let n: Option<u64> = if r.len() > 19 { None } else { r.trim().parse().ok() };
+                    let t = r.as_bytes().trim_ascii();
+                    let n = (!t.is_empty() && t.len() <= 19 && t.iter().all(u8::is_ascii_digit))
+                        .then(|| t.iter().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')));
                     if !n.is_some_and(|n| (1..=MAX_ROW).contains(&n)) {
                         return Err(bad(format!("a row numbered `{r}`, outside a worksheet's rows 1 to {MAX_ROW}")));
                     }
@@ -534,7 +607,7 @@ fn part<R: std::io::BufRead>(
                     )));
                 }
                 if let Some(r) = attr(e, "r") {
-                    cell_ref(&r).map_err(|why| bad(format!("a cell reference {why}")))?;
+                    cell_ref_bytes(r.as_bytes()).map_err(|why| bad(format!("a cell reference {why}")))?;
                 }
             }
             ("worksheet", "dimension") => {
