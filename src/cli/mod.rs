@@ -146,9 +146,9 @@ enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Share of children given one deliberate mistake (cin).
-        #[arg(long, default_value_t = 0.05)]
-        error_rate: f64,
+        /// Share of children given one deliberate mistake (cin; default 0.05, none with --previous).
+        #[arg(long)]
+        error_rate: Option<f64>,
         /// The year the census ends (2025 for 2024-25; cin).
         #[arg(long, default_value_t = 2025)]
         year: i32,
@@ -158,6 +158,14 @@ enum Command {
         /// Output file (or folder with --csv).
         #[arg(long)]
         out: PathBuf,
+        /// Also write last year's census to this file: a consistent pair of years, without
+        /// mistakes, in which the year-on-year rules find nothing (cin).
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// With --previous: break the continuity of this many children carried over from last
+        /// year, one year-on-year rule after another, and list the findings due on stdout.
+        #[arg(long, requires = "previous")]
+        breaks: Option<usize>,
     },
 }
 
@@ -291,9 +299,10 @@ pub fn main() -> ExitCode {
         Command::Coverage { ret, year, rules, paths, format } => {
             crate::tools::coverage::command(rules.as_ref(), &ret, year.as_deref(), &paths, &format)
         }
-        Command::Generate { ret, size, seed, error_rate, year, csv, out: path } => {
-            generate(&ret, size, seed, error_rate, year, csv, &path)
-        }
+        Command::Generate { ret, size, seed, error_rate, year, csv, out: path, previous, breaks } => match previous {
+            Some(last) => generate_pair(&ret, size, seed, error_rate, year, csv, &path, &last, breaks.unwrap_or(0)),
+            None => generate(&ret, size, seed, error_rate.unwrap_or(0.05), year, csv, &path),
+        },
     };
     if let Some(e) = LOST_OUTPUT.get() {
         err(&format!("error: {e}\n"));
@@ -431,6 +440,58 @@ fn generate(ret: &str, size: usize, seed: u64, error_rate: f64, year: i32, csv: 
             2
         }
     }
+}
+
+/// `fettle generate cin --previous LAST --out THIS [--breaks N]`: a consistent pair of censuses,
+/// this year's broken on purpose for `N` children; the findings due are listed on stdout.
+#[expect(clippy::too_many_arguments, reason = "one argument per command-line option")]
+fn generate_pair(
+    ret: &str,
+    size: usize,
+    seed: u64,
+    error_rate: Option<f64>,
+    year: i32,
+    csv: bool,
+    path: &std::path::Path,
+    last: &std::path::Path,
+    breaks: usize,
+) -> u8 {
+    let usage = if ret != "cin" {
+        Some(format!("--previous makes a pair of CIN censuses; there is no pair generator for `{ret}`"))
+    } else if csv {
+        Some("the CIN census is generated as XML".to_string())
+    } else if error_rate.is_some() {
+        Some(
+            "--error-rate cannot be used with --previous: the pair has no mistakes, only the breaks asked for with --breaks"
+                .to_string(),
+        )
+    } else if path == last {
+        Some(format!("--previous and --out are the same file `{}`", path.display()))
+    } else {
+        None
+    };
+    if let Some(u) = usage {
+        err(&format!("error: {u}\n"));
+        return 2;
+    }
+    let (before, now, due) = crate::generate::cin_pair(size, seed, year, breaks);
+    for (p, text) in [(last, &before), (path, &now)] {
+        if let Err(e) = crate::report::write_atomic(p, text.as_bytes()) {
+            err(&format!("error: cannot write `{}`: {e}\n", p.display()));
+            return 2;
+        }
+    }
+    // A changed ID is one break that gives two findings (CINY06Q and the old ID's CINY01Q).
+    let made = due.len().saturating_sub(due.iter().filter(|b| b.code == "CINY06Q").count());
+    if made < breaks {
+        err(&format!("note: {made} of the {breaks} breaks asked for were made: too few children fit (make the census larger)\n"));
+    }
+    let mut list = String::new();
+    for b in &due {
+        list.push_str(&format!("{} {}\n", b.code, b.child));
+    }
+    out(&list);
+    0
 }
 
 fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {

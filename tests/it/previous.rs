@@ -47,3 +47,96 @@ fn a_wrong_previous_file_is_a_usage_error() {
         assert_cmd_snapshot!("missing_file", fettle().args(["validate", THIS, "--previous", "no/such/last.xml"]));
     });
 }
+
+/// A fresh folder for one test's generated files.
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("previous").join(format!("{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every finding of `fettle validate this.xml --previous last.xml` in `dir`, as (code, child).
+fn findings(dir: &std::path::Path) -> Vec<(String, String)> {
+    let out =
+        fettle().current_dir(dir).args(["validate", "--format", "json", "this.xml", "--previous", "last.xml"]).output().unwrap();
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["previous"][0]["previous"], "last.xml", "{json}");
+    let mut found: Vec<(String, String)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap().to_string(), f["child"].as_str().unwrap_or("").to_string()))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_generated_pair_of_years_finds_exactly_the_breaks_injected() {
+    let dir = scratch("pair");
+    // A clean pair: last year's open episodes carried over; no finding at all, of any rule.
+    let clean = fettle()
+        .current_dir(&dir)
+        .args(["generate", "cin", "--size", "3000", "--seed", "3", "--previous", "last.xml", "--out", "this.xml"])
+        .output()
+        .unwrap();
+    assert_eq!(clean.status.code(), Some(0), "{}", String::from_utf8_lossy(&clean.stderr));
+    assert!(clean.stdout.is_empty());
+    assert_eq!(findings(&dir), vec![]);
+    // The same pair with 33 breaks (each single-child rule three times): each break found, on its
+    // child, and nothing else.
+    let broken = fettle()
+        .current_dir(&dir)
+        .args(["generate", "cin", "--size", "3000", "--seed", "3", "--previous", "last.xml", "--out", "this.xml"])
+        .args(["--breaks", "33"])
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(0), "{}", String::from_utf8_lossy(&broken.stderr));
+    let mut due: Vec<(String, String)> = String::from_utf8(broken.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (code, child) = l.split_once(' ').unwrap();
+            (code.to_string(), child.to_string())
+        })
+        .collect();
+    due.sort();
+    // A changed ID is one break and two findings.
+    assert_eq!(due.len(), 36, "{due:?}");
+    let codes: std::collections::BTreeSet<&str> = due.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(codes.len(), 11, "every single-child year-on-year rule is broken: {codes:?}");
+    assert_eq!(findings(&dir), due);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn generating_a_pair_of_years() {
+    let dir = scratch("listing");
+    let pair = || {
+        let mut c = fettle();
+        c.current_dir(&dir).args(["generate", "cin", "--size", "40", "--previous", "last.xml", "--out", "this.xml"]);
+        c
+    };
+    in_suite("previous", || {
+        // The findings due, one line each; fewer breaks than asked when too few children fit.
+        assert_cmd_snapshot!("generate_breaks", pair().args(["--breaks", "4"]));
+        assert_cmd_snapshot!("generate_too_many_breaks", pair().args(["--breaks", "40"]));
+        // Usage errors.
+        assert_cmd_snapshot!("generate_pair_with_mistakes", pair().args(["--error-rate", "0.1"]));
+        assert_cmd_snapshot!(
+            "generate_breaks_without_previous",
+            fettle().current_dir(&dir).args(["generate", "cin", "--out", "this.xml", "--breaks", "3"])
+        );
+        assert_cmd_snapshot!(
+            "generate_pair_of_fgc",
+            fettle().current_dir(&dir).args(["generate", "fgc", "--out", "this.xlsx", "--previous", "last.xlsx"])
+        );
+        assert_cmd_snapshot!(
+            "generate_pair_same_file",
+            fettle().current_dir(&dir).args(["generate", "cin", "--out", "a.xml", "--previous", "a.xml"])
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
