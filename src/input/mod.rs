@@ -118,14 +118,13 @@ pub struct Sniff {
 pub fn sniff(format: Format, files: &[PathBuf]) -> Sniff {
     match format {
         Format::Xml => files.first().map(|f| xml::sniff(f)).unwrap_or_default(),
-        Format::Xlsx => Sniff {
-            sheets: files.first().map(|f| sheet::sheet_names(f)).unwrap_or_default(),
-            heads: sheet::heads(files, true),
-            ..Sniff::default()
-        },
+        Format::Xlsx => {
+            let (sheets, heads) = files.first().map(|f| sheet::sniff_xlsx(f)).unwrap_or_default();
+            Sniff { sheets, heads, ..Sniff::default() }
+        }
         Format::Csv => Sniff {
             sheets: files.iter().filter_map(|f| f.file_stem().and_then(|s| s.to_str()).map(str::to_string)).collect(),
-            heads: sheet::heads(files, false),
+            heads: sheet::heads(files),
             ..Sniff::default()
         },
     }
@@ -136,17 +135,16 @@ pub fn sniff(format: Format, files: &[PathBuf]) -> Sniff {
 pub fn sniff_bytes(format: Format, files: &[(String, Vec<u8>)]) -> Sniff {
     match format {
         Format::Xml => files.first().map(|(_, b)| xml::sniff_bytes(b)).unwrap_or_default(),
-        Format::Xlsx => Sniff {
-            sheets: files.first().map(|(_, b)| sheet::sheet_names_bytes(b)).unwrap_or_default(),
-            heads: sheet::heads_bytes(files, true),
-            ..Sniff::default()
-        },
+        Format::Xlsx => {
+            let (sheets, heads) = files.first().map(|(_, b)| sheet::sniff_xlsx_bytes(b)).unwrap_or_default();
+            Sniff { sheets, heads, ..Sniff::default() }
+        }
         Format::Csv => Sniff {
             sheets: files
                 .iter()
                 .filter_map(|(n, _)| Path::new(n).file_stem().and_then(|s| s.to_str()).map(str::to_string))
                 .collect(),
-            heads: sheet::heads_bytes(files, false),
+            heads: sheet::heads_bytes(files),
             ..Sniff::default()
         },
     }

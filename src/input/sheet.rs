@@ -30,11 +30,6 @@ pub fn sheet_names(path: &Path) -> Vec<String> {
     open_scanned(path).map(|(wb, _)| wb.sheet_names()).unwrap_or_default()
 }
 
-/// Sheet names of a workbook held in memory, or none when it cannot be opened or goes over a limit.
-pub fn sheet_names_bytes(bytes: &[u8]) -> Vec<String> {
-    scanned_bytes(bytes).map(|(wb, _)| wb.sheet_names()).unwrap_or_default()
-}
-
 /// A workbook on disk opened after [`scan::workbook`] passed it, with what the scan learnt; `None`
 /// when it cannot be opened or goes over a limit (for sniffing; [`read_xlsx`] says why).
 fn open_scanned(path: &Path) -> Option<(Xlsx<BufReader<File>>, scan::Workbook)> {
@@ -48,19 +43,30 @@ fn scanned_bytes(bytes: &[u8]) -> Option<(Xlsx<Cursor<&[u8]>>, scan::Workbook)> 
     Some((Xlsx::new(Cursor::new(bytes)).ok()?, facts))
 }
 
-/// [`heads`] of files held in memory: `(name, contents)` pairs (xlsx: the first file only).
-pub fn heads_bytes(files: &[(String, Vec<u8>)], xlsx: bool) -> Vec<String> {
+/// Sheet names and [`heads`] of a workbook on disk, from one scan and one opening (each of which
+/// reads the whole workbook).
+pub fn sniff_xlsx(path: &Path) -> (Vec<String>, Vec<String>) {
+    let Some((mut wb, _)) = open_scanned(path) else { return (vec![], vec![]) };
     let mut words = vec![];
-    if xlsx {
-        let Some((_, bytes)) = files.first() else { return words };
-        let Some((mut wb, _)) = scanned_bytes(bytes) else { return words };
-        workbook_heads(&mut wb, &mut words);
-    } else {
-        for (name, bytes) in files {
-            let head = bytes.get(..bytes.len().min(HEAD_BYTES)).unwrap_or_default();
-            if let Ok(records) = records(whole_lines(head), name) {
-                record_heads(&records, &mut words);
-            }
+    workbook_heads(&mut wb, &mut words);
+    (wb.sheet_names(), words)
+}
+
+/// [`sniff_xlsx`] of a workbook held in memory.
+pub fn sniff_xlsx_bytes(bytes: &[u8]) -> (Vec<String>, Vec<String>) {
+    let Some((mut wb, _)) = scanned_bytes(bytes) else { return (vec![], vec![]) };
+    let mut words = vec![];
+    workbook_heads(&mut wb, &mut words);
+    (wb.sheet_names(), words)
+}
+
+/// [`heads`] of CSV files held in memory: `(name, contents)` pairs.
+pub fn heads_bytes(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    let mut words = vec![];
+    for (name, bytes) in files {
+        let head = bytes.get(..bytes.len().min(HEAD_BYTES)).unwrap_or_default();
+        if let Ok(records) = records(whole_lines(head), name) {
+            record_heads(&records, &mut words);
         }
     }
     words
@@ -73,18 +79,13 @@ fn record_heads(records: &[(u32, csv::StringRecord)], words: &mut Vec<String>) {
     }
 }
 
-/// The words in the first rows of each sheet (xlsx) or file (CSV), for telling returns apart.
-pub fn heads(files: &[PathBuf], xlsx: bool) -> Vec<String> {
+/// The words in the first rows of each CSV file, for telling returns apart ([`sniff_xlsx`] for
+/// workbooks).
+pub fn heads(files: &[PathBuf]) -> Vec<String> {
     let mut words = vec![];
-    if xlsx {
-        let Some(path) = files.first() else { return words };
-        let Some((mut wb, _)) = open_scanned(path) else { return words };
-        workbook_heads(&mut wb, &mut words);
-    } else {
-        for f in files {
-            if let Ok(records) = head_records(f, &file_name(f)) {
-                record_heads(&records, &mut words);
-            }
+    for f in files {
+        if let Ok(records) = head_records(f, &file_name(f)) {
+            record_heads(&records, &mut words);
         }
     }
     words
