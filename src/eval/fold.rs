@@ -8,11 +8,32 @@
 //! least the input finding's (a query never hides an error the DfE portal rejects the file for).
 //! The rule's finding then says what was met while reading (`Finding::merged`). An input finding
 //! that no such finding shows stays on its own.
+//!
+//! When a finding is folded (the whole rule; [`fold_all`] applies it):
+//! 1. the same cell, the same cause: an input finding that left the cell missing, into the DfE
+//!    rule's finding showing that cell, at least as severe (above);
+//! 2. rows that cannot be linked to their parent for one cause (`no LAchildID`; a child that is not
+//!    in ChildIdentifiers, whatever the rows' own key parts) are one finding, the first row's, the
+//!    others listed as related rows;
+//! 3. a rule's finding on such an unlinked row, from a rule that reads other rows (an aggregate, a
+//!    parent's field), is a consequence of it and is folded into it; a rule that reads only its own
+//!    row's fields is not, as it would fail linked or not;
+//! 4. in a file whose rows are linked by key (CSV, spreadsheet; never XML, where rows nest), a row
+//!    whose key is missing has nothing linked below it: the findings on that row of rules that read
+//!    rows below it are folded into the finding on that row showing the missing key (8500);
+//! 5. a column a sheet or file lacks: the rules that need it do not run, and its one finding names
+//!    them ([`Unread`]).
+//!
+//! A folded finding keeps its code, message and place in `also` (or is a related row): nothing is
+//! dropped, and a finding is only folded into one at least as visible (an error root, or a rule's
+//! finding at least as severe).
 
-use super::finding::{Finding, Location, Merged};
+use super::finding::{Finding, Location, Merged, Related};
+use crate::check::program::{IExpr, IKind, IPart, IStep, Program, RuleDef, RuleScope, Source};
+use crate::schema::{FieldId, TableId};
 use crate::syntax::ast::Severity;
 use crate::table::{Dataset, InputIssue};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Whether the rules see the issue's cell as missing (its value did not fit, or there is none).
 pub fn made_missing(data: &Dataset, is: &InputIssue) -> bool {
@@ -64,3 +85,273 @@ pub fn fold_inputs(out: &mut Vec<Finding>, inputs: Vec<(Finding, bool)>) {
     }
     out.extend(kept);
 }
+
+/// The columns a file lacks that the rules need (its `input::missing-column` issues): required
+/// fields absent from their sheet or file, and tables whose rows could not be linked to their
+/// parent rows because a key column is absent. A rule that reads one does not run: the missing
+/// column is one finding that counts its rows and names those rules, not a finding per row from
+/// every rule that needs it.
+#[derive(Default)]
+pub struct Unread {
+    /// Absent fields.
+    fields: HashSet<(TableId, FieldId)>,
+    /// Tables whose rows are not linked to their parent rows.
+    unlinked: HashSet<TableId>,
+}
+
+impl Unread {
+    /// The missing columns of `data`.
+    pub fn of(data: &Dataset) -> Unread {
+        let mut u = Unread::default();
+        for is in data.issues.iter().filter(|is| is.code == MISSING_COLUMN) {
+            match (is.table, is.field) {
+                (Some(t), Some(f)) => {
+                    u.fields.insert((t, f));
+                }
+                (Some(t), None) => {
+                    u.unlinked.insert(t);
+                }
+                _ => {}
+            }
+        }
+        u
+    }
+
+    /// Whether `rule` needs one of the missing columns (read directly, through a derived field or
+    /// a derived value of the return, or through rows below another row in an unlinked table).
+    pub fn blocks(&self, prog: &Program, rule: &RuleDef) -> bool {
+        if self.fields.is_empty() && self.unlinked.is_empty() {
+            return false;
+        }
+        self.blocked_by(prog, rule, None)
+    }
+
+    /// Whether `rule` needs the column of `issue` (any missing column when `None`).
+    fn blocked_by(&self, prog: &Program, rule: &RuleDef, issue: Option<&InputIssue>) -> bool {
+        let want = |t: TableId, f: Option<FieldId>| match issue {
+            None => f.map_or(self.unlinked.contains(&t), |f| self.fields.contains(&(t, f))),
+            Some(is) => is.table == Some(t) && is.field == f,
+        };
+        let mut exprs: Vec<&IExpr> = vec![];
+        if let RuleScope::Group(_, key) = &rule.scope {
+            exprs.push(key);
+        }
+        for s in &rule.steps {
+            match s {
+                IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e) => exprs.push(e),
+            }
+        }
+        for p in &rule.template {
+            if let IPart::Expr(e) = p {
+                exprs.push(e);
+            }
+        }
+        let (mut seen_fields, mut seen_globals) = (HashSet::new(), HashSet::new());
+        let mut found = false;
+        while let Some(e) = exprs.pop() {
+            e.walk(&mut |x| match &x.kind {
+                IKind::Field { table, field, .. } | IKind::Single { table, field } => {
+                    found |= want(*table, Some(*field));
+                    if seen_fields.insert((*table, *field))
+                        && let Some(d) = prog.derived.iter().find(|d| d.table == *table && d.field == *field)
+                    {
+                        exprs.push(&d.expr);
+                    }
+                }
+                IKind::Global(i) => {
+                    if seen_globals.insert(*i)
+                        && let Some(g) = prog.globals.get(*i)
+                    {
+                        exprs.push(&g.expr);
+                    }
+                }
+                IKind::Agg { source: Source::Below { table, .. }, .. } => found |= want(*table, None),
+                _ => {}
+            });
+            if found {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// The code of a required column absent from its sheet or file.
+const MISSING_COLUMN: &str = "input::missing-column";
+
+/// Adds the findings of the input issues of `data` to the rule findings `out`, one problem one
+/// finding:
+/// - a missing column's finding names the rules that needed it and did not run ([`Unread`]);
+/// - rows that cannot be linked to their parent row for one cause (`no LAchildID`, ``LAchildID
+///   `C9` `` in several files) are one finding, the first row's, listing the others as related rows;
+/// - a rule's finding on such a row, from a rule that looks at other rows (an aggregate, a parent's
+///   field), is a consequence: it is folded into that finding as `also`;
+/// - in a file whose rows are linked by key (CSV, spreadsheet), a row whose key is missing has no
+///   rows linked below it: a rule's finding on that row from a rule that counts rows below it is
+///   folded into the finding that reports the missing key on that row (8500), as `also`;
+/// - then [`fold_inputs`].
+///
+/// A folded finding keeps its code, message and place in `also`: nothing is dropped.
+pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&RuleDef) -> bool, out: &mut Vec<Finding>) {
+    let mut inputs: Vec<(Finding, bool)> = vec![];
+    // (code, cause) -> index in `inputs` of the finding for that cause.
+    let mut causes: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    // Unlinked rows -> index in `inputs` of their cause's finding.
+    let mut unlinked: BTreeMap<(TableId, u32), usize> = BTreeMap::new();
+    for is in &data.issues {
+        let mut f = super::locate::input_finding(prog, data, is);
+        if is.code == MISSING_COLUMN {
+            let blocked: Vec<&RuleDef> = prog.rules.iter().filter(|r| runs(r) && unread.blocked_by(prog, r, Some(is))).collect();
+            // An optional column that no rule needs is not missed.
+            if blocked.is_empty() && is.severity == Severity::Info {
+                continue;
+            }
+            if let Some(worst) = blocked.iter().map(|r| r.severity).max() {
+                f.severity = f.severity.max(worst);
+                let n = blocked.len();
+                let (rules, need) = if n == 1 { ("rule", "needs") } else { ("rules", "need") };
+                let codes: Vec<&str> = blocked.iter().map(|r| r.code.as_str()).collect();
+                f.message.push_str(&format!("; the {n} {rules} that {need} it did not run ({})", codes.join(", ")));
+            }
+        }
+        let at = match (is.table, is.row) {
+            (Some(t), Some(r)) if is.code == UNKNOWN_PARENT => Some((t, r)),
+            _ => None,
+        };
+        let group = is.cause.as_deref().filter(|_| at.is_some()).and_then(|c| causes.get(&(is.code, c)).copied());
+        match (group, at) {
+            (Some(g), Some((t, r))) => {
+                if let Some((first, _)) = inputs.get_mut(g) {
+                    first.related.push(Related {
+                        table: f.table.clone().unwrap_or_default(),
+                        row: r,
+                        location: f.location.clone(),
+                        file: None,
+                        values: f.values,
+                    });
+                }
+                unlinked.insert((t, r), g);
+            }
+            _ => {
+                if let (Some(c), Some(at)) = (is.cause.as_deref(), at) {
+                    causes.insert((is.code, c), inputs.len());
+                    unlinked.insert(at, inputs.len());
+                }
+                inputs.push((f, made_missing(data, is)));
+            }
+        }
+    }
+    for (f, _) in &mut inputs {
+        if f.code == UNKNOWN_PARENT && !f.related.is_empty() {
+            let n = f.related.len();
+            f.message.push_str(&format!(
+                "; {n} more row{} cannot be linked for the same reason (listed with it)",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    // Consequences of an unlinked row, folded into its cause's finding.
+    let crosses: HashSet<&str> = prog.rules.iter().filter(|r| looks_at_other_rows(r)).map(|r| r.code.as_str()).collect();
+    let below: HashSet<&str> = prog.rules.iter().filter(|r| counts_rows_below(r)).map(|r| r.code.as_str()).collect();
+    let own = |f: &Finding| match (&f.table, f.row, &f.location_file, f.rule.is_some()) {
+        (Some(_), Some(r), None, true) => Some((TableId(f.table_order), r)),
+        _ => None,
+    };
+    let mut kept = Vec::with_capacity(out.len());
+    for f in std::mem::take(out) {
+        let into = own(&f).filter(|_| crosses.contains(f.code.as_str())).and_then(|at| unlinked.get(&at)).copied();
+        match into.and_then(|g| inputs.get_mut(g)) {
+            Some((root, _)) => {
+                root.merged.push(Merged { code: f.code.clone(), message: f.message.clone(), location: f.location.clone() })
+            }
+            None => kept.push(f),
+        }
+    }
+    *out = keyless_consequences(prog, data, kept, &below);
+    fold_inputs(out, inputs);
+}
+
+/// In a file whose rows are linked by key, the findings on a row whose key is missing from rules
+/// that count rows below it (nothing could be linked below such a row), folded into the finding on
+/// that row that shows the missing key (8500), when there is one.
+fn keyless_consequences(prog: &Program, data: &Dataset, findings: Vec<Finding>, below: &HashSet<&str>) -> Vec<Finding> {
+    let keyed = |t: TableId| {
+        data.table(t).is_some_and(|x| matches!(x.origin, crate::table::Origin::Sheet { .. } | crate::table::Origin::Csv { .. }))
+            && prog.schema.tables.iter().any(|c| c.parent == Some(t))
+    };
+    // (table, row) of a row with a missing key -> the finding showing it, not from a rule that
+    // counts rows below.
+    let mut roots: BTreeMap<(TableId, u32), usize> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        let (Some(r), Some(_), None) = (f.row, &f.table, &f.location_file) else { continue };
+        let t = TableId(f.table_order);
+        if f.rule.is_none() || below.contains(f.code.as_str()) || !keyed(t) {
+            continue;
+        }
+        let ts = prog.schema.table(t);
+        let shows_missing_key = ts.key.iter().any(|k| {
+            let name = format!("{}.{}", ts.name, prog.schema.field(t, *k).name);
+            f.values.iter().any(|v| v.field == name && v.value.is_empty())
+                && data.table(t).and_then(|x| x.col(*k)).is_some_and(|c| c.get(r).is_null())
+        });
+        if shows_missing_key {
+            roots.entry((t, r)).or_insert(i);
+        }
+    }
+    if roots.is_empty() {
+        return findings;
+    }
+    let mut into: Vec<(usize, Merged)> = vec![];
+    let mut kept = vec![];
+    for (i, f) in findings.iter().enumerate() {
+        let root = match (f.row, &f.location_file) {
+            (Some(r), None) if f.rule.is_some() && below.contains(f.code.as_str()) => roots.get(&(TableId(f.table_order), r)),
+            _ => None,
+        };
+        match root {
+            Some(&g) if g != i && findings.get(g).is_some_and(|r| r.severity >= f.severity) => {
+                into.push((g, Merged { code: f.code.clone(), message: f.message.clone(), location: f.location.clone() }))
+            }
+            _ => kept.push(i),
+        }
+    }
+    let mut findings: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    for (g, m) in into {
+        if let Some(Some(f)) = findings.get_mut(g) {
+            f.merged.push(m);
+        }
+    }
+    kept.into_iter().filter_map(|i| findings.get_mut(i).and_then(Option::take)).collect()
+}
+
+/// Whether a rule reads other rows than its own: an aggregate over rows, or a parent's field.
+fn looks_at_other_rows(rule: &RuleDef) -> bool {
+    let own = match &rule.scope {
+        RuleScope::Table(t) => Some(*t),
+        _ => None,
+    };
+    rule_walk(rule, &mut |x| match &x.kind {
+        IKind::Agg { source, .. } => !matches!(source, Source::List(_)),
+        IKind::Field { table, .. } => Some(*table) != own,
+        IKind::Single { .. } => false,
+        _ => false,
+    })
+}
+
+/// Whether a rule counts or reads rows below its own (`exists(ChildCharacteristics)`).
+fn counts_rows_below(rule: &RuleDef) -> bool {
+    rule_walk(rule, &mut |x| matches!(x.kind, IKind::Agg { source: Source::Below { .. }, .. }))
+}
+
+/// Whether `hit` holds for some sub-expression of a rule's steps.
+fn rule_walk(rule: &RuleDef, hit: &mut dyn FnMut(&IExpr) -> bool) -> bool {
+    let mut found = false;
+    for s in &rule.steps {
+        let (IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e)) = s;
+        e.walk(&mut |x| found |= hit(x));
+    }
+    found
+}
+
+/// The code of a row that cannot be linked to its parent row.
+const UNKNOWN_PARENT: &str = "input::unknown-parent";

@@ -5,7 +5,6 @@ use super::finding::*;
 use super::frame::{Bind, Frame, Val};
 use crate::check::program::{Program, RuleDef, RuleScope};
 use crate::schema::{FieldId, TableId};
-use crate::syntax::ast::Severity;
 use crate::table::{Dataset, InputIssue, NONE, Origin, Scalar};
 
 /// A value as shown in messages: decimals rounded, missing as `missing`.
@@ -377,7 +376,7 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
     };
     Finding {
         code: is.code.to_string(),
-        severity: if is.error { Severity::Error } else { Severity::Query },
+        severity: is.severity,
         message: is.message.clone(),
         file: data.file.clone(),
         table,

@@ -84,7 +84,10 @@ pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync
 /// row is wrong stays fast and bounded in memory.
 pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync), limit: usize) -> Vec<Finding> {
     let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals };
-    let runs = |r: &RuleDef| keep(r) && r.needs.iter().all(|n| p.data.attached.contains(n));
+    let unread = fold::Unread::of(&p.data);
+    // A rule that needs a column the file lacks does not run: the missing column's finding says so.
+    let wanted = |r: &RuleDef| keep(r) && r.needs.iter().all(|n| p.data.attached.contains(n));
+    let runs = |r: &RuleDef| wanted(r) && !unread.blocks(prog, r);
     let timing = std::env::var_os("FETTLE_TIMING").is_some();
     let timed: Vec<(std::time::Duration, &str, Vec<Finding>)> = prog
         .rules
@@ -105,8 +108,7 @@ pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> boo
     }
     let mut out: Vec<Finding> = timed.into_iter().flat_map(|(_, _, f)| f).collect();
     locate::link_this_year(prog, &p.data, &mut out);
-    let inputs = p.data.issues.iter().map(|is| (locate::input_finding(prog, &p.data, is), fold::made_missing(&p.data, is)));
-    fold::fold_inputs(&mut out, inputs.collect());
+    fold::fold_all(prog, &p.data, &unread, &wanted, &mut out);
     sort(&mut out);
     out
 }

@@ -2,6 +2,7 @@
 
 use super::coerce::{Interner, coerce};
 use crate::schema::{FieldId, FieldType, Schema, TableId};
+use crate::syntax::ast::Severity;
 use crate::table::{Dataset, InputIssue, NONE, Raw, Scalar};
 use std::sync::Arc;
 
@@ -108,7 +109,8 @@ impl<'s> Builder<'s> {
                     field: Some(f),
                     row: Some(row),
                     message: self.misfit(fname, &text, why),
-                    error: true,
+                    severity: Severity::Error,
+                    cause: None,
                 });
                 if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize)) {
                     c.invalid.push((row, Arc::from(text.as_str())));
@@ -166,7 +168,8 @@ impl<'s> Builder<'s> {
                     field: Some(f),
                     row: Some(row),
                     message: self.misfit(fname, &text, why),
-                    error: true,
+                    severity: Severity::Error,
+                    cause: None,
                 });
             }
         }

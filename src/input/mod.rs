@@ -294,7 +294,8 @@ fn missing_singletons(schema: &crate::schema::Schema, format: Format, mut data: 
             field: None,
             row: None,
             message,
-            error: true,
+            severity: crate::syntax::ast::Severity::Error,
+            cause: None,
         });
     }
     data

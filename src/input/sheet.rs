@@ -14,6 +14,7 @@ use super::coerce::clean;
 use super::scan::{self, Merge};
 use super::{InputError, norm_name};
 use crate::schema::{FieldId, Schema, TableId};
+use crate::syntax::ast::Severity;
 use crate::table::{Dataset, InputIssue, NONE, Origin, Raw, Scalar, Table, col_letters};
 use calamine::{Data, DataRef, Reader, SheetVisible, Xlsx};
 use std::borrow::Cow;
@@ -151,7 +152,8 @@ fn read_workbook<RS: Read + Seek>(
                 field: None,
                 row: None,
                 message,
-                error: false,
+                severity: Severity::Query,
+                cause: None,
                 line: 0,
                 path: None,
             });
@@ -445,7 +447,8 @@ fn missing(b: &mut Builder, t: TableId, kind: Kind, found: &[String], display: &
         field: None,
         row: None,
         message,
-        error: true,
+        severity: Severity::Error,
+        cause: None,
     });
     Ok(())
 }
@@ -511,6 +514,8 @@ struct Columns {
     fields: Vec<Option<usize>>,
     /// Column of each part of the parent's full key.
     links: Vec<Option<usize>>,
+    /// Header cells that name no field and no key part: `(column, text)`.
+    unknown: Vec<(usize, String)>,
 }
 
 impl Columns {
@@ -520,9 +525,16 @@ impl Columns {
         let mut cols = Columns {
             fields: vec![None; schema.table(t).fields.len()],
             links: vec![None; names.links.values().max().map_or(0, |m| m + 1)],
+            unknown: vec![],
         };
         for c in header.cols() {
-            let n = norm_name(&text(&header.cell(c)));
+            let cell = header.cell(c);
+            let said = text(&cell);
+            let n = norm_name(&said);
+            if !n.is_empty() && !names.knows(&n) {
+                cols.unknown.push((c, said.into_owned()));
+                continue;
+            }
             if let Some(k) = names.links.get(&n).and_then(|k| cols.links.get_mut(*k))
                 && k.is_none()
             {
@@ -544,7 +556,8 @@ impl Columns {
                         "the column `{}` appears twice in sheet `{sheet}`; only the first is read",
                         schema.field(t, f).name
                     ),
-                    error: false,
+                    severity: Severity::Query,
+                    cause: None,
                 }),
                 None => {}
             }
@@ -578,13 +591,13 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
             field: None,
             row: None,
             message,
-            error: true,
+            severity: Severity::Error,
+            cause: None,
         });
         return;
     };
     let cols = Columns::of(b, t, &names, header, &grid.name);
     let hint = merged_header(b, t, grid, h, &names);
-    present_columns(b, t, &cols, &grid.name, &hint);
     let abs: Vec<Option<u32>> = cols.fields.iter().map(|c| c.map(|c| grid.col0 + c as u32)).collect();
     if let Some(tbl) = b.data_mut().tables.get_mut(t.0 as usize) {
         tbl.origin = match grid.kind {
@@ -611,13 +624,14 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
                 field: None,
                 row: None,
                 message,
-                error: true,
+                severity: Severity::Error,
+                cause: None,
             });
             continue;
         }
         let (parent, unknown) = link.as_ref().map_or((NONE, None), |l| l.find(line, &cols));
         let row = b.add_row(t, parent, *pos);
-        if let Some(message) = unknown {
+        if let Some((message, cause)) = unknown {
             b.issue(InputIssue {
                 line: 0,
                 path: None,
@@ -626,7 +640,8 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
                 field: None,
                 row: Some(row),
                 message,
-                error: true,
+                severity: Severity::Error,
+                cause: Some(cause),
             });
         }
         for (f, c) in cols.fields.iter().enumerate() {
@@ -636,6 +651,7 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
             }
         }
     }
+    present_columns(b, t, &cols, grid, &hint);
 }
 
 /// Says which columns each header cell merged over several columns spans (only its first column
@@ -669,7 +685,8 @@ fn merged_header(b: &mut Builder, t: TableId, grid: &Grid, h: usize, names: &Nam
             field: None,
             row: None,
             message,
-            error: false,
+            severity: Severity::Query,
+            cause: None,
             line: 0,
             path: None,
         });
@@ -685,17 +702,69 @@ fn merged_header(b: &mut Builder, t: TableId, grid: &Grid, h: usize, names: &Nam
     )
 }
 
-/// Marks the fields found as present and reports required columns that are absent; `hint` ends
-/// the message about a missing column.
-fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str, hint: &str) {
-    let ts = b.schema().table(t);
+/// Marks the fields found as present; reports columns that are absent, once each with the rows it
+/// leaves without a value (an error when the column is required; else an info that `eval::fold`
+/// keeps only when a rule needs the column, raised to that rule's severity, and the rules that need
+/// it do not run), and header
+/// cells that name no column of the table, with the column they may have meant. A misspelt header
+/// of a missing column is said in that column's finding, not again on its own. `hint` ends the
+/// message about a missing column.
+fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hint: &str) {
+    let schema = b.schema();
+    let ts = schema.table(t);
+    let place = match grid.kind {
+        Kind::Sheet => format!("sheet `{}`", grid.name),
+        Kind::Csv => format!("file `{}`", grid.name),
+    };
+    let rows = b.data().table(t).map_or(0, |x| x.len);
     // The builder numbers an ordinal key that the file lacks.
     let numbered = if ts.ordinal { ts.key.last().copied() } else { None };
+    // What each unknown header may have meant: a field or key part of the table, by name.
+    let mut known: Vec<&str> = vec![];
+    for (_, fs) in ts.data_fields() {
+        known.push(&fs.name);
+        known.extend(fs.headers.iter().map(String::as_str));
+    }
+    if let Some(p) = ts.parent {
+        known.extend(full_key(schema, p).into_iter().map(|(kt, kf)| schema.field(kt, kf).name.as_str()));
+    }
+    let meant = |head: &str| -> Option<&str> {
+        let lower = head.to_lowercase();
+        let mut best: Option<(f64, &str)> = None;
+        for c in &known {
+            let score = strsim::jaro_winkler(&lower, &c.to_lowercase());
+            if score > 0.8 && best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, c));
+            }
+        }
+        best.map(|(_, c)| c)
+    };
+    let mut said = vec![false; cols.unknown.len()];
     for (f, fs) in ts.data_fields() {
         if cols.fields.get(f.0 as usize).copied().flatten().is_some() {
             b.mark_present(t, f);
-        } else if fs.required && numbered != Some(f) {
-            let message = format!("the column `{}` is missing from sheet `{sheet}`{hint}", fs.name);
+        } else if numbered != Some(f) {
+            let names: Vec<String> = std::iter::once(&fs.name).chain(&fs.headers).map(|n| norm_name(n)).collect();
+            let misspelt = cols.unknown.iter().position(|(_, head)| meant(head).is_some_and(|m| names.contains(&norm_name(m))));
+            let also = match misspelt.and_then(|i| cols.unknown.get(i).map(|u| (i, u))) {
+                Some((i, (c, head))) => {
+                    if let Some(s) = said.get_mut(i) {
+                        *s = true;
+                    }
+                    format!(
+                        "; column {} is headed `{head}`: did you mean `{}`? (the DfE's name is needed for it to be read)",
+                        col_letters(grid.col0 + *c as u32),
+                        fs.name
+                    )
+                }
+                None => String::new(),
+            };
+            let none = match rows {
+                0 => String::new(),
+                1 => ", so its one row has no value for it".to_string(),
+                n => format!(", so none of its {n} rows has a value for it"),
+            };
+            let message = format!("the column `{}` is missing from {place}{hint}{none}{also}", fs.name);
             b.issue(InputIssue {
                 line: 0,
                 path: None,
@@ -704,10 +773,61 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, sheet: &str, hin
                 field: Some(f),
                 row: None,
                 message,
-                error: true,
+                // An optional column is said only when a rule needs it (`eval::fold`).
+                severity: if fs.required { Severity::Error } else { Severity::Info },
+                cause: None,
             });
         }
     }
+    // A header that may be a misspelling is said on its own; the others are one finding per sheet.
+    let mut plain: Vec<String> = vec![];
+    for ((c, head), _) in cols.unknown.iter().zip(&said).filter(|(_, s)| !**s) {
+        let at = col_letters(grid.col0 + *c as u32);
+        let Some(m) = meant(head) else {
+            plain.push(format!("`{head}` (column {at})"));
+            continue;
+        };
+        let message = format!(
+            "the column `{head}` (column {at}) in {place} is not a column of `{}`, so what is under it is not read; did you mean `{m}`?",
+            ts.name
+        );
+        b.issue(InputIssue {
+            line: 0,
+            path: None,
+            code: "input::unknown-column",
+            table: Some(t),
+            field: None,
+            row: None,
+            message,
+            severity: Severity::Query,
+            cause: None,
+        });
+    }
+    let message = match plain.as_slice() {
+        [] => return,
+        [one] => format!("the column {one} in {place} is not a column of `{}`, so what is under it is not read", ts.name),
+        many => {
+            let shown: Vec<&str> = many.iter().take(5).map(String::as_str).collect();
+            let more = if many.len() > 5 { format!(" and {} more", many.len() - 5) } else { String::new() };
+            format!(
+                "{} columns in {place} are not columns of `{}`, so what is under them is not read: {}{more}",
+                many.len(),
+                ts.name,
+                shown.join(", ")
+            )
+        }
+    };
+    b.issue(InputIssue {
+        line: 0,
+        path: None,
+        code: "input::unknown-column",
+        table: Some(t),
+        field: None,
+        row: None,
+        message,
+        severity: Severity::Query,
+        cause: None,
+    });
 }
 
 /// Finds parent rows by the parent's full key.
@@ -718,6 +838,8 @@ struct Link {
     parts: Vec<String>,
     /// Parent rows by joined key text.
     rows: HashMap<String, u32>,
+    /// Every leading part of those keys (`C1`, `C1\u{1f}2`), to say which part matched no row.
+    prefixes: std::collections::HashSet<String>,
     /// The parent's only row, when its key is empty.
     single: Option<u32>,
     /// Whether every key column is present (otherwise no row is linked and no row is reported).
@@ -759,7 +881,8 @@ impl Link {
                     schema.table(p).name,
                     schema.table(t).name
                 ),
-                error: true,
+                severity: Severity::Error,
+                cause: None,
             });
         }
         let mut usable = true;
@@ -778,16 +901,26 @@ impl Link {
                     field: None,
                     row: None,
                     message,
-                    error: true,
+                    severity: Severity::Error,
+                    cause: None,
                 });
             }
         }
         let single = (key.is_empty() && len > 0).then_some(0);
-        Link { parent: schema.table(p).name.clone(), parts, rows, single, usable }
+        let mut prefixes = std::collections::HashSet::new();
+        for k in rows.keys() {
+            let mut at = 0;
+            while let Some(i) = k.get(at..).and_then(|rest| rest.find('\u{1f}')) {
+                prefixes.insert(k.get(..at + i).unwrap_or_default().to_string());
+                at += i + 1;
+            }
+        }
+        Link { parent: schema.table(p).name.clone(), parts, rows, prefixes, single, usable }
     }
 
-    /// The parent row of `line`, or [`NONE`] and why.
-    fn find(&self, line: &Line, cols: &Columns) -> (u32, Option<String>) {
+    /// The parent row of `line`, or [`NONE`] and why: a message, and the cause that rows of any
+    /// table unlinked for the same reason share (`no LAchildID`, ``LAchildID `C9` ``).
+    fn find(&self, line: &Line, cols: &Columns) -> (u32, Option<(String, String)>) {
         if self.parts.is_empty() {
             return (self.single.unwrap_or(NONE), None);
         }
@@ -797,13 +930,22 @@ impl Link {
         let values: Vec<String> =
             cols.links.iter().map(|c| c.map_or_else(String::new, |c| key_text(&text(&line.cell(c))))).collect();
         if let Some((n, _)) = self.parts.iter().zip(&values).find(|(_, v)| v.is_empty()) {
-            return (NONE, Some(format!("the row has no {n}, so it cannot be linked to its `{}` row", self.parent)));
+            return (
+                NONE,
+                Some((format!("the row has no {n}, so it cannot be linked to its `{}` row", self.parent), format!("no {n}"))),
+            );
         }
         if let Some(r) = self.rows.get(&values.join("\u{1f}")) {
             return (*r, None);
         }
-        let said = self.parts.iter().zip(&values).map(|(n, v)| format!("{n} `{v}`")).collect::<Vec<_>>().join(", ");
-        (NONE, Some(format!("no `{}` row has {said}", self.parent)))
+        let said =
+            |k: usize| self.parts.iter().zip(&values).take(k).map(|(n, v)| format!("{n} `{v}`")).collect::<Vec<_>>().join(", ");
+        // The cause is the first leading part of the key that no row has: rows of a child that is
+        // not in the file share it whatever their own parts.
+        let known =
+            (1..values.len()).take_while(|k| self.prefixes.contains(&values.get(..*k).unwrap_or_default().join("\u{1f}")));
+        let cause = said(known.last().map_or(1, |k| k + 1));
+        (NONE, Some((format!("no `{}` row has {}", self.parent, said(values.len())), cause)))
     }
 }
 

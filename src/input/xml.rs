@@ -645,7 +645,8 @@ fn report(
             field: field.map(|c| c.field),
             row,
             message: found.message.clone(),
-            error: true,
+            severity: crate::syntax::ast::Severity::Error,
+            cause: None,
             line: found.line,
             path: Some(path.join("/")),
         });

@@ -168,12 +168,15 @@ pub struct InputIssue {
     pub row: Option<u32>,
     /// What is wrong.
     pub message: String,
-    /// Error (the data cannot be trusted) or query.
-    pub error: bool,
+    /// Error (the data cannot be trusted), query, or info (a value read with a repair, said out loud).
+    pub severity: crate::syntax::ast::Severity,
     /// XML: the line of the element it is about (0: the row's or cell's own line).
     pub line: u32,
     /// XML: the path of that element below the row's element (from the root when there is no row).
     pub path: Option<String>,
+    /// What issues of one cause share (`no LAchildID`, `LAchildID `C9``): such issues are one problem
+    /// and become one finding (`eval::fold`).
+    pub cause: Option<String>,
 }
 
 /// One submission read into tables.

@@ -204,7 +204,11 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
     ),
     (
         "input::missing-column",
-        "A required column is not in the sheet, or a child sheet lacks a key column (such as LAchildID) that links its rows to their parent.",
+        "A column is not in the sheet or CSV file: a required one, one that a rule needs, or a key column (such as LAchildID) that links a child sheet's rows to their parent. It is one finding, counting the rows left without a value; the rules that need the column do not run (the finding names them), rather than failing on every row. A header that looks like a misspelling of the column is named with it.",
+    ),
+    (
+        "input::unknown-column",
+        "A header of a sheet or CSV file names no column of the table, so what is under it is not read; a close name is suggested (`ReferalDate`: did you mean `ReferralDate`?). Rename the header to the template's name, or remove the column.",
     ),
     ("input::duplicate-column", "Two columns of a sheet have the same header; the first is read."),
     (
@@ -222,7 +226,7 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
     ("input::no-header", "No row near the top of the sheet has the expected column names."),
     (
         "input::unknown-parent",
-        "A row's key columns (such as LAchildID and CINdetailsID) match no row of its parent sheet, or are empty, so the row belongs to no child or episode. Rules about its child or episode cannot see it.",
+        "A row's key columns (such as LAchildID and CINdetailsID) match no row of its parent sheet, or are empty, so the row belongs to no child or episode. Rules about its child or episode cannot see it. Rows unlinked for one cause (no LAchildID, a child not in ChildIdentifiers) are one finding listing them, and what rules find on them because they are unlinked is folded into it (`also`).",
     ),
     (
         "input::duplicate-key",

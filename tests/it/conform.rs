@@ -60,3 +60,57 @@ fn a_finding_names_its_own_rows_child() {
     assert!(dup[1]["child"].is_null(), "{}", dup[1]);
     assert_eq!(dup[1]["record"], "the 2nd `<Child>` element, line 52");
 }
+
+/// Every CSV case: a misspelt header, a column the template does not have, a missing column, a
+/// child without LAchildID in every file, rows of a child that is not in the file.
+#[test]
+fn csv_cases() {
+    run_all("csv");
+}
+
+/// The JSON findings of one validate run.
+fn findings(p: &std::path::Path) -> Vec<serde_json::Value> {
+    let o = fettle().args(["validate", "--format", "json"]).arg(rel(p)).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["findings"].as_array().unwrap().clone()
+}
+
+/// A child without LAchildID in a CSV census is one problem: its 8500 carries what follows from it
+/// (no characteristics, no episode: nothing could be linked to it), and its rows in the other
+/// files are one finding listing them, not a finding per row.
+#[test]
+fn an_unlinkable_row_is_one_finding_with_its_consequences() {
+    let f = findings(&root().join("tests/fixtures/conform/csv/no-la-child-id"));
+    let codes: Vec<&str> = f.iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["2887Q", "2888Q", "8500", "input::unknown-parent"], "{f:?}");
+    let also: Vec<&str> = f[2]["also"].as_array().unwrap().iter().map(|a| a["code"].as_str().unwrap()).collect();
+    assert_eq!(also, ["4220", "8590"]);
+    assert_eq!(f[3]["related"].as_array().unwrap().len(), 4);
+}
+
+/// The shipped census as CSV: what the XML form reports, plus one finding for the rows that cannot
+/// be linked; the consequences of the two children without LAchildID are kept in `also`.
+#[test]
+fn the_shipped_csv_census_reports_each_problem_once() {
+    let f = findings(&root().join("samples/cin/csv"));
+    let codes: Vec<&str> = f.iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(codes.len(), 8, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == "input::unknown-parent").count(), 1);
+    let also: Vec<&str> =
+        f.iter().flat_map(|f| f["also"].as_array().into_iter().flatten()).map(|a| a["code"].as_str().unwrap()).collect();
+    for c in ["4220", "8590", "2885", "2991Q"] {
+        assert!(also.contains(&c), "{c} not kept: {also:?}");
+    }
+}
+
+/// A missing column is one finding counting its rows and naming the rules that needed it; those
+/// rules do not fire on every row.
+#[test]
+fn a_missing_column_is_one_finding_and_its_rules_do_not_run() {
+    let f = findings(&root().join("tests/fixtures/conform/csv/missing-column"));
+    let missing: Vec<&serde_json::Value> = f.iter().filter(|f| f["code"] == "input::missing-column").collect();
+    assert_eq!(missing.len(), 1);
+    let m = missing[0]["message"].as_str().unwrap();
+    assert!(m.contains("`Sex`") && m.contains("ChildIdentifiers.csv") && m.contains("2 rows") && m.contains("4180"), "{m}");
+    assert!(!f.iter().any(|f| f["code"] == "4180"));
+}
