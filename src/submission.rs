@@ -104,8 +104,13 @@ impl Source<'_> {
 
     /// The files read into tables of a schema ([`input::read`]).
     pub fn read(&self, schema: &Schema) -> Result<Dataset, InputError> {
+        self.read_with(schema, &input::Quiet)
+    }
+
+    /// [`Source::read`], telling `progress` the bytes read (of files on disk).
+    pub fn read_with(&self, schema: &Schema, progress: &dyn input::Progress) -> Result<Dataset, InputError> {
         match self.files {
-            Files::Disk(f) => input::read(schema, self.format, f, self.display),
+            Files::Disk(f) => input::read_with(schema, self.format, f, self.display, progress),
             Files::Memory(f) => input::read_bytes(schema, self.format, f, self.display),
         }
     }
@@ -199,13 +204,24 @@ pub fn unreadable(book: &Rulebook, src: &Source) -> Option<String> {
 /// `detect year from` date (from an XML file's first lines, else from the tables read with the
 /// latest year's rules, which are then read again with that year's when it differs), else the latest.
 pub fn read_submission(book: &Rulebook, src: &Source, ret: &str, year: Option<&str>) -> Result<Loaded, String> {
+    read_submission_with(book, src, ret, year, &input::Quiet)
+}
+
+/// [`read_submission`], telling `progress` the bytes read.
+pub fn read_submission_with(
+    book: &Rulebook,
+    src: &Source,
+    ret: &str,
+    year: Option<&str>,
+    progress: &dyn input::Progress,
+) -> Result<Loaded, String> {
     let mut notes = vec![];
     let latest = book.latest(ret).ok_or_else(|| format!("there are no rules for the return `{ret}`"))?;
     let first_year = year.map(str::to_string).unwrap_or(latest.clone());
     if !book.has(ret, &first_year) {
         return Err(format!("there are no `{ret}` rules for {first_year} (rules exist for {})", book.years(ret).join(", ")));
     }
-    let read = |prog: &Program| src.read(&prog.schema).map_err(|e| e.to_string());
+    let read = |prog: &Program| src.read_with(&prog.schema, progress).map_err(|e| e.to_string());
     let mut prog = book.program(ret, &first_year)?;
     let mut chosen = first_year;
     // XML says its date in its first lines: pick the year before reading the whole file.

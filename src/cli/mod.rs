@@ -2,6 +2,7 @@
 //! rules, an unreadable file, or a usage error.
 
 mod previous;
+mod progress;
 mod validate;
 
 use crate::diag;
@@ -228,13 +229,8 @@ pub fn diagnostics(c: &Compiled) -> String {
 /// one but line ends and tabs; and in a message (`error: ...`), which is one line, its line ends but
 /// the last too.
 pub(crate) fn err(s: &str) {
-    err_raw(&safe_for_stderr(s));
-}
-
-/// [`err`] without escaping, for the progress bar's carriage returns.
-pub(crate) fn err_raw(s: &str) {
     let mut o = std::io::stderr().lock();
-    let _ = o.write_all(s.as_bytes());
+    let _ = o.write_all(safe_for_stderr(s).as_bytes());
 }
 
 /// `s` with control characters escaped for stderr (see [`err`]).

@@ -1,11 +1,13 @@
 //! `fettle validate PATH...`: find submissions, pick their return and year, read, run, report.
 
-use super::{FailOn, err, err_raw, load_library, previous, render_diags, try_out};
+use super::{FailOn, err, load_library, previous, progress, render_diags, try_out};
 use crate::eval::{self, Finding};
 use crate::input::Format;
 use crate::library::{Compiled, Library};
 use crate::report;
-use crate::submission::{self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
+use crate::submission::{
+    self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, read_submission_with, rule_infos,
+};
 use crate::syntax::ast::Severity;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -97,6 +99,9 @@ pub struct Args {
     /// field-mb (defaults in src/input/limits.rs).
     #[arg(long = "limit", value_name = "NAME=N", value_parser = crate::input::limits::parse)]
     limit: Vec<(crate::input::limits::Limit, u64)>,
+    /// No progress display on stderr (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    no_progress: bool,
 }
 
 /// One submission: a file, or the CSV files of one folder.
@@ -232,8 +237,7 @@ pub fn run(a: &Args) -> u8 {
     let book = Rulebook::new(lib);
     let mut texts = BTreeMap::new();
     let timing = std::env::var_os("FETTLE_TIMING").is_some();
-    let progress =
-        Progress::new(subs.len(), a.format.iter().all(|f| *f == OutFormat::Human) && a.output.is_none() && a.out.is_none());
+    let progress = progress::Display::new(!a.no_progress, subs.len(), progress::total_size(subs.iter().flat_map(|s| &s.files)));
     // Read every submission first (in parallel, order kept): a return may read another's tables.
     let t0 = std::time::Instant::now();
     let results: Vec<Result<Loaded, String>> = subs
@@ -243,7 +247,9 @@ pub fn run(a: &Args) -> u8 {
                 Some(r) => r.clone(),
                 None => pick_return(&book, sub)?,
             };
-            read_submission(&book, &sub.source(), &ret, a.year.as_deref())
+            let read = read_submission_with(&book, &sub.source(), &ret, a.year.as_deref(), &progress);
+            progress.file_read();
+            read
         })
         .collect();
     let mut failed_tool = false;
@@ -256,18 +262,18 @@ pub fn run(a: &Args) -> u8 {
                 files.push(sub.display.clone());
                 returns.insert(sub.display.clone(), (l.ret.clone(), l.year.clone()));
                 for n in &l.notes {
-                    err(&format!("{n}\n"));
+                    progress.suspend(|| err(&format!("{n}\n")));
                 }
                 loaded.push(l);
             }
             Err(e) => {
-                err(&format!("error: {e}\n"));
+                progress.suspend(|| err(&format!("error: {e}\n")));
                 failed_tool = true;
             }
         }
     }
     if timing {
-        err(&format!("timing: read {:?}\n", t0.elapsed()));
+        progress.suspend(|| err(&format!("timing: read {:?}\n", t0.elapsed())));
     }
     if loaded.is_empty() && failed_tool {
         // Nothing could be read: no report (an empty one would read like a pass).
@@ -277,6 +283,7 @@ pub fn run(a: &Args) -> u8 {
     let (previous, run_notes) = match previous::attach(&book, a.previous.as_slice(), a.ret.as_deref(), &mut loaded) {
         Ok(x) => x,
         Err(e) => {
+            progress.finish();
             err(&format!("error: {e}\n"));
             return 2;
         }
@@ -285,12 +292,14 @@ pub fn run(a: &Args) -> u8 {
     for l in &loaded {
         let c = book.get(&l.ret, &l.year);
         if c.has_errors() {
+            progress.finish();
             err(&render_diags(&c));
             return 2;
         }
         texts.extend(rule_infos(&c));
         sets.push(c);
     }
+    progress.start_rules(sets.iter().map(|c| c.program.as_ref().map_or(0, |p| p.rules.len() as u64)).sum());
     let t1 = std::time::Instant::now();
     let per_file: Vec<Vec<Finding>> = loaded
         .into_par_iter()
@@ -299,7 +308,7 @@ pub fn run(a: &Args) -> u8 {
             let found = match &c.program {
                 Some(prog) => {
                     let prepared = eval::prepare(prog, l.data);
-                    let found = eval::run_limited(prog, &prepared, &|_| true, a.max_per_rule);
+                    let found = eval::run_with(prog, &prepared, &|_| true, a.max_per_rule, &progress);
                     // Freeing millions of values takes a noticeable time: a thread of its own does it,
                     // and the process does not wait for it to finish before exiting.
                     let _ = std::thread::Builder::new().name("fettle-free".into()).spawn(move || drop(prepared));
@@ -307,11 +316,10 @@ pub fn run(a: &Args) -> u8 {
                 }
                 None => vec![],
             };
-            progress.tick();
             found
         })
         .collect();
-    progress.done();
+    progress.finish();
     if timing {
         err(&format!("timing: validate {:?}\n", t1.elapsed()));
     }
@@ -488,38 +496,4 @@ pub fn paths_clash(inputs: &[PathBuf], out: &Path) -> bool {
     let canon = |p: &Path| std::fs::canonicalize(p).ok();
     let Some(o) = canon(out) else { return false };
     inputs.iter().any(|i| canon(i).is_some_and(|c| c == o))
-}
-
-/// A progress line on stderr for long runs over many files: only when stderr is a terminal, the
-/// output is the terminal report, and the run has taken more than a second.
-struct Progress {
-    total: usize,
-    done: std::sync::atomic::AtomicUsize,
-    start: std::time::Instant,
-    on: bool,
-}
-
-impl Progress {
-    fn new(total: usize, human: bool) -> Progress {
-        use std::io::IsTerminal;
-        Progress {
-            total,
-            done: std::sync::atomic::AtomicUsize::new(0),
-            start: std::time::Instant::now(),
-            on: human && total > 1 && std::io::stderr().is_terminal(),
-        }
-    }
-    fn tick(&self) {
-        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if self.on && self.start.elapsed().as_secs_f64() > 1.0 {
-            let width = 30;
-            let filled = n * width / self.total.max(1);
-            err_raw(&format!("\r[{}{}] {n}/{} files", "#".repeat(filled), " ".repeat(width - filled.min(width)), self.total));
-        }
-    }
-    fn done(&self) {
-        if self.on && self.start.elapsed().as_secs_f64() > 1.0 {
-            err_raw(&format!("\r{}\r", " ".repeat(50)));
-        }
-    }
 }

@@ -83,11 +83,28 @@ pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync
 /// Like [`run`], with at most `limit` findings per rule (0: no limit), so that a file where every
 /// row is wrong stays fast and bounded in memory.
 pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync), limit: usize) -> Vec<Finding> {
+    run_with(prog, p, keep, limit, &crate::input::Quiet)
+}
+
+/// [`run_limited`], telling `progress` of every rule that has run or was skipped.
+pub fn run_with(
+    prog: &Program,
+    p: &Prepared,
+    keep: &(dyn Fn(&RuleDef) -> bool + Sync),
+    limit: usize,
+    progress: &dyn crate::input::Progress,
+) -> Vec<Finding> {
     let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals };
     let unread = fold::Unread::of(&p.data);
     // A rule that needs a column the file lacks does not run: the missing column's finding says so.
     let wanted = |r: &RuleDef| keep(r) && r.needs.iter().all(|n| p.data.attached.contains(n));
-    let runs = |r: &RuleDef| wanted(r) && !unread.blocks(prog, r);
+    let runs = |r: &RuleDef| {
+        let runs = wanted(r) && !unread.blocks(prog, r);
+        if !runs {
+            progress.rule();
+        }
+        runs
+    };
     let timing = std::env::var_os("FETTLE_TIMING").is_some();
     let timed: Vec<(std::time::Duration, &str, Vec<Finding>)> = prog
         .rules
@@ -97,6 +114,7 @@ pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> boo
             // Only timed when asked: wasm32-unknown-unknown has no clock (`Instant::now` panics there).
             let t = timing.then(std::time::Instant::now);
             let f = run_rule(&cx, r, limit);
+            progress.rule();
             (t.map(|t| t.elapsed()).unwrap_or_default(), r.code.as_str(), f)
         })
         .collect();

@@ -208,6 +208,23 @@ fn check_limit(size: u64, expanded: Option<u64>, display: &str) -> Result<(), In
     Ok(())
 }
 
+/// What a long run tells a progress display: a callback the caller passes in (never a global).
+/// Both methods do nothing unless implemented.
+pub trait Progress: Sync {
+    /// `n` more bytes of an input file were read: an XML document as it is parsed (a megabyte at a
+    /// time), a workbook or a CSV file once it is read.
+    fn read(&self, n: u64) {
+        let _ = n;
+    }
+    /// One more rule of a submission has run (or was skipped, its tables absent).
+    fn rule(&self) {}
+}
+
+/// No progress display.
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
 /// Reads a submission (one XML or xlsx file, or a set of CSV files) into tables of `schema`.
 pub fn read(
     schema: &crate::schema::Schema,
@@ -215,7 +232,19 @@ pub fn read(
     files: &[PathBuf],
     display: &str,
 ) -> Result<crate::table::Dataset, InputError> {
+    read_with(schema, format, files, display, &Quiet)
+}
+
+/// [`read`], telling `progress` the bytes read.
+pub fn read_with(
+    schema: &crate::schema::Schema,
+    format: Format,
+    files: &[PathBuf],
+    display: &str,
+    progress: &dyn Progress,
+) -> Result<crate::table::Dataset, InputError> {
     check_size(format, files, display)?;
+    let size = |fs: &[PathBuf]| fs.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum::<u64>();
     let data = match format {
         Format::Xml => {
             let Some(f) = files.first() else {
@@ -224,15 +253,21 @@ pub fn read(
             let io = |source| InputError::Io { path: display.into(), source };
             scan::xml(std::io::BufReader::new(std::fs::File::open(f).map_err(io)?), display)?;
             let bytes = std::fs::read(f).map_err(io)?;
-            xml::read_owned(schema, bytes, display)
+            xml::read_owned(schema, bytes, display, progress)
         }
         Format::Xlsx => {
             let Some(f) = files.first() else {
                 return Err(InputError::Missing { path: display.into(), reason: "no file".into() });
             };
-            sheet::read_xlsx(schema, f, display)
+            let data = sheet::read_xlsx(schema, f, display);
+            progress.read(size(files));
+            data
         }
-        Format::Csv => sheet::read_csv(schema, files, display),
+        Format::Csv => {
+            let data = sheet::read_csv(schema, files, display);
+            progress.read(size(files));
+            data
+        }
     }?;
     Ok(missing_singletons(schema, format, data))
 }

@@ -9,7 +9,7 @@
 
 use super::builder::{self, Builder};
 use super::conform::{Typed, Validator, Violation};
-use super::{InputError, Sniff};
+use super::{InputError, Progress, Sniff};
 use crate::schema::{FieldId, FieldType, Schema, TableId};
 use crate::table::{Dataset, NONE, Origin, Raw, Scalar};
 use quick_xml::Reader;
@@ -147,17 +147,20 @@ pub fn read(schema: &Schema, bytes: &[u8], display: &str) -> Result<Dataset, Inp
     read_in_parts(schema, bytes, display, parts_for(bytes.len()))
 }
 
+/// The bytes read between two reports to a progress display.
+const PROGRESS_STEP: usize = 1 << 20;
+
 /// [`read`] of a document it may drop as soon as it is parsed, before the parts are joined, so the
-/// file's bytes and the whole dataset are never held at once.
-pub fn read_owned(schema: &Schema, bytes: Vec<u8>, display: &str) -> Result<Dataset, InputError> {
-    let parsed = parse(schema, &bytes, display, parts_for(bytes.len()))?;
+/// file's bytes and the whole dataset are never held at once. `progress` is told the bytes parsed.
+pub fn read_owned(schema: &Schema, bytes: Vec<u8>, display: &str, progress: &dyn Progress) -> Result<Dataset, InputError> {
+    let parsed = parse(schema, &bytes, display, parts_for(bytes.len()), progress)?;
     drop(bytes);
     Ok(assemble(schema, parsed))
 }
 
 /// [`read`] with the number of parts to aim for (1: one pass).
 pub fn read_in_parts(schema: &Schema, bytes: &[u8], display: &str, parts: usize) -> Result<Dataset, InputError> {
-    Ok(assemble(schema, parse(schema, bytes, display, parts)?))
+    Ok(assemble(schema, parse(schema, bytes, display, parts, &super::Quiet)?))
 }
 
 /// How many parts to read a document of `len` bytes in: one per thread, none under 4 MB.
@@ -168,7 +171,7 @@ fn parts_for(len: usize) -> usize {
 /// Parts of a document in file order, not yet joined.
 type Parsed = Vec<Dataset>;
 
-fn parse(schema: &Schema, bytes: &[u8], display: &str, parts: usize) -> Result<Parsed, InputError> {
+fn parse(schema: &Schema, bytes: &[u8], display: &str, parts: usize, progress: &dyn Progress) -> Result<Parsed, InputError> {
     let malformed = |reason: String| InputError::Malformed { path: display.into(), format: "XML", reason };
     let decoded = decode(bytes, false).map_err(malformed)?;
     let bytes: &[u8] = &decoded;
@@ -179,14 +182,14 @@ fn parse(schema: &Schema, bytes: &[u8], display: &str, parts: usize) -> Result<P
         let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
         let starts = cut_points(body, &element, parts);
         if starts.len() > 1
-            && let Some(parts) = read_parts(schema, &plan, body, display, &starts, &above)
+            && let Some(parts) = read_parts(schema, &plan, body, display, &starts, &above, progress)
         {
             return Ok(parts);
         }
     }
     let text = std::str::from_utf8(bytes).map_err(|e| malformed(not_utf8(bytes, e)))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    Ok(vec![read_part(schema, &plan, text, display, 1, &[], &[]).map_err(malformed)?])
+    Ok(vec![read_part(schema, &plan, text, display, 1, &[], &[], progress).map_err(malformed)?])
 }
 
 /// Joins parsed parts and finishes the dataset.
@@ -224,7 +227,15 @@ fn cut_points(body: &[u8], element: &str, parts: usize) -> Vec<usize> {
 
 /// Reads the parts starting at `starts` side by side; None when a part is not UTF-8, fails, or
 /// does not end with the elements above the cut open (the cut was not where rows start).
-fn read_parts(schema: &Schema, plan: &Plan, body: &[u8], display: &str, starts: &[usize], above: &[u32]) -> Option<Parsed> {
+fn read_parts(
+    schema: &Schema,
+    plan: &Plan,
+    body: &[u8],
+    display: &str,
+    starts: &[usize],
+    above: &[u32],
+    progress: &dyn Progress,
+) -> Option<Parsed> {
     use rayon::prelude::*;
     let bounds: Vec<(usize, usize)> =
         starts.iter().enumerate().map(|(i, &s)| (s, starts.get(i + 1).copied().unwrap_or(body.len()))).collect();
@@ -247,7 +258,7 @@ fn read_parts(schema: &Schema, plan: &Plan, body: &[u8], display: &str, starts: 
         .map(|(i, (&(piece, _), &line))| {
             let start = if i == 0 { &[][..] } else { above };
             let end = if i == last { &[][..] } else { above };
-            read_part(schema, plan, piece, display, line, start, end).ok()
+            read_part(schema, plan, piece, display, line, start, end, progress).ok()
         })
         .collect();
     parts.into_iter().collect()
@@ -276,7 +287,9 @@ fn with_origins(schema: &Schema, mut data: Dataset) -> Dataset {
 }
 
 /// Reads `text`, a whole document or a part of one that starts on line `first_line` with the
-/// elements `start` open and must end with the elements `end` open, into unfinished tables.
+/// elements `start` open and must end with the elements `end` open, into unfinished tables;
+/// `progress` is told the bytes read, a megabyte at a time.
+#[expect(clippy::too_many_arguments, reason = "the part, where it sits in the document, and the progress callback")]
 fn read_part(
     schema: &Schema,
     plan: &Plan,
@@ -285,7 +298,9 @@ fn read_part(
     first_line: u32,
     start: &[u32],
     end: &[u32],
+    progress: &dyn Progress,
 ) -> Result<Dataset, String> {
+    let mut told = 0usize;
     let names = &plan.names;
     let mut b = Builder::new(schema, display);
     for t in schema.table_ids() {
@@ -326,6 +341,10 @@ fn read_part(
             format!("{e}, at line {}, column {c} (byte {at})", l + first_line - 1)
         })?;
         let pos = reader.buffer_position() as usize;
+        if pos - told.min(pos) >= PROGRESS_STEP || matches!(ev, Event::Eof) {
+            progress.read(pos.saturating_sub(told) as u64);
+            told = pos;
+        }
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(ev, Event::Empty(_));

@@ -16,6 +16,7 @@ mod odd;
 mod parser;
 mod previous;
 mod privacy;
+mod progress;
 mod reports;
 mod schema_diff;
 mod tools;

@@ -1,0 +1,61 @@
+//! The progress display of `fettle validate`: drawn on stderr when stderr is a terminal (a
+//! pseudo-terminal here, as a user's terminal is), in every output format, and never on stdout,
+//! in a pipe, or with `--no-progress`.
+
+use super::{drain, fettle};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::{Command, Stdio};
+
+/// A pseudo-terminal: (the side the test reads, the side the child writes to as its stderr).
+fn pty() -> (std::fs::File, OwnedFd) {
+    let (mut leader, mut follower) = (0, 0);
+    // SAFETY: openpty writes two new descriptors into the two integers; the name, termios and size
+    // arguments may be null.
+    let rc = unsafe { libc::openpty(&mut leader, &mut follower, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty failed");
+    // SAFETY: both descriptors were just opened and are owned by nothing else.
+    unsafe { (std::fs::File::from_raw_fd(leader), OwnedFd::from_raw_fd(follower)) }
+}
+
+/// Runs `c` with stderr on a pseudo-terminal; returns (exit code, stdout, what the terminal got).
+fn on_terminal(mut c: Command) -> (Option<i32>, Vec<u8>, String) {
+    let (leader, follower) = pty();
+    c.env("TERM", "xterm").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(follower));
+    let mut child = c.spawn().unwrap();
+    // The only follower left open is the child's: when it exits, reading the leader ends (EIO).
+    drop(c);
+    let term = drain(leader);
+    let out = drain(child.stdout.take().unwrap());
+    let code = child.wait().unwrap().code();
+    (code, out.join().unwrap(), String::from_utf8_lossy(&term.join().unwrap()).into_owned())
+}
+
+fn validate(args: &[&str]) -> Command {
+    let mut c = fettle();
+    c.arg("validate").arg("samples/cin/census-2024-25.xml").arg("samples/fgc/fgc-2024-25.xlsx").args(args);
+    c
+}
+
+#[test]
+fn a_terminal_sees_bytes_then_rules_and_stdout_stays_the_same() {
+    for format in ["human", "json", "sarif"] {
+        let (code, out, term) = on_terminal(validate(&["--format", format]));
+        assert!(term.contains("reading 0/2 files") || term.contains("reading 1/2 files"), "{format}: {term:?}");
+        assert!(term.contains(" B/") && term.contains("KiB"), "bytes read, {format}: {term:?}");
+        assert!(term.contains("running rules"), "{format}: {term:?}");
+        // The bar is wiped at the end: the last thing on the terminal is a cleared line.
+        assert!(term.ends_with("\r\x1b[2K"), "{format}: {:?}", &term[term.len().saturating_sub(80)..]);
+        let piped = validate(&["--format", format]).output().unwrap();
+        assert_eq!(code, piped.status.code());
+        assert_eq!(out, piped.stdout, "{format}: stdout differs on a terminal");
+        assert!(!String::from_utf8_lossy(&out).contains("running rules"));
+    }
+}
+
+#[test]
+fn no_progress_is_drawn_in_a_pipe_or_with_no_progress() {
+    let piped = validate(&["--format", "json"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&piped.stderr), "", "stderr of a piped run");
+    let (_, _, term) = on_terminal(validate(&["--format", "json", "--no-progress"]));
+    assert_eq!(term, "", "--no-progress on a terminal");
+}
