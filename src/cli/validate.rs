@@ -305,7 +305,7 @@ pub fn run(a: &Args) -> u8 {
         .into_par_iter()
         .zip(sets.into_par_iter())
         .map(|(l, c)| {
-            let found = match &c.program {
+            match &c.program {
                 Some(prog) => {
                     let prepared = eval::prepare(prog, l.data);
                     let found = eval::run_with(prog, &prepared, &|_| true, a.max_per_rule, &progress);
@@ -315,8 +315,7 @@ pub fn run(a: &Args) -> u8 {
                     found
                 }
                 None => vec![],
-            };
-            found
+            }
         })
         .collect();
     progress.finish();

@@ -802,7 +802,7 @@ mod tests {
         let starts = cut_points(xml.as_bytes(), &element, 7);
         assert_eq!(starts.len(), 7);
         assert!(
-            read_parts(&schema, &plan, xml.as_bytes(), "x.xml", &starts, &above).is_some(),
+            read_parts(&schema, &plan, xml.as_bytes(), "x.xml", &starts, &above, &crate::input::Quiet).is_some(),
             "the parts are read, not the fallback"
         );
         for parts in [2, 3, 7, 40] {
