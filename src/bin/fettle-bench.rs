@@ -3,8 +3,8 @@
 //! Generates deterministic returns in a temporary folder (nothing is committed) and prints a table:
 //! for each size, the time to load the file into tables, the time to load and run every rule, and
 //! the peak memory of a run (each measured in a fresh child process: `fettle-bench --one`), then a
-//! folder of 153 council files validated in one run by the `fettle` binary. Times are the best of
-//! three runs.
+//! folder of 153 council files validated in one run by the `fettle` binary, and 50,000 children
+//! against last year's 50,000 (`--pair` runs only that). Times are the best of three runs.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,7 +13,7 @@
     reason = "a benchmark tool, not the product"
 )]
 
-use fettle::generate::{cin_xml, templates};
+use fettle::generate::{cin_pair, cin_xml, templates};
 use fettle::input::{self, Format};
 use fettle::library::Library;
 use std::path::{Path, PathBuf};
@@ -96,6 +96,11 @@ fn main() {
     let large = args.iter().any(|a| a == "--large");
     let dir = std::env::temp_dir().join(format!("fettle-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    if args.iter().any(|a| a == "--pair") {
+        pair(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     println!(
         "machine: {} cores; `fettle-bench{}`\n",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -144,5 +149,34 @@ fn main() {
         best = best.min(t.elapsed().as_secs_f64());
     }
     println!("\n153 council files of 2,000 children (306,000 children), one `fettle validate` run: {best:.2} s");
+    pair(&dir);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// 50,000 children this year against 50,000 last year (`fettle generate cin --previous`), one whole
+/// `fettle validate THIS --previous LAST` run each, best of three, and the same file alone.
+fn pair(dir: &Path) {
+    let (last, this, _) = cin_pair(50_000, 7, 2025, 0);
+    let (lp, tp) = (dir.join("last-50k.xml"), dir.join("this-50k.xml"));
+    std::fs::write(&lp, last).unwrap();
+    std::fs::write(&tp, this).unwrap();
+    let fettle = std::env::current_exe().unwrap().with_file_name("fettle");
+    let time = |previous: bool| {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let mut c = Command::new(&fettle);
+            c.args(["validate", "--format", "json", "--output"]).arg(dir.join("out.json")).arg(&tp);
+            if previous {
+                c.arg("--previous").arg(&lp);
+            }
+            let t = Instant::now();
+            let _ = c.stderr(std::process::Stdio::null()).status();
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        best
+    };
+    let (alone, with) = (time(false), time(true));
+    println!(
+        "\n50,000 children against 50,000 last year, one `fettle validate THIS --previous LAST` run: {with:.2} s (this year alone: {alone:.2} s)"
+    );
 }

@@ -67,23 +67,33 @@ pub fn attach(
             }
         }
     }
-    // Rules that read last year and did not run: said once.
+    // Rules that read last year and did not run: counted once, with where to see them (listing
+    // their codes here would change every report each time a continuity rule is added).
     let mut skipped: Vec<String> = vec![];
+    let mut rets: Vec<String> = vec![];
     for l in loaded.iter() {
         if l.data.attached.iter().any(|a| a == PREVIOUS) {
             continue;
         }
         let Ok(prog) = book.program(&l.ret, &l.year) else { continue };
+        let before = skipped.len();
         skipped.extend(prog.rules.iter().filter(|r| r.needs.iter().any(|n| n == PREVIOUS)).map(|r| r.code.clone()));
+        if skipped.len() > before {
+            rets.push(format!("`fettle rules --return {}`", l.ret));
+        }
     }
     if !skipped.is_empty() {
         skipped.sort();
         skipped.dedup();
+        rets.sort();
+        rets.dedup();
         notes.push(format!(
-            "{} year-on-year rule{} ({}) did not run: give last year's return with --previous",
+            "{} year-on-year rule{} did not run: give last year's return with --previous ({} list{} {})",
             skipped.len(),
             if skipped.len() == 1 { "" } else { "s" },
-            skipped.join(", ")
+            rets.join(" and "),
+            if rets.len() == 1 { "s" } else { "" },
+            if skipped.len() == 1 { "it" } else { "them" }
         ));
     }
     Ok((out, notes))
