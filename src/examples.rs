@@ -30,8 +30,8 @@ pub fn example_records<'a>(rule: &'a RuleDef, ex: &'a Example) -> Vec<&'a Record
     recs
 }
 
-/// Runs one rule's examples.
-pub fn run_rule(prog: &Program, rule: &RuleDef) -> Vec<Outcome> {
+/// Runs one rule's examples; an engine fault in any of them is an error, not an outcome.
+pub fn run_rule(prog: &Program, rule: &RuleDef) -> Result<Vec<Outcome>, eval::Fault> {
     rule.examples
         .iter()
         .enumerate()
@@ -39,25 +39,31 @@ pub fn run_rule(prog: &Program, rule: &RuleDef) -> Vec<Outcome> {
             let recs = example_records(rule, ex);
             let mut data = crate::input::records::read(&prog.schema, &recs, "example");
             data.attached = rule.needs.clone();
-            let prepared = eval::prepare(prog, data);
+            let prepared = eval::prepare(prog, data)?;
             let code = rule.code.clone();
             let findings: Vec<eval::Finding> =
-                eval::run(prog, &prepared, &|r| r.code == code).into_iter().filter(|f| f.code == rule.code).collect();
+                eval::run(prog, &prepared, &|r| r.code == code)?.into_iter().filter(|f| f.code == rule.code).collect();
             let ok = ex.fail != findings.is_empty();
-            Outcome {
+            Ok(Outcome {
                 code: rule.code.clone(),
                 label: ex.label.clone().unwrap_or_else(|| format!("example {}", i + 1)),
                 expect_fail: ex.fail,
                 findings,
                 ok,
                 span: ex.span,
-            }
+            })
         })
         .collect()
 }
 
 /// Runs every example of every rule whose code contains `filter`.
-pub fn run_all(prog: &Program, filter: Option<&str>) -> Vec<Outcome> {
+pub fn run_all(prog: &Program, filter: Option<&str>) -> Result<Vec<Outcome>, eval::Fault> {
     use rayon::prelude::*;
-    prog.rules.par_iter().filter(|r| filter.is_none_or(|f| r.code.contains(f))).flat_map_iter(|r| run_rule(prog, r)).collect()
+    let per_rule: Vec<Vec<Outcome>> = prog
+        .rules
+        .par_iter()
+        .filter(|r| filter.is_none_or(|f| r.code.contains(f)))
+        .map(|r| run_rule(prog, r))
+        .collect::<Result<_, _>>()?;
+    Ok(per_rule.into_iter().flatten().collect())
 }

@@ -238,10 +238,11 @@ pub fn read_submission_with(
     if year.is_some() || sniffed.is_some() {
         return Ok(loaded(chosen, data, notes));
     }
-    let detected = prog.detect_year.and_then(|(t, f)| match data.table(t).and_then(|x| x.col(f)).map(|c| c.get(0).clone()) {
-        Some(Scalar::Date(d)) => dates::collection_year(d),
-        _ => None,
-    });
+    let detected =
+        prog.detect_year.and_then(|(t, f)| match data.table(t).and_then(|x| x.col(f)).and_then(|c| c.get(0).cloned()) {
+            Some(Scalar::Date(d)) => dates::collection_year(d),
+            _ => None,
+        });
     let Some(det) = detected else { return Ok(loaded(chosen, data, notes)) };
     let y = choose_year(book, ret, &det, &latest, src.display, &mut notes);
     if y == chosen {
@@ -356,7 +357,7 @@ pub fn rule_infos(c: &Compiled) -> BTreeMap<String, RuleInfo> {
 pub fn data_year(book: &Rulebook, l: &Loaded) -> Option<String> {
     let prog = book.program(&l.ret, &l.year).ok()?;
     let (t, f) = prog.detect_year?;
-    match l.data.table(t)?.col(f)?.get(0) {
+    match l.data.table(t)?.col(f)?.get(0)? {
         Scalar::Date(d) => dates::collection_year(*d),
         _ => None,
     }

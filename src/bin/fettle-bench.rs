@@ -52,8 +52,8 @@ fn one(ret: &str, format: &str, path: &str, what: &str) {
     let load = t.elapsed().as_secs_f64();
     let mut findings = 0;
     if what == "all" {
-        let p = fettle::eval::prepare(&prog, data);
-        findings = fettle::eval::run(&prog, &p, &|_| true).len();
+        let p = fettle::eval::prepare(&prog, data).expect("no engine fault");
+        findings = fettle::eval::run(&prog, &p, &|_| true).expect("no engine fault").len();
     }
     println!("{:.3} {} {findings} {load:.3}", t.elapsed().as_secs_f64(), peak_kib());
 }

@@ -351,7 +351,14 @@ fn test(rules: Option<&PathBuf>, filter: Option<&str>) -> u8 {
             err(&render_diags(&c));
             return 2;
         };
-        for o in crate::examples::run_all(p, filter) {
+        let outcomes = match crate::examples::run_all(p, filter) {
+            Ok(o) => o,
+            Err(fault) => {
+                err(&format!("error: {fault}\n"));
+                return 2;
+            }
+        };
+        for o in outcomes {
             if o.ok {
                 passed += 1;
                 continue;

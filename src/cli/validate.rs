@@ -301,24 +301,32 @@ pub fn run(a: &Args) -> u8 {
     }
     progress.start_rules(sets.iter().map(|c| c.program.as_ref().map_or(0, |p| p.rules.len() as u64)).sum());
     let t1 = std::time::Instant::now();
-    let per_file: Vec<Vec<Finding>> = loaded
+    let per_file: Vec<Result<Vec<Finding>, eval::Fault>> = loaded
         .into_par_iter()
         .zip(sets.into_par_iter())
         .map(|(l, c)| {
             match &c.program {
                 Some(prog) => {
-                    let prepared = eval::prepare(prog, l.data);
-                    let found = eval::run_with(prog, &prepared, &|_| true, a.max_per_rule, &progress);
+                    let prepared = eval::prepare(prog, l.data)?;
+                    let found = eval::run_with(prog, &prepared, &|_| true, a.max_per_rule, &progress)?;
                     // Freeing millions of values takes a noticeable time: a thread of its own does it,
                     // and the process does not wait for it to finish before exiting.
                     let _ = std::thread::Builder::new().name("fettle-free".into()).spawn(move || drop(prepared));
-                    found
+                    Ok(found)
                 }
-                None => vec![],
+                None => Ok(vec![]),
             }
         })
         .collect();
     progress.finish();
+    // An engine fault is a bug in fettle: no report is written from a run that met one.
+    let per_file = match per_file.into_iter().collect::<Result<Vec<_>, _>>() {
+        Ok(v) => v,
+        Err(fault) => {
+            err(&format!("error: {fault}\n"));
+            return 2;
+        }
+    };
     if timing {
         err(&format!("timing: validate {:?}\n", t1.elapsed()));
     }

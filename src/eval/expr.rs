@@ -4,6 +4,7 @@
 //! missing (unknown); `and`/`or` are Kleene (`false and unknown` is false); `present`, `missing`,
 //! `exists`, `count` and `??` never give missing.
 
+use super::fault::{Checked, Fault};
 use super::frame::{Bind, Frame, Val};
 use super::index::Index;
 use crate::check::program::{Const, IExpr, IKind, Program, Source};
@@ -45,17 +46,17 @@ pub(crate) fn constant(c: &Const) -> Scalar {
     }
 }
 
-fn map1(v: &Val, n: usize, f: impl Fn(&Scalar) -> Scalar) -> Val {
+fn map1(v: &Val, n: usize, f: impl Fn(&Scalar) -> Scalar) -> Checked<Val> {
     match v {
-        Val::S(s) => Val::S(f(s)),
-        Val::C(c) => Val::col(c.iter().take(n).map(f).collect()),
+        Val::S(s) => Ok(Val::S(f(s))),
+        Val::C(_) => Ok(Val::col((0..n).map(|i| v.at(i).map(&f)).collect::<Checked<_>>()?)),
     }
 }
 
-fn map2(a: &Val, b: &Val, n: usize, f: impl Fn(&Scalar, &Scalar) -> Scalar) -> Val {
+fn map2(a: &Val, b: &Val, n: usize, f: impl Fn(&Scalar, &Scalar) -> Scalar) -> Checked<Val> {
     match (a, b) {
-        (Val::S(x), Val::S(y)) => Val::S(f(x, y)),
-        _ => Val::col((0..n).map(|i| f(a.at(i), b.at(i))).collect()),
+        (Val::S(x), Val::S(y)) => Ok(Val::S(f(x, y))),
+        _ => Ok(Val::col((0..n).map(|i| Ok(f(a.at(i)?, b.at(i)?))).collect::<Checked<_>>()?)),
     }
 }
 
@@ -87,163 +88,209 @@ fn opt_bool(b: Option<bool>) -> Scalar {
     b.map_or(Scalar::Null, Scalar::Bool)
 }
 
-/// Evaluates `e` over every item of `f`.
-pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Val {
+/// A fault for a variable that the frame does not bind as `check` said it would.
+fn unbound(var: u32, what: &str) -> Fault {
+    Fault::new(format!("variable {var} is not bound to {what} in the frame that reads it"))
+}
+
+/// Evaluates `e` over every item of `f`: a value shared by every item, or a column of exactly one
+/// value per item (checked here, so that [`Val::at`] of an item of `f` never fails).
+pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
+    let v = eval_node(cx, f, e)?;
+    match &v {
+        // INVARIANT: a column has a value per item of its frame; every `at` relies on it.
+        Val::C(c) if c.len() != f.len => Err(Fault::new(format!(
+            "an expression at bytes {}..{} gave {} values for {} items",
+            e.span.start,
+            e.span.end,
+            c.len(),
+            f.len
+        ))),
+        _ => Ok(v),
+    }
+}
+
+fn eval_node(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
     let n = f.len;
-    match &e.kind {
+    Ok(match &e.kind {
         IKind::Const(c) => Val::S(constant(c)),
         IKind::Duration(..) => Val::S(Scalar::Null),
-        IKind::Field { var, table, field: fid } => field_col(cx, f, *var, *table, *fid),
+        IKind::Field { var, table, field: fid } => field_col(cx, f, *var, *table, *fid)?,
         IKind::Single { table, field } => {
-            let v = cx.data.table(*table).and_then(|t| t.col(*field)).map(|c| c.get(0).clone()).unwrap_or_default();
-            Val::S(v)
+            // INVARIANT: the field is one of its table's (check), and the table is in the data.
+            let col = column(cx, *table, *field)?;
+            // A one-row table whose row is absent from the file has a missing value: data, not a fault.
+            Val::S(col.get(0).cloned().unwrap_or_default())
         }
         IKind::Row(var) => match f.var(var.0) {
             Bind::Rows { rows, .. } => Val::col(rows.iter().map(|r| Scalar::Int(i64::from(*r))).collect()),
-            _ => Val::S(Scalar::Null),
+            _ => return Err(unbound(var.0, "rows")),
         },
         IKind::Item(var) => match f.var(var.0) {
             Bind::Items { vals, .. } => Val::C(vals.clone()),
-            _ => Val::S(Scalar::Null),
+            _ => return Err(unbound(var.0, "list items")),
         },
         IKind::ItemPos(var) => match f.var(var.0) {
             Bind::Items { pos, .. } => Val::col(pos.iter().map(|p| Scalar::Int(i64::from(*p))).collect()),
-            _ => Val::S(Scalar::Null),
+            _ => return Err(unbound(var.0, "list items")),
         },
-        IKind::GroupKey => f.key.clone().unwrap_or(Val::S(Scalar::Null)),
-        IKind::Global(i) => Val::S(cx.globals.get(*i).cloned().unwrap_or_default()),
-        IKind::Let(i) => f.lets.get(*i).cloned().unwrap_or(Val::S(Scalar::Null)),
-        IKind::Not(a) => map1(&eval(cx, f, a), n, |x| opt_bool(truth(x).map(|b| !b))),
-        IKind::Neg(a) => map1(&eval(cx, f, a), n, |x| match x {
+        // INVARIANT: `key` is read only in group rules, whose frames carry their groups' keys.
+        IKind::GroupKey => f.key.clone().ok_or_else(|| Fault::new("a group key was read outside a group rule"))?,
+        // INVARIANT: a global id indexes the program's globals (check), which `prepare` computes in
+        // dependency order.
+        IKind::Global(i) => {
+            Val::S(cx.globals.get(*i).cloned().ok_or_else(|| Fault::new(format!("global {i} is not one of the program's")))?)
+        }
+        // INVARIANT: a rule's `let`s are evaluated in order before any step that reads them.
+        IKind::Let(i) => {
+            f.lets.get(*i).cloned().ok_or_else(|| Fault::new(format!("`let` {i} was read before it was evaluated")))?
+        }
+        IKind::Not(a) => map1(&eval(cx, f, a)?, n, |x| opt_bool(truth(x).map(|b| !b)))?,
+        IKind::Neg(a) => map1(&eval(cx, f, a)?, n, |x| match x {
             Scalar::Int(v) => Scalar::Int(-v),
             Scalar::Dec(v) => Scalar::Dec(-v),
             _ => Scalar::Null,
-        }),
-        IKind::Binary(op, a, b) => binary(cx, f, *op, a, b),
+        })?,
+        IKind::Binary(op, a, b) => binary(cx, f, *op, a, b)?,
         IKind::InSet(x, set, neg) => {
             let neg = *neg;
-            map1(&eval(cx, f, x), n, |v| match v {
+            map1(&eval(cx, f, x)?, n, |v| match v {
                 Scalar::Text(t) => Scalar::Bool(set.contains(t.as_ref()) != neg),
                 Scalar::Null => Scalar::Null,
                 other => Scalar::Bool(set.contains(&other.display()) != neg),
-            })
+            })?
         }
         IKind::InTuple(x, items, neg) => {
-            let xv = eval(cx, f, x);
-            let ivs: Vec<Val> = items.iter().map(|i| eval(cx, f, i)).collect();
-            Val::col(
-                (0..n)
-                    .map(|i| {
-                        let v = xv.at(i);
-                        if v.is_null() {
-                            return Scalar::Null;
-                        }
-                        let mut unknown = false;
-                        for iv in &ivs {
-                            match compare(v, iv.at(i)) {
-                                Some(Ordering::Equal) => return Scalar::Bool(!neg),
-                                None => unknown = true,
-                                _ => {}
-                            }
-                        }
-                        if unknown { Scalar::Null } else { Scalar::Bool(*neg) }
-                    })
-                    .collect(),
-            )
+            let xv = eval(cx, f, x)?;
+            let ivs: Vec<Val> = items.iter().map(|i| eval(cx, f, i)).collect::<Checked<_>>()?;
+            let one = |i: usize| -> Checked<Scalar> {
+                let v = xv.at(i)?;
+                if v.is_null() {
+                    return Ok(Scalar::Null);
+                }
+                let mut unknown = false;
+                for iv in &ivs {
+                    match compare(v, iv.at(i)?) {
+                        Some(Ordering::Equal) => return Ok(Scalar::Bool(!neg)),
+                        None => unknown = true,
+                        _ => {}
+                    }
+                }
+                Ok(if unknown { Scalar::Null } else { Scalar::Bool(*neg) })
+            };
+            Val::col((0..n).map(one).collect::<Checked<_>>()?)
         }
         IKind::InRange { x, lo, hi, inclusive, negate } => {
-            let (xv, lv, hv) = (eval(cx, f, x), eval(cx, f, lo), eval(cx, f, hi));
-            Val::col(
-                (0..n)
-                    .map(|i| {
-                        let above = compare(xv.at(i), lv.at(i)).map(|o| o != Ordering::Less);
-                        let below = compare(xv.at(i), hv.at(i))
-                            .map(|o| if *inclusive { o != Ordering::Greater } else { o == Ordering::Less });
-                        let r = match (above, below) {
-                            (Some(false), _) | (_, Some(false)) => Some(false),
-                            (Some(true), Some(true)) => Some(true),
-                            _ => None,
-                        };
-                        opt_bool(r.map(|b| b != *negate))
-                    })
-                    .collect(),
-            )
+            let (xv, lv, hv) = (eval(cx, f, x)?, eval(cx, f, lo)?, eval(cx, f, hi)?);
+            let one = |i: usize| -> Checked<Scalar> {
+                let above = compare(xv.at(i)?, lv.at(i)?).map(|o| o != Ordering::Less);
+                let below =
+                    compare(xv.at(i)?, hv.at(i)?).map(|o| if *inclusive { o != Ordering::Greater } else { o == Ordering::Less });
+                let r = match (above, below) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                };
+                Ok(opt_bool(r.map(|b| b != *negate)))
+            };
+            Val::col((0..n).map(one).collect::<Checked<_>>()?)
         }
         IKind::InList(x, list, neg) => {
             let neg = *neg;
-            map2(&eval(cx, f, x), &eval(cx, f, list), n, |v, l| match (v, l) {
+            map2(&eval(cx, f, x)?, &eval(cx, f, list)?, n, |v, l| match (v, l) {
                 (Scalar::Null, _) => Scalar::Null,
                 (_, Scalar::List(items)) => Scalar::Bool(items.iter().any(|i| compare(v, i) == Some(Ordering::Equal)) != neg),
                 (_, Scalar::Null) => Scalar::Bool(neg),
                 _ => Scalar::Null,
-            })
+            })?
         }
         IKind::If(c, a, b) => {
-            let (cv, av, bv) = (eval(cx, f, c), eval(cx, f, a), eval(cx, f, b));
+            let (cv, av, bv) = (eval(cx, f, c)?, eval(cx, f, a)?, eval(cx, f, b)?);
             // A missing condition gives a missing value (three-valued logic).
-            Val::col(
-                (0..n)
-                    .map(|i| match truth(cv.at(i)) {
-                        Some(true) => av.at(i).clone(),
-                        Some(false) => bv.at(i).clone(),
-                        None => Scalar::Null,
-                    })
-                    .collect(),
-            )
+            let one = |i: usize| -> Checked<Scalar> {
+                Ok(match truth(cv.at(i)?) {
+                    Some(true) => av.at(i)?.clone(),
+                    Some(false) => bv.at(i)?.clone(),
+                    None => Scalar::Null,
+                })
+            };
+            Val::col((0..n).map(one).collect::<Checked<_>>()?)
         }
         IKind::Call(b, args) => {
-            let vals: Vec<Val> = args.iter().map(|a| eval(cx, f, a)).collect();
+            let vals: Vec<Val> = args.iter().map(|a| eval(cx, f, a)).collect::<Checked<_>>()?;
             if vals.iter().all(|v| matches!(v, Val::S(_))) {
-                let xs: Vec<&Scalar> = vals.iter().map(|v| v.at(0)).collect();
-                return Val::S(super::builtins::call(*b, &xs, &cx.prog.holidays));
+                let xs: Vec<&Scalar> = vals.iter().map(|v| v.at(0)).collect::<Checked<_>>()?;
+                return Ok(Val::S(super::builtins::call(*b, &xs, &cx.prog.holidays)));
             }
-            // Arguments gathered on the stack: no built-in takes more than four.
+            // Arguments gathered on the stack: no built-in takes more than four (check).
             const NULL: Scalar = Scalar::Null;
-            let k = vals.len().min(4);
-            Val::col(
-                (0..n)
-                    .map(|i| {
-                        let mut xs: [&Scalar; 4] = [&NULL; 4];
-                        for (x, v) in xs.iter_mut().zip(&vals) {
-                            *x = v.at(i);
-                        }
-                        super::builtins::call(*b, xs.get(..k).unwrap_or(&[]), &cx.prog.holidays)
-                    })
-                    .collect(),
-            )
+            if vals.len() > 4 {
+                return Err(Fault::new(format!("a built-in function was called with {} arguments", vals.len())));
+            }
+            let k = vals.len();
+            let one = |i: usize| -> Checked<Scalar> {
+                let mut xs: [&Scalar; 4] = [&NULL; 4];
+                for (x, v) in xs.iter_mut().zip(&vals) {
+                    *x = v.at(i)?;
+                }
+                Ok(super::builtins::call(*b, xs.get(..k).unwrap_or(&[]), &cx.prog.holidays))
+            };
+            Val::col((0..n).map(one).collect::<Checked<_>>()?)
         }
         IKind::Agg { func, source, var, filter, arg } => {
-            aggregate(cx, f, *func, source, var.0, filter.as_deref(), arg.as_deref())
+            aggregate(cx, f, *func, source, var.0, filter.as_deref(), arg.as_deref())?
         }
-    }
+    })
 }
 
+/// The column of a field. INVARIANT: the field is one of its table's (check), and the data has a
+/// table per schema table with a column per field (`Dataset::empty`, the readers).
+fn column<'a>(cx: &Ctx<'a>, table: crate::schema::TableId, fid: crate::schema::FieldId) -> Checked<&'a crate::table::Column> {
+    cx.data
+        .table(table)
+        .and_then(|t| t.col(fid))
+        .ok_or_else(|| Fault::new(format!("field {} of table {} has no column in the data", fid.0, table.0)))
+}
+
+/// The value of `col` in `row`. INVARIANT: every column of a table has a value per row.
+fn cell(col: &crate::table::Column, row: u32) -> Checked<&Scalar> {
+    col.get(row).ok_or_else(|| Fault::new(format!("a column of {} values was read at row {row}", col.values.len())))
+}
+
+/// A field of the rows a variable is bound to, read on their own table or on an ancestor's row.
 fn field_col(
     cx: &Ctx,
     f: &Frame,
     var: crate::check::program::VarId,
     table: crate::schema::TableId,
     fid: crate::schema::FieldId,
-) -> Val {
-    let Bind::Rows { table: vt, rows } = f.var(var.0) else { return Val::S(Scalar::Null) };
-    let Some(col) = cx.data.table(table).and_then(|t| t.col(fid)) else { return Val::S(Scalar::Null) };
+) -> Checked<Val> {
+    // INVARIANT: a field is read through a variable bound to rows of its table or of a table below
+    // it (check resolves `o.Field` and bare fields so).
+    let Bind::Rows { table: vt, rows } = f.var(var.0) else { return Err(unbound(var.0, "rows")) };
+    let col = column(cx, table, fid)?;
     if *vt == table {
-        return Val::col(rows.iter().map(|r| col.get(*r).clone()).collect());
+        return Ok(Val::col(rows.iter().map(|r| cell(col, *r).cloned()).collect::<Checked<_>>()?));
     }
-    let Some(map) = cx.index.ancestor(*vt, table) else { return Val::S(Scalar::Null) };
-    Val::col(
-        rows.iter()
-            .map(|r| match map.get(*r as usize) {
-                Some(a) if *a != NONE => col.get(*a).clone(),
-                _ => Scalar::Null,
-            })
-            .collect(),
-    )
+    let map = cx
+        .index
+        .ancestor(*vt, table)
+        .ok_or_else(|| Fault::new(format!("table {} is read from rows of table {}, which is not below it", table.0, vt.0)))?;
+    let one = |r: &u32| -> Checked<Scalar> {
+        // INVARIANT: the ancestor map has an entry per row; `NONE` (a row whose parent is not in the
+        // file) is data, and its ancestor's fields are missing.
+        match map.get(*r as usize) {
+            Some(a) if *a != NONE => cell(col, *a).cloned(),
+            Some(_) => Ok(Scalar::Null),
+            None => Err(Fault::new(format!("row {r} of table {} has no entry in its ancestor map", vt.0))),
+        }
+    };
+    Ok(Val::col(rows.iter().map(one).collect::<Checked<_>>()?))
 }
 
-fn binary(cx: &Ctx, f: &Frame, op: BinOp, a: &IExpr, b: &IExpr) -> Val {
+fn binary(cx: &Ctx, f: &Frame, op: BinOp, a: &IExpr, b: &IExpr) -> Checked<Val> {
     let n = f.len;
-    let av = eval(cx, f, a);
+    let av = eval(cx, f, a)?;
     // Durations are constants on the right of date arithmetic.
     if let IKind::Duration(k, unit) = &b.kind {
         let (k, unit) = (*k, *unit);
@@ -254,7 +301,7 @@ fn binary(cx: &Ctx, f: &Frame, op: BinOp, a: &IExpr, b: &IExpr) -> Val {
             _ => Scalar::Null,
         });
     }
-    let bv = eval(cx, f, b);
+    let bv = eval(cx, f, b)?;
     match op {
         BinOp::And => map2(&av, &bv, n, |x, y| match (truth(x), truth(y)) {
             (Some(false), _) | (_, Some(false)) => Scalar::Bool(false),
@@ -274,7 +321,8 @@ fn binary(cx: &Ctx, f: &Frame, op: BinOp, a: &IExpr, b: &IExpr) -> Val {
         BinOp::Ge => map2(&av, &bv, n, |x, y| opt_bool(compare(x, y).map(|o| o != Ordering::Less))),
         BinOp::Coalesce => map2(&av, &bv, n, |x, y| if x.is_null() { y.clone() } else { x.clone() }),
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => map2(&av, &bv, n, |x, y| arith(op, x, y)),
-        BinOp::In | BinOp::NotIn => Val::S(Scalar::Null),
+        // INVARIANT: `in` and `not in` are lowered to `InSet`, `InTuple`, `InRange` or `InList` by check.
+        BinOp::In | BinOp::NotIn => Err(Fault::new("an `in` was left as a binary operator")),
     }
 }
 
@@ -329,7 +377,7 @@ fn arith(op: BinOp, x: &Scalar, y: &Scalar) -> Scalar {
 }
 
 /// Builds the (outer item, inner item) pairs of an aggregate's source.
-pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Pairs {
+pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Checked<Pairs> {
     pairs_limited(cx, f, source, var, usize::MAX)
 }
 
@@ -348,13 +396,13 @@ fn pairs_at_once() -> usize {
 
 /// [`pairs`] with at most `limit` inner items per outer item, the first ones in order: enough to
 /// name some rows a finding is about without making every pair when a key is shared by thousands.
-pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize) -> Pairs {
-    pairs_from(cx, f, source, var, limit, 0, usize::MAX).0
+pub fn pairs_limited(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize) -> Checked<Pairs> {
+    Ok(pairs_from(cx, f, source, var, limit, 0, usize::MAX)?.0)
 }
 
 /// The pairs of the outer items from `from` on, stopping after the item at which there are
 /// `most` pairs or more; with the next outer item to start from.
-fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from: usize, most: usize) -> (Pairs, usize) {
+fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from: usize, most: usize) -> Checked<(Pairs, usize)> {
     let mut next = f.len;
     let mut outer: Vec<u32> = vec![];
     let mut inner_rows: Vec<u32> = vec![];
@@ -363,48 +411,57 @@ fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from
     match source {
         Source::Below { var: anchor_var, anchor, table } => {
             inner_table = Some(*table);
-            if let Bind::Rows { table: vt, rows } = f.var(anchor_var.0) {
-                let anchor_rows: Vec<u32> = if vt == anchor {
-                    rows.to_vec()
-                } else {
-                    let map = cx.index.ancestor(*vt, *anchor);
-                    rows.iter().map(|r| map.and_then(|m| m.get(*r as usize)).copied().unwrap_or(NONE)).collect()
-                };
-                if let Some(csr) = cx.index.below(*anchor, *table) {
-                    for (i, a) in anchor_rows.iter().enumerate().skip(from) {
-                        if outer.len() >= most {
-                            next = i;
-                            break;
-                        }
-                        if *a == NONE {
-                            continue;
-                        }
-                        for r in csr.group(*a).iter().take(limit) {
-                            outer.push(i as u32);
-                            inner_rows.push(*r);
-                        }
-                    }
+            // INVARIANT: `below` ranges over the rows under a variable bound to rows of the anchor
+            // table or of a table below it, and the index links the anchor to the table (check).
+            let Bind::Rows { table: vt, rows } = f.var(anchor_var.0) else { return Err(unbound(anchor_var.0, "rows")) };
+            let anchor_rows: Vec<u32> = if vt == anchor {
+                rows.to_vec()
+            } else {
+                let map = cx.index.ancestor(*vt, *anchor).ok_or_else(|| {
+                    Fault::new(format!("rows of table {} were anchored at table {}, which is not above it", vt.0, anchor.0))
+                })?;
+                rows.iter()
+                    .map(|r| map.get(*r as usize).copied().ok_or_else(|| Fault::new(format!("row {r} has no ancestor entry"))))
+                    .collect::<Checked<_>>()?
+            };
+            let csr = cx
+                .index
+                .below(*anchor, *table)
+                .ok_or_else(|| Fault::new(format!("table {} is not below table {}", table.0, anchor.0)))?;
+            for (i, a) in anchor_rows.iter().enumerate().skip(from) {
+                if outer.len() >= most {
+                    next = i;
+                    break;
+                }
+                // A row whose parent is not in the file has no rows below it: data, not a fault.
+                if *a == NONE {
+                    continue;
+                }
+                for r in csr.group(*a)?.iter().take(limit) {
+                    outer.push(i as u32);
+                    inner_rows.push(*r);
                 }
             }
         }
         Source::Group { table } => {
             inner_table = Some(*table);
-            if let Some(Bind::Group { gid, csr, .. }) = f.vars.first() {
-                for (i, g) in gid.iter().enumerate().skip(from) {
-                    if outer.len() >= most {
-                        next = i;
-                        break;
-                    }
-                    for r in csr.group(*g).iter().take(limit) {
-                        outer.push(i as u32);
-                        inner_rows.push(*r);
-                    }
+            // INVARIANT: a group's rows are read only in a group rule, whose frame binds variable 0
+            // to its groups.
+            let Some(Bind::Group { gid, csr, .. }) = f.vars.first() else { return Err(unbound(0, "groups")) };
+            for (i, g) in gid.iter().enumerate().skip(from) {
+                if outer.len() >= most {
+                    next = i;
+                    break;
+                }
+                for r in csr.group(*g)?.iter().take(limit) {
+                    outer.push(i as u32);
+                    inner_rows.push(*r);
                 }
             }
         }
         Source::All { table, keys } => {
             inner_table = Some(*table);
-            let len = cx.data.table(*table).map_or(0, |t| t.len) as u32;
+            let len = table_len(cx, *table)? as u32;
             if keys.is_empty() {
                 for i in from..f.len {
                     if outer.len() >= most {
@@ -420,21 +477,21 @@ fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from
                 // Hash join on the key conjuncts.
                 let mut all = Frame { len: len as usize, ..Frame::default() };
                 all.bind(var, Bind::Rows { table: *table, rows: Arc::new((0..len).collect()) });
-                let inner_keys: Vec<Val> = keys.iter().map(|(k, _)| eval(cx, &all, k)).collect();
-                let outer_keys: Vec<Val> = keys.iter().map(|(_, k)| eval(cx, f, k)).collect();
+                let inner_keys: Vec<Val> = keys.iter().map(|(k, _)| eval(cx, &all, k)).collect::<Checked<_>>()?;
+                let outer_keys: Vec<Val> = keys.iter().map(|(_, k)| eval(cx, f, k)).collect::<Checked<_>>()?;
                 // Sort kernel on key hashes: no allocation per key. A hash collision only adds a
                 // pair, and the filter (which holds the `==` conjuncts) drops it again.
-                let mut inner: Vec<(u64, u32)> =
-                    (0..len as usize).filter_map(|r| key_hash(&inner_keys, r).map(|h| (h, r as u32))).collect();
+                let mut inner: Vec<(u64, u32)> = hashed(&inner_keys, 0..len as usize)?;
                 inner.sort_unstable();
                 for i in from..f.len {
                     if outer.len() >= most {
                         next = i;
                         break;
                     }
-                    let Some(h) = key_hash(&outer_keys, i) else { continue };
+                    let Some(h) = key_hash(&outer_keys, i)? else { continue };
                     let start = inner.partition_point(|(x, _)| *x < h);
-                    for (x, r) in inner.get(start..).unwrap_or(&[]).iter().take(limit) {
+                    // `partition_point` is at most the length, so the slice always exists.
+                    for (x, r) in inner.get(start..).unwrap_or_default().iter().take(limit) {
                         if *x != h {
                             break;
                         }
@@ -445,7 +502,7 @@ fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from
             }
         }
         Source::List(list) => {
-            let lv = eval(cx, f, list);
+            let lv = eval(cx, f, list)?;
             let mut vals = vec![];
             let mut pos = vec![];
             for i in from..f.len {
@@ -453,7 +510,8 @@ fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from
                     next = i;
                     break;
                 }
-                if let Scalar::List(xs) = lv.at(i) {
+                // A missing list has no items: data, not a fault.
+                if let Scalar::List(xs) = lv.at(i)? {
                     for (j, x) in xs.iter().enumerate().take(limit) {
                         outer.push(i as u32);
                         vals.push(x.clone());
@@ -464,13 +522,29 @@ fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from
             items = Some((vals, pos));
         }
     }
-    let mut frame = f.select(&outer);
+    let mut frame = f.select(&outer)?;
     match (items, inner_table) {
         (Some((vals, pos)), _) => frame.bind(var, Bind::Items { vals: Arc::new(vals), pos: Arc::new(pos) }),
         (None, Some(t)) => frame.bind(var, Bind::Rows { table: t, rows: Arc::new(inner_rows) }),
         (None, None) => {}
     }
-    (Pairs { frame, outer }, next)
+    Ok((Pairs { frame, outer }, next))
+}
+
+/// The number of rows of a table. INVARIANT: the data has a table per schema table.
+fn table_len(cx: &Ctx, t: crate::schema::TableId) -> Checked<usize> {
+    cx.data.table(t).map(|x| x.len).ok_or_else(|| Fault::new(format!("table {} is not in the data", t.0)))
+}
+
+/// `(key hash, row)` of the rows whose key has no missing part.
+fn hashed(keys: &[Val], rows: impl Iterator<Item = usize>) -> Checked<Vec<(u64, u32)>> {
+    let mut out = vec![];
+    for r in rows {
+        if let Some(h) = key_hash(keys, r)? {
+            out.push((h, r as u32));
+        }
+    }
+    Ok(out)
 }
 
 /// What a conjunct of a join's filter depends on.
@@ -558,31 +632,35 @@ struct Runs {
 
 impl Runs {
     /// The rows' runs; `None` on a hash collision (the pairs decide then).
-    fn new(keys: &[Val], rows: impl Iterator<Item = usize>) -> Option<Runs> {
-        let mut sorted: Vec<(u64, u32)> = rows.filter_map(|r| key_hash(keys, r).map(|h| (h, r as u32))).collect();
+    fn new(keys: &[Val], rows: impl Iterator<Item = usize>) -> Checked<Option<Runs>> {
+        let mut sorted = hashed(keys, rows)?;
         sorted.sort_unstable();
         let mut map = rustc_hash::FxHashMap::default();
         let mut start = 0;
         for run in sorted.chunk_by(|a, b| a.0 == b.0) {
-            let &(h, first) = run.first()?;
-            if run.iter().any(|(_, r)| !same_key(keys, first as usize, keys, *r as usize)) {
-                return None;
+            // `chunk_by` never gives an empty run.
+            let Some(&(h, first)) = run.first() else { continue };
+            for (_, r) in run {
+                if !same_key(keys, first as usize, keys, *r as usize)? {
+                    return Ok(None);
+                }
             }
             map.insert(h, (start, start + run.len()));
             start += run.len();
         }
-        Some(Runs { map, rows: sorted })
+        Ok(Some(Runs { map, rows: sorted }))
     }
 
     /// The rows (of keys `keys`) whose key is that of item `i` of `outer`.
-    fn of(&self, keys: &[Val], outer: &[Val], i: usize) -> &[(u64, u32)] {
-        let Some(h) = key_hash(outer, i) else { return &[] };
-        let Some(&(s, e)) = self.map.get(&h) else { return &[] };
-        let run = self.rows.get(s..e).unwrap_or(&[]);
-        match run.first() {
-            Some(&(_, r)) if same_key(keys, r as usize, outer, i) => run,
+    fn of(&self, keys: &[Val], outer: &[Val], i: usize) -> Checked<&[(u64, u32)]> {
+        let Some(h) = key_hash(outer, i)? else { return Ok(&[]) };
+        let Some(&(s, e)) = self.map.get(&h) else { return Ok(&[]) };
+        // INVARIANT: the map holds ranges of `rows` (made in `new`).
+        let run = self.rows.get(s..e).ok_or_else(|| Fault::new(format!("a key's rows {s}..{e} are not in its index")))?;
+        Ok(match run.first() {
+            Some(&(_, r)) if same_key(keys, r as usize, outer, i)? => run,
             _ => &[],
-        }
+        })
     }
 }
 
@@ -603,38 +681,38 @@ fn grouped_join(
     var: u32,
     filter: Option<&IExpr>,
     arg: Option<&IExpr>,
-) -> Option<Vec<Scalar>> {
+) -> Checked<Option<Vec<Scalar>>> {
     #[cfg(test)]
     if tests::PAIRS_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
-        return None;
+        return Ok(None);
     }
     let counting = matches!(func, AggFn::Count | AggFn::Exists | AggFn::None);
     if !counting && !matches!(func, AggFn::Min | AggFn::Max) {
-        return None;
+        return Ok(None);
     }
     let mut parts = vec![];
     if let Some(e) = filter {
         conjuncts(e, &mut parts);
     }
-    let terms: Vec<Term> = parts.iter().map(|e| term(e, var, keys)).collect::<Option<_>>()?;
+    let Some(terms) = parts.iter().map(|e| term(e, var, keys)).collect::<Option<Vec<Term>>>() else { return Ok(None) };
     let (mut not_self, mut differs) = (None, None);
     for t in &terms {
         match t {
             Term::NotSelf(w) if not_self.is_none() => match f.var(*w) {
                 Bind::Rows { table: t, rows } if *t == table => not_self = Some(rows.clone()),
-                _ => return None,
+                _ => return Ok(None),
             },
             Term::Differs(a, b) if differs.is_none() => differs = Some((*a, *b)),
-            Term::NotSelf(_) | Term::Differs(..) => return None,
+            Term::NotSelf(_) | Term::Differs(..) => return Ok(None),
             _ => {}
         }
     }
     let value = match (counting, arg) {
         (true, _) => None,
         (false, Some(a)) if not_self.is_none() && inner_only(a, var) && differs.is_none_or(|(d, _)| same(d, a)) => Some(a),
-        (false, _) => return None,
+        (false, _) => return Ok(None),
     };
-    let len = cx.data.table(table).map_or(0, |t| t.len);
+    let len = table_len(cx, table)?;
     let mut all = Frame { len, ..Frame::default() };
     all.bind(var, Bind::Rows { table, rows: Arc::new((0..len as u32).collect()) });
     let mut inner_ok = vec![true; len];
@@ -645,100 +723,126 @@ fn grouped_join(
             Term::Outer(e) => (f, &mut outer_ok, *e),
             Term::Key | Term::NotSelf(_) | Term::Differs(..) => continue,
         };
-        let v = eval(cx, frame, e);
+        let v = eval(cx, frame, e)?;
         for (i, k) in ok.iter_mut().enumerate() {
-            *k = *k && truth(v.at(i)) == Some(true);
+            *k = *k && truth(v.at(i)?) == Some(true);
         }
     }
-    let inner_keys: Vec<Val> = keys.iter().map(|(k, _)| eval(cx, &all, k)).collect();
-    let outer_keys: Vec<Val> = keys.iter().map(|(_, k)| eval(cx, f, k)).collect();
+    let inner_keys: Vec<Val> = keys.iter().map(|(k, _)| eval(cx, &all, k)).collect::<Checked<_>>()?;
+    let outer_keys: Vec<Val> = keys.iter().map(|(_, k)| eval(cx, f, k)).collect::<Checked<_>>()?;
     // `o.V != V`: the values of both sides, and the keys extended by them.
-    let differ = differs.map(|(a, b)| (eval(cx, &all, a), eval(cx, f, b)));
+    let differ = match differs {
+        Some((a, b)) => Some((eval(cx, &all, a)?, eval(cx, f, b)?)),
+        None => None,
+    };
     let extended = |keys: &[Val], v: &Val| keys.iter().cloned().chain([v.clone()]).collect::<Vec<Val>>();
-    let ok = |r: usize| inner_ok.get(r) == Some(&true);
+    // Rows that pass the inner conjuncts and whose value `v` (when given) is present.
+    let passing = |v: Option<&Val>| -> Checked<Vec<usize>> {
+        let mut rows = Vec::with_capacity(len);
+        for (r, ok) in inner_ok.iter().enumerate() {
+            if *ok && v.map_or(Ok(true), |v| v.at(r).map(|x| !x.is_null()))? {
+                rows.push(r);
+            }
+        }
+        Ok(rows)
+    };
     if let Some(a) = value {
-        let av = eval(cx, &all, a);
-        let by_key = Runs::new(&inner_keys, (0..len).filter(|r| ok(*r) && !av.at(*r).is_null()))?;
+        let av = eval(cx, &all, a)?;
+        let Some(by_key) = Runs::new(&inner_keys, passing(Some(&av))?.into_iter())? else { return Ok(None) };
         let better =
             |x: &Scalar, y: &Scalar| compare(x, y) == Some(if func == AggFn::Min { Ordering::Less } else { Ordering::Greater });
-        let out = (0..f.len)
-            .map(|i| {
-                if outer_ok.get(i) != Some(&true) {
-                    return Scalar::Null;
-                }
-                // The most extreme value of the key, and the most extreme of those not equal to it.
-                let (mut first, mut second): (Option<&Scalar>, Option<&Scalar>) = (None, None);
-                for (_, r) in by_key.of(&inner_keys, &outer_keys, i) {
-                    let x = av.at(*r as usize);
-                    match first {
-                        None => first = Some(x),
-                        Some(b) if better(x, b) => {
-                            second = first;
-                            first = Some(x);
-                        }
-                        Some(b) if compare(x, b) != Some(Ordering::Equal) && second.is_none_or(|s| better(x, s)) => {
-                            second = Some(x);
-                        }
-                        _ => {}
+        let one = |i: usize| -> Checked<Scalar> {
+            if outer_ok.get(i) != Some(&true) {
+                return Ok(Scalar::Null);
+            }
+            // The most extreme value of the key, and the most extreme of those not equal to it.
+            let (mut first, mut second): (Option<&Scalar>, Option<&Scalar>) = (None, None);
+            for (_, r) in by_key.of(&inner_keys, &outer_keys, i)? {
+                let x = av.at(*r as usize)?;
+                match first {
+                    None => first = Some(x),
+                    Some(b) if better(x, b) => {
+                        second = first;
+                        first = Some(x);
                     }
+                    Some(b) if compare(x, b) != Some(Ordering::Equal) && second.is_none_or(|s| better(x, s)) => {
+                        second = Some(x);
+                    }
+                    _ => {}
                 }
-                let chosen = match &differ {
-                    None => first,
-                    Some((_, dv)) if dv.at(i).is_null() => None,
-                    Some((_, dv)) if first.is_some_and(|b| compare(b, dv.at(i)) == Some(Ordering::Equal)) => second,
-                    Some(_) => first,
-                };
-                chosen.cloned().unwrap_or(Scalar::Null)
-            })
-            .collect();
-        return Some(out);
+            }
+            let chosen = match &differ {
+                None => first,
+                Some((_, dv)) if dv.at(i)?.is_null() => None,
+                Some((_, dv))
+                    if first.map(|b| dv.at(i).map(|d| compare(b, d) == Some(Ordering::Equal))).transpose()? == Some(true) =>
+                {
+                    second
+                }
+                Some(_) => first,
+            };
+            // No row of the key (or none with another value): the aggregate of nothing is missing.
+            Ok(chosen.cloned().unwrap_or(Scalar::Null))
+        };
+        return Ok(Some((0..f.len).map(one).collect::<Checked<_>>()?));
     }
     let by_key = match &differ {
-        Some((dv, _)) => Runs::new(&inner_keys, (0..len).filter(|r| ok(*r) && !dv.at(*r).is_null()))?,
-        None => Runs::new(&inner_keys, (0..len).filter(|r| ok(*r)))?,
+        Some((dv, _)) => Runs::new(&inner_keys, passing(Some(dv))?.into_iter())?,
+        None => Runs::new(&inner_keys, passing(None)?.into_iter())?,
     };
+    let Some(by_key) = by_key else { return Ok(None) };
     let by_value = match &differ {
         Some((dv, do_)) => {
             let (ik, ok2) = (extended(&inner_keys, dv), extended(&outer_keys, do_));
-            Some((Runs::new(&ik, (0..len).filter(|r| ok(*r)))?, ik, ok2))
+            let Some(runs) = Runs::new(&ik, passing(None)?.into_iter())? else { return Ok(None) };
+            Some((runs, ik, ok2))
         }
         None => None,
     };
-    let out = (0..f.len)
-        .map(|i| {
-            if outer_ok.get(i) != Some(&true) || differ.as_ref().is_some_and(|(_, dv)| dv.at(i).is_null()) {
-                return 0;
-            }
-            let mut c = by_key.of(&inner_keys, &outer_keys, i).len() as i64;
-            if let Some((runs, ik, ok2)) = &by_value {
-                c -= runs.of(ik, ok2, i).len() as i64;
-            }
-            // The outer item's own row is among those counted when it passes the inner conjuncts,
-            // has the same key and (for `o.V != V`) a value that differs.
-            if let Some(rows) = &not_self
-                && let Some(&own) = rows.get(i)
-                && ok(own as usize)
-                && same_key(&inner_keys, own as usize, &outer_keys, i)
-                && differ.as_ref().is_none_or(|(dv, do_)| {
-                    !dv.at(own as usize).is_null() && compare(dv.at(own as usize), do_.at(i)) != Some(Ordering::Equal)
-                })
-            {
+    let ok = |r: usize| inner_ok.get(r) == Some(&true);
+    let one = |i: usize| -> Checked<i64> {
+        if outer_ok.get(i) != Some(&true) {
+            return Ok(0);
+        }
+        if let Some((_, dv)) = &differ
+            && dv.at(i)?.is_null()
+        {
+            return Ok(0);
+        }
+        let mut c = by_key.of(&inner_keys, &outer_keys, i)?.len() as i64;
+        if let Some((runs, ik, ok2)) = &by_value {
+            c -= runs.of(ik, ok2, i)?.len() as i64;
+        }
+        // The outer item's own row is among those counted when it passes the inner conjuncts,
+        // has the same key and (for `o.V != V`) a value that differs.
+        if let Some(rows) = &not_self {
+            // INVARIANT: `this` is bound to a row for every outer item.
+            let own = *rows.get(i).ok_or_else(|| Fault::new(format!("item {i} has no row of its own")))? as usize;
+            let differs_too = match &differ {
+                Some((dv, do_)) => !dv.at(own)?.is_null() && compare(dv.at(own)?, do_.at(i)?) != Some(Ordering::Equal),
+                None => true,
+            };
+            if ok(own) && same_key(&inner_keys, own, &outer_keys, i)? && differs_too {
                 c -= 1;
             }
-            c
-        })
-        .map(|c| match func {
+        }
+        Ok(c)
+    };
+    let mut out = Vec::with_capacity(f.len);
+    for i in 0..f.len {
+        let c = one(i)?;
+        out.push(match func {
             AggFn::Count => Scalar::Int(c),
             AggFn::Exists => Scalar::Bool(c > 0),
             _ => Scalar::Bool(c == 0),
-        })
-        .collect();
-    Some(out)
+        });
+    }
+    Ok(Some(out))
 }
 
 /// Whether item `i` of the keys `a` and item `j` of the keys `b` are the same join key (as
 /// [`key_hash`] sees values: dates and whole decimals as numbers).
-fn same_key(a: &[Val], i: usize, b: &[Val], j: usize) -> bool {
+fn same_key(a: &[Val], i: usize, b: &[Val], j: usize) -> Checked<bool> {
     fn part(s: &Scalar) -> Option<(Option<&str>, i64, u64)> {
         match s {
             Scalar::Null | Scalar::List(_) => None,
@@ -750,7 +854,15 @@ fn same_key(a: &[Val], i: usize, b: &[Val], j: usize) -> bool {
             Scalar::Dec(x) => Some((None, 0, x.to_bits())),
         }
     }
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| matches!((part(x.at(i)), part(y.at(j))), (Some(p), Some(q)) if p == q))
+    if a.len() != b.len() {
+        return Ok(false);
+    }
+    for (x, y) in a.iter().zip(b) {
+        if !matches!((part(x.at(i)?), part(y.at(j)?)), (Some(p), Some(q)) if p == q) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A hashable join key.
@@ -764,26 +876,25 @@ pub enum Key {
     Bits(u64),
 }
 
-fn key_of(vals: &[Val], i: usize) -> Option<Vec<Key>> {
-    vals.iter()
-        .map(|v| match v.at(i) {
-            Scalar::Null | Scalar::List(_) => None,
-            Scalar::Text(t) => Some(Key::Text(t.clone())),
-            Scalar::Int(n) => Some(Key::Int(*n)),
-            Scalar::Date(d) => Some(Key::Int(i64::from(*d))),
-            Scalar::Bool(b) => Some(Key::Int(i64::from(*b))),
-            Scalar::Dec(x) => Some(if x.fract() == 0.0 { Key::Int(*x as i64) } else { Key::Bits(x.to_bits()) }),
-        })
-        .collect()
+/// The key of a value; `None` when it is missing or a list.
+pub fn key_of(v: &Scalar) -> Option<Key> {
+    match v {
+        Scalar::Null | Scalar::List(_) => None,
+        Scalar::Text(t) => Some(Key::Text(t.clone())),
+        Scalar::Int(n) => Some(Key::Int(*n)),
+        Scalar::Date(d) => Some(Key::Int(i64::from(*d))),
+        Scalar::Bool(b) => Some(Key::Int(i64::from(*b))),
+        Scalar::Dec(x) => Some(if x.fract() == 0.0 { Key::Int(*x as i64) } else { Key::Bits(x.to_bits()) }),
+    }
 }
 
 /// A hash of the join key of item `i`; `None` when a part is missing.
-fn key_hash(vals: &[Val], i: usize) -> Option<u64> {
+fn key_hash(vals: &[Val], i: usize) -> Checked<Option<u64>> {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
     for v in vals {
-        match v.at(i) {
-            Scalar::Null | Scalar::List(_) => return None,
+        match v.at(i)? {
+            Scalar::Null | Scalar::List(_) => return Ok(None),
             Scalar::Text(t) => {
                 0u8.hash(&mut h);
                 t.hash(&mut h);
@@ -795,27 +906,35 @@ fn key_hash(vals: &[Val], i: usize) -> Option<u64> {
             Scalar::Dec(x) => x.to_bits().hash(&mut h),
         }
     }
-    Some(h.finish())
+    Ok(Some(h.finish()))
 }
 
 /// Whether each pair passes the aggregate's filter.
-pub fn filter_mask(cx: &Ctx, p: &Pairs, filter: Option<&IExpr>) -> Vec<bool> {
+pub fn filter_mask(cx: &Ctx, p: &Pairs, filter: Option<&IExpr>) -> Checked<Vec<bool>> {
     match filter {
-        None => vec![true; p.outer.len()],
+        None => Ok(vec![true; p.outer.len()]),
         Some(e) => {
-            let v = eval(cx, &p.frame, e);
-            (0..p.outer.len()).map(|i| truth(v.at(i)) == Some(true)).collect()
+            let v = eval(cx, &p.frame, e)?;
+            (0..p.outer.len()).map(|i| Ok(truth(v.at(i)?) == Some(true))).collect()
         }
     }
 }
 
-fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter: Option<&IExpr>, arg: Option<&IExpr>) -> Val {
+fn aggregate(
+    cx: &Ctx,
+    f: &Frame,
+    func: AggFn,
+    source: &Source,
+    var: u32,
+    filter: Option<&IExpr>,
+    arg: Option<&IExpr>,
+) -> Checked<Val> {
     let n = f.len;
     if let Source::All { table, keys } = source
         && !keys.is_empty()
-        && let Some(values) = grouped_join(cx, f, func, *table, keys, var, filter, arg)
+        && let Some(values) = grouped_join(cx, f, func, *table, keys, var, filter, arg)?
     {
-        return Val::col(values);
+        return Ok(Val::col(values));
     }
     let mut out = vec![Scalar::Null; n];
     // Accumulators, by outer item: counts (count, exists, none; share's numerators), share's
@@ -827,16 +946,21 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
     let mut sets: Vec<HashSet<Key>> = if func == AggFn::Distinct { vec![HashSet::new(); n] } else { vec![] };
     let mut from = 0;
     loop {
-        let (p, next) = pairs_from(cx, f, source, var, usize::MAX, from, pairs_at_once());
-        let keep = filter_mask(cx, &p, filter);
+        let (p, next) = pairs_from(cx, f, source, var, usize::MAX, from, pairs_at_once())?;
+        let keep = filter_mask(cx, &p, filter)?;
         let value = match arg {
-            Some(a) => Some(eval(cx, &p.frame, a)),
+            Some(a) => Some(eval(cx, &p.frame, a)?),
             None => match p.frame.var(var) {
                 Bind::Items { vals, .. } => Some(Val::C(vals.clone())),
                 _ => None,
             },
         };
+        // Each pair's outer item is an item of `f` (pairs_from makes them so): the accumulators,
+        // made for `n` items, have its slot.
         let kept = p.outer.iter().enumerate().filter(|(k, _)| keep.get(*k) == Some(&true)).map(|(k, o)| (k, *o as usize));
+        // INVARIANT: an aggregate that needs a value has one (check gives `min`, `max`, `sum`,
+        // `list` and `distinct` an argument, or ranges them over a list's items).
+        let needed = || Fault::new(format!("an aggregate `{func:?}` has no value to aggregate"));
         match func {
             AggFn::Count | AggFn::Exists | AggFn::None => {
                 for (_, o) in kept {
@@ -846,8 +970,9 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
                 }
             }
             AggFn::All => {
+                let v = value.as_ref().ok_or_else(needed)?;
                 for (k, o) in kept {
-                    if value.as_ref().is_some_and(|v| truth(v.at(k)) == Some(false))
+                    if truth(v.at(k)?) == Some(false)
                         && let Some(x) = flags.get_mut(o)
                     {
                         *x = false;
@@ -855,11 +980,12 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
                 }
             }
             AggFn::Share => {
+                let v = value.as_ref().ok_or_else(needed)?;
                 for (k, o) in kept {
                     if let Some(d) = den.get_mut(o) {
                         *d += 1;
                     }
-                    if value.as_ref().is_some_and(|v| truth(v.at(k)) == Some(true))
+                    if truth(v.at(k)?) == Some(true)
                         && let Some(x) = counts.get_mut(o)
                     {
                         *x += 1;
@@ -867,9 +993,9 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
                 }
             }
             AggFn::Min | AggFn::Max | AggFn::Sum => {
-                let Some(v) = &value else { return Val::col(out) };
+                let v = value.as_ref().ok_or_else(needed)?;
                 for (k, o) in kept {
-                    let x = v.at(k);
+                    let x = v.at(k)?;
                     if x.is_null() {
                         continue;
                     }
@@ -888,9 +1014,9 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
                 }
             }
             AggFn::List => {
-                let Some(v) = &value else { return Val::col(out) };
+                let v = value.as_ref().ok_or_else(needed)?;
                 for (k, o) in kept {
-                    let x = v.at(k);
+                    let x = v.at(k)?;
                     if !x.is_null()
                         && let Some(l) = lists.get_mut(o)
                     {
@@ -899,13 +1025,12 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
                 }
             }
             AggFn::Distinct => {
-                let Some(v) = &value else { return Val::col(out) };
+                let v = value.as_ref().ok_or_else(needed)?;
                 for (k, o) in kept {
-                    if let Some(key) = key_of(std::slice::from_ref(&Val::S(v.at(k).clone())), 0)
+                    if let Some(key) = key_of(v.at(k)?)
                         && let Some(s) = sets.get_mut(o)
-                        && let Some(k0) = key.into_iter().next()
                     {
-                        s.insert(k0);
+                        s.insert(key);
                     }
                 }
             }
@@ -958,7 +1083,7 @@ fn aggregate(cx: &Ctx, f: &Frame, func: AggFn, source: &Source, var: u32, filter
             }
         }
     }
-    Val::col(out)
+    Ok(Val::col(out))
 }
 
 #[cfg(test)]
@@ -1000,16 +1125,16 @@ pub(crate) mod tests {
         let lib = crate::library::Library::shipped();
         let prog = lib.compile("cin", "2024-25").program.unwrap();
         let data = crate::input::xml::read(&prog.schema, xml.as_bytes(), "x.xml").unwrap();
-        let p = super::super::prepare(&prog, data);
-        super::super::run(&prog, &p, &|_| true).iter().map(|f| format!("{f:?}")).collect()
+        let p = super::super::prepare(&prog, data).unwrap();
+        super::super::run(&prog, &p, &|_| true).unwrap().iter().map(|f| format!("{f:?}")).collect()
     }
 
     fn fgc_findings(files: &[(String, Vec<u8>)]) -> Vec<String> {
         let lib = crate::library::Library::shipped();
         let prog = lib.compile("fgc", "2024-25").program.unwrap();
         let data = crate::input::read_bytes(&prog.schema, crate::input::Format::Csv, files, "fgc").unwrap();
-        let p = super::super::prepare(&prog, data);
-        super::super::run(&prog, &p, &|_| true).iter().map(|f| format!("{f:?}")).collect()
+        let p = super::super::prepare(&prog, data).unwrap();
+        super::super::run(&prog, &p, &|_| true).unwrap().iter().map(|f| format!("{f:?}")).collect()
     }
 
     /// The same for the FGC family rules (`o.FamilyID == FamilyID and o.ReferralDate !=

@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, HashSet};
 /// Whether the rules see the issue's cell as missing (its value did not fit, or there is none).
 pub fn made_missing(data: &Dataset, is: &InputIssue) -> bool {
     let (Some(t), Some(r), Some(f)) = (is.table, is.row, is.field) else { return false };
-    data.table(t).and_then(|x| x.col(f)).is_some_and(|c| c.get(r).is_null())
+    data.table(t).and_then(|x| x.col(f)).is_some_and(|c| c.get(r).is_some_and(crate::table::Scalar::is_null))
 }
 
 /// Adds the findings of `inputs` to `out`, folding each one marked foldable (its cell is missing to
@@ -292,7 +292,7 @@ fn keyless_consequences(prog: &Program, data: &Dataset, findings: Vec<Finding>, 
         let shows_missing_key = ts.key.iter().any(|k| {
             let name = format!("{}.{}", ts.name, prog.schema.field(t, *k).name);
             f.values.iter().any(|v| v.field == name && v.value.is_empty())
-                && data.table(t).and_then(|x| x.col(*k)).is_some_and(|c| c.get(r).is_null())
+                && data.table(t).and_then(|x| x.col(*k)).is_some_and(|c| c.get(r).is_none_or(|v| v.is_null()))
         });
         if shows_missing_key {
             roots.entry((t, r)).or_insert(i);

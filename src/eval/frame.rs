@@ -1,6 +1,7 @@
 //! Evaluation frames: a list of items (rows, groups, pairs of related rows) with the variables each
 //! item binds, evaluated one expression node at a time over all items.
 
+use super::fault::{Checked, Fault};
 use crate::schema::TableId;
 use crate::table::Scalar;
 use std::sync::Arc;
@@ -16,10 +17,17 @@ pub struct Csr {
 
 impl Csr {
     /// The rows of group `g`.
-    pub fn group(&self, g: u32) -> &[u32] {
-        let s = self.offsets.get(g as usize).copied().unwrap_or(0) as usize;
-        let e = self.offsets.get(g as usize + 1).copied().unwrap_or(0) as usize;
-        self.rows.get(s..e).unwrap_or(&[])
+    ///
+    /// INVARIANT: `g` is a group of this CSR (a row of the table it groups by, or a group id made
+    /// with it), and the offsets rise within `rows`; a lookup outside is a [`Fault`].
+    pub fn group(&self, g: u32) -> Checked<&[u32]> {
+        let bounds = (self.offsets.get(g as usize), self.offsets.get(g as usize + 1));
+        let (Some(&s), Some(&e)) = bounds else {
+            return Err(Fault::new(format!("group {g} is not one of the {} groups of a row index", self.len())));
+        };
+        self.rows
+            .get(s as usize..e as usize)
+            .ok_or_else(|| Fault::new(format!("group {g} of a row index spans rows {s}..{e} of {}", self.rows.len())))
     }
     /// Number of groups.
     pub fn len(&self) -> usize {
@@ -73,11 +81,15 @@ pub enum Val {
 
 impl Val {
     /// The value of item `i`.
-    pub fn at(&self, i: usize) -> &Scalar {
-        static NULL: Scalar = Scalar::Null;
+    ///
+    /// INVARIANT: `i` is an item of the frame the value was evaluated over, and a column has a
+    /// value per item of that frame (`expr::eval` checks the length of every column it returns);
+    /// an item outside is a [`Fault`], never a missing value.
+    #[inline]
+    pub fn at(&self, i: usize) -> Checked<&Scalar> {
         match self {
-            Val::S(s) => s,
-            Val::C(c) => c.get(i).unwrap_or(&NULL),
+            Val::S(s) => Ok(s),
+            Val::C(c) => c.get(i).ok_or_else(|| Fault::new(format!("item {i} of a column of {} values was read", c.len()))),
         }
     }
     /// A value per item.
@@ -85,10 +97,10 @@ impl Val {
         Val::C(Arc::new(v))
     }
     /// Items `idx` of this value.
-    pub fn gather(&self, idx: &[u32]) -> Val {
+    pub fn gather(&self, idx: &[u32]) -> Checked<Val> {
         match self {
-            Val::S(s) => Val::S(s.clone()),
-            Val::C(c) => Val::col(idx.iter().map(|i| c.get(*i as usize).cloned().unwrap_or_default()).collect()),
+            Val::S(s) => Ok(Val::S(s.clone())),
+            Val::C(_) => Ok(Val::col(idx.iter().map(|i| self.at(*i as usize).cloned()).collect::<Checked<_>>()?)),
         }
     }
 }
@@ -106,34 +118,51 @@ pub struct Frame {
     pub key: Option<Val>,
 }
 
-fn gather_u32(v: &[u32], idx: &[u32]) -> Vec<u32> {
-    idx.iter().map(|i| v.get(*i as usize).copied().unwrap_or(crate::table::NONE)).collect()
+/// Items `idx` of a per-item vector. INVARIANT: every index is an item of the frame.
+fn gather_u32(v: &[u32], idx: &[u32]) -> Checked<Vec<u32>> {
+    idx.iter()
+        .map(|i| {
+            v.get(*i as usize)
+                .copied()
+                .ok_or_else(|| Fault::new(format!("item {i} of a frame of {} items was selected", v.len())))
+        })
+        .collect()
 }
 
 impl Frame {
     /// The frame of items `idx` (each an index into this frame).
-    pub fn select(&self, idx: &[u32]) -> Frame {
+    pub fn select(&self, idx: &[u32]) -> Checked<Frame> {
         let vars = self
             .vars
             .iter()
-            .map(|b| match b {
-                Bind::None => Bind::None,
-                Bind::Rows { table, rows } => Bind::Rows { table: *table, rows: Arc::new(gather_u32(rows, idx)) },
-                Bind::Items { vals, pos } => Bind::Items {
-                    vals: Arc::new(idx.iter().map(|i| vals.get(*i as usize).cloned().unwrap_or_default()).collect()),
-                    pos: Arc::new(gather_u32(pos, idx)),
-                },
-                Bind::Group { table, gid, csr } => {
-                    Bind::Group { table: *table, gid: Arc::new(gather_u32(gid, idx)), csr: csr.clone() }
-                }
+            .map(|b| {
+                Ok(match b {
+                    Bind::None => Bind::None,
+                    Bind::Rows { table, rows } => Bind::Rows { table: *table, rows: Arc::new(gather_u32(rows, idx)?) },
+                    Bind::Items { vals, pos } => Bind::Items {
+                        vals: Arc::new(
+                            idx.iter()
+                                .map(|i| {
+                                    vals.get(*i as usize).cloned().ok_or_else(|| {
+                                        Fault::new(format!("item {i} of a frame of {} list items was selected", vals.len()))
+                                    })
+                                })
+                                .collect::<Checked<_>>()?,
+                        ),
+                        pos: Arc::new(gather_u32(pos, idx)?),
+                    },
+                    Bind::Group { table, gid, csr } => {
+                        Bind::Group { table: *table, gid: Arc::new(gather_u32(gid, idx)?), csr: csr.clone() }
+                    }
+                })
             })
-            .collect();
-        Frame {
+            .collect::<Checked<_>>()?;
+        Ok(Frame {
             len: idx.len(),
             vars,
-            lets: self.lets.iter().map(|l| l.gather(idx)).collect(),
-            key: self.key.as_ref().map(|k| k.gather(idx)),
-        }
+            lets: self.lets.iter().map(|l| l.gather(idx)).collect::<Checked<_>>()?,
+            key: self.key.as_ref().map(|k| k.gather(idx)).transpose()?,
+        })
     }
 
     /// Binds variable `v`.
@@ -147,7 +176,8 @@ impl Frame {
         }
     }
 
-    /// The binding of variable `v`.
+    /// The binding of variable `v` ([`Bind::None`] when this frame does not bind it: a caller that
+    /// relies on `check`'s scoping treats that as a [`Fault`]).
     pub fn var(&self, v: u32) -> &Bind {
         static NONE: Bind = Bind::None;
         self.vars.get(v as usize).unwrap_or(&NONE)

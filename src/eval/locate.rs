@@ -1,6 +1,7 @@
 //! Turns failing items into findings: the row, its child, its place in the file, the values.
 
 use super::expr::Ctx;
+use super::fault::{Checked, Fault};
 use super::finding::*;
 use super::frame::{Bind, Frame, Val};
 use crate::check::program::{Program, RuleDef, RuleScope};
@@ -87,7 +88,7 @@ fn child_row(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<(Ta
 /// The LAchildID of the child a row belongs to, if its table or an ancestor has that field.
 pub fn child_id(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<String> {
     let (t, r, f) = child_row(data, prog, t, row)?;
-    let v = data.table(t)?.col(f)?.get(r);
+    let v = data.table(t)?.col(f)?.get(r)?;
     (!v.is_null()).then(|| v.display())
 }
 
@@ -108,7 +109,7 @@ fn ordinal(n: u32) -> String {
 pub fn child_record(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Option<String> {
     let (t, r, f) = child_row(data, prog, t, row)?;
     let tbl = data.table(t)?;
-    if !tbl.col(f)?.get(r).is_null() {
+    if !tbl.col(f)?.get(r)?.is_null() {
         return None;
     }
     let pos = tbl.pos.get(r as usize).copied().unwrap_or(0);
@@ -134,8 +135,8 @@ pub fn child_record(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Opt
 fn value_text(data: &Dataset, t: TableId, row: u32, f: FieldId) -> String {
     let Some(col) = data.table(t).and_then(|x| x.col(f)) else { return String::new() };
     match col.get(row) {
-        Scalar::Null => col.raw(row).map(|r| r.to_string()).unwrap_or_default(),
-        v => v.display(),
+        Some(Scalar::Null) | None => col.raw(row).map(|r| r.to_string()).unwrap_or_default(),
+        Some(v) => v.display(),
     }
 }
 
@@ -152,7 +153,7 @@ fn field_name(prog: &Program, t: TableId, f: FieldId) -> String {
 }
 
 /// Builds the finding for item `i` of a rule's frame.
-pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, rel: &[(TableId, u32)]) -> Finding {
+pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, rel: &[(TableId, u32)]) -> Checked<Finding> {
     let prog = cx.prog;
     let data = cx.data;
     let mut fd = Finding {
@@ -176,19 +177,25 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
         explained: None,
         table_order: 0,
     };
-    let lets = |fd: &mut Finding, which: &mut dyn Iterator<Item = usize>| {
+    // A check's findings show the `let`s evaluated before it (those after it have no value yet);
+    // INVARIANT: the values an info rule reports are all evaluated (its findings come last).
+    let lets = |fd: &mut Finding, which: &mut dyn Iterator<Item = usize>| -> Checked<()> {
         for li in which {
-            if let (Some(name), Some(v)) = (rule.lets.get(li), f.lets.get(li)) {
-                fd.values.push(FieldValue { field: name.clone(), value: show(v.at(i)), location: None });
-            }
+            let (Some(name), Some(v)) = (rule.lets.get(li), f.lets.get(li)) else {
+                return Err(Fault::new(format!("`let` {li} of rule {} has no value when its finding is made", rule.code)));
+            };
+            fd.values.push(FieldValue { field: name.clone(), value: show(v.at(i)?), location: None });
         }
+        Ok(())
     };
     match &rule.scope {
         RuleScope::Table(t) => {
+            // INVARIANT: a table rule's frame binds variable 0 to a row per item (scope_frame).
             let row = match f.var(0) {
-                Bind::Rows { rows, .. } => rows.get(i).copied().unwrap_or(0),
-                _ => 0,
-            };
+                Bind::Rows { rows, .. } => rows.get(i).copied(),
+                _ => None,
+            }
+            .ok_or_else(|| Fault::new(format!("item {i} of rule {} has no row", rule.code)))?;
             fd.table = Some(prog.schema.table(*t).name.clone());
             fd.table_order = t.0;
             fd.row = Some(row);
@@ -213,19 +220,19 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
                 fd.location = location(data, prog, *t, row, None);
             }
             fd.location_file = data.table(*t).and_then(|x| x.source.clone());
-            lets(&mut fd, &mut rule.report.iter().copied());
+            lets(&mut fd, &mut rule.report.iter().copied())?;
         }
         RuleScope::Group(t, _) => {
             fd.table = Some(prog.schema.table(*t).name.clone());
             fd.table_order = t.0;
             if let Some(k) = &f.key {
-                fd.values.push(FieldValue { field: "group".into(), value: show(k.at(i)), location: None });
+                fd.values.push(FieldValue { field: "group".into(), value: show(k.at(i)?), location: None });
             }
-            lets(&mut fd, &mut (0..rule.lets.len()));
+            lets(&mut fd, &mut (0..rule.lets.len().min(f.lets.len())))?;
         }
         RuleScope::Return => {
             fd.table_order = 0;
-            lets(&mut fd, &mut (0..rule.lets.len()));
+            lets(&mut fd, &mut (0..rule.lets.len().min(f.lets.len())))?;
         }
     }
     for (rt, rr) in rel {
@@ -261,7 +268,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
         }
     }
     fd.related.sort();
-    fd
+    Ok(fd)
 }
 
 /// Findings on rows of last year's return (`uses previous`) say whether their child is in this
@@ -293,8 +300,9 @@ pub fn link_this_year(prog: &Program, data: &Dataset, findings: &mut [Finding]) 
             let col = data.table(t)?.col(f)?;
             let mut ids = HashMap::new();
             for r in 0..data.table(t)?.len as u32 {
-                let v = col.get(r);
-                if !v.is_null() {
+                if let Some(v) = col.get(r)
+                    && !v.is_null()
+                {
                     ids.entry(v.display()).or_insert(r);
                 }
             }

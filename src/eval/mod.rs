@@ -4,12 +4,16 @@
 pub mod builtins;
 pub mod dates;
 pub mod expr;
+pub mod fault;
+#[cfg(test)]
+mod fault_tests;
 pub mod finding;
 mod fold;
 pub mod frame;
 pub mod index;
 mod locate;
 
+pub use fault::{Checked, Fault};
 pub use finding::{FieldValue, Finding, Location, Merged, Related, RuleRef};
 
 use crate::check::program::{Derivation, IExpr, IKind, IStep, Program, RuleDef, RuleScope, Source};
@@ -37,52 +41,73 @@ pub struct Prepared {
 }
 
 /// Computes derived values and fields, in dependency order.
-pub fn prepare(prog: &Program, mut data: Dataset) -> Prepared {
+///
+/// INVARIANT: `prog.order` names every global and derived field of the program by its index, and
+/// a derived field's column is in the data (check, `Dataset::empty`); a step that is not is a
+/// [`Fault`].
+pub fn prepare(prog: &Program, mut data: Dataset) -> Checked<Prepared> {
     let index = Index::new(&prog.schema, &data);
     let mut globals = vec![Scalar::Null; prog.globals.len()];
     for step in &prog.order {
         match step {
             Derivation::Global(i) => {
-                let Some(g) = prog.globals.get(*i) else { continue };
+                let g = prog.globals.get(*i).ok_or_else(|| Fault::new(format!("global {i} is not one of the program's")))?;
                 let v = {
                     let cx = Ctx { prog, data: &data, index: &index, globals: &globals };
                     let f = Frame { len: 1, ..Frame::default() };
-                    eval(&cx, &f, &g.expr).at(0).clone()
+                    eval(&cx, &f, &g.expr)
+                        .and_then(|v| v.at(0).cloned())
+                        .map_err(|e| e.during(&format!("computing `{}`", g.name)))?
                 };
-                if let Some(slot) = globals.get_mut(*i) {
-                    *slot = v;
-                }
+                let slot = globals.get_mut(*i).ok_or_else(|| Fault::new(format!("global {i} has no slot")))?;
+                *slot = v;
             }
             Derivation::Field(i) => {
-                let Some(d) = prog.derived.get(*i) else { continue };
-                let len = data.table(d.table).map_or(0, |t| t.len);
+                let d =
+                    prog.derived.get(*i).ok_or_else(|| Fault::new(format!("derived field {i} is not one of the program's")))?;
+                let len = data
+                    .table(d.table)
+                    .map(|t| t.len)
+                    .ok_or_else(|| Fault::new(format!("table {} is not in the data", d.table.0)))?;
                 let v = {
                     let cx = Ctx { prog, data: &data, index: &index, globals: &globals };
                     let mut f = Frame { len, ..Frame::default() };
                     f.bind(0, Bind::Rows { table: d.table, rows: Arc::new((0..len as u32).collect()) });
                     eval(&cx, &f, &d.expr)
+                        .map_err(|e| e.during(&format!("deriving field {} of table {}", d.field.0, d.table.0)))?
                 };
-                if let Some(col) = data.tables.get_mut(d.table.0 as usize).and_then(|t| t.columns.get_mut(d.field.0 as usize)) {
-                    col.values = (0..len).map(|r| v.at(r).clone()).collect();
-                    col.present = true;
-                }
+                let values = (0..len).map(|r| v.at(r).cloned()).collect::<Checked<Vec<Scalar>>>()?;
+                let col = data
+                    .tables
+                    .get_mut(d.table.0 as usize)
+                    .and_then(|t| t.columns.get_mut(d.field.0 as usize))
+                    .ok_or_else(|| Fault::new(format!("derived field {} of table {} has no column", d.field.0, d.table.0)))?;
+                col.values = values;
+                col.present = true;
             }
         }
     }
-    Prepared { data, index, globals }
+    Ok(Prepared { data, index, globals })
 }
 
 /// The most findings one rule makes on one file by default; the rest are counted in one more.
 pub const DEFAULT_LIMIT: usize = 10_000;
 
 /// Runs every rule that `keep` accepts, in parallel; findings in deterministic order.
-pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync)) -> Vec<Finding> {
+pub fn run(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync)) -> Checked<Vec<Finding>> {
     run_limited(prog, p, keep, DEFAULT_LIMIT)
 }
 
 /// Like [`run`], with at most `limit` findings per rule (0: no limit), so that a file where every
 /// row is wrong stays fast and bounded in memory.
-pub fn run_limited(prog: &Program, p: &Prepared, keep: &(dyn Fn(&RuleDef) -> bool + Sync), limit: usize) -> Vec<Finding> {
+/// An engine fault in any rule fails the whole run: findings made beside a broken lookup cannot be
+/// trusted to be all there are.
+pub fn run_limited(
+    prog: &Program,
+    p: &Prepared,
+    keep: &(dyn Fn(&RuleDef) -> bool + Sync),
+    limit: usize,
+) -> Checked<Vec<Finding>> {
     run_with(prog, p, keep, limit, &crate::input::Quiet)
 }
 
@@ -93,7 +118,7 @@ pub fn run_with(
     keep: &(dyn Fn(&RuleDef) -> bool + Sync),
     limit: usize,
     progress: &dyn crate::input::Progress,
-) -> Vec<Finding> {
+) -> Checked<Vec<Finding>> {
     let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals };
     let unread = fold::Unread::of(&p.data);
     // A rule that needs a column the file lacks does not run: the missing column's finding says so.
@@ -113,11 +138,11 @@ pub fn run_with(
         .map(|r| {
             // Only timed when asked: wasm32-unknown-unknown has no clock (`Instant::now` panics there).
             let t = timing.then(std::time::Instant::now);
-            let f = run_rule(&cx, r, limit);
+            let f = run_rule(&cx, r, limit).map_err(|e| e.during(&format!("running rule {}", r.code)))?;
             progress.rule();
-            (t.map(|t| t.elapsed()).unwrap_or_default(), r.code.as_str(), f)
+            Ok((t.map(|t| t.elapsed()).unwrap_or_default(), r.code.as_str(), f))
         })
-        .collect();
+        .collect::<Checked<_>>()?;
     if timing {
         let mut slow: Vec<(std::time::Duration, &str)> = timed.iter().map(|(d, c, _)| (*d, *c)).collect();
         slow.sort_by_key(|x| std::cmp::Reverse(x.0));
@@ -128,7 +153,7 @@ pub fn run_with(
     locate::link_this_year(prog, &p.data, &mut out);
     fold::fold_all(prog, &p.data, &unread, &wanted, &mut out);
     sort(&mut out);
-    out
+    Ok(out)
 }
 
 /// Sorts findings into their deterministic order.
@@ -139,26 +164,28 @@ pub fn sort(findings: &mut [Finding]) {
 }
 
 /// The first frame of a rule: its rows, its groups, or one item for the whole return.
-fn scope_frame(cx: &Ctx, rule: &RuleDef) -> Frame {
-    match &rule.scope {
+fn scope_frame(cx: &Ctx, rule: &RuleDef) -> Checked<Frame> {
+    let table_len =
+        |t: TableId| cx.data.table(t).map(|x| x.len).ok_or_else(|| Fault::new(format!("table {} is not in the data", t.0)));
+    Ok(match &rule.scope {
         RuleScope::Return => Frame { len: 1, ..Frame::default() },
         RuleScope::Table(t) => {
-            let len = cx.data.table(*t).map_or(0, |x| x.len);
+            let len = table_len(*t)?;
             let mut f = Frame { len, ..Frame::default() };
             f.bind(0, Bind::Rows { table: *t, rows: Arc::new((0..len as u32).collect()) });
             f
         }
         RuleScope::Group(t, key) => {
-            let len = cx.data.table(*t).map_or(0, |x| x.len);
+            let len = table_len(*t)?;
             let mut rows_f = Frame { len, ..Frame::default() };
             rows_f.bind(0, Bind::Rows { table: *t, rows: Arc::new((0..len as u32).collect()) });
-            let kv = eval(cx, &rows_f, key);
+            let kv = eval(cx, &rows_f, key)?;
             // Groups in order of first appearance; missing keys form no group.
             let mut ids: HashMap<expr::Key, u32> = HashMap::new();
             let mut keys: Vec<Scalar> = vec![];
             let mut members: Vec<Vec<u32>> = vec![];
             for r in 0..len {
-                let k = kv.at(r);
+                let k = kv.at(r)?;
                 let hk = match k {
                     Scalar::Null => continue,
                     Scalar::Text(s) => expr::Key::Text(s.clone()),
@@ -177,37 +204,46 @@ fn scope_frame(cx: &Ctx, rule: &RuleDef) -> Frame {
                     m.push(r as u32);
                 }
             }
-            // Groups sorted by key for deterministic output.
-            let mut order: Vec<usize> = (0..keys.len()).collect();
-            order.sort_by(|a, b| {
-                let (x, y) = (keys.get(*a).cloned().unwrap_or_default(), keys.get(*b).cloned().unwrap_or_default());
-                expr::compare(&x, &y).unwrap_or(std::cmp::Ordering::Equal)
-            });
+            // Groups sorted by key for deterministic output. Keys of one type compare; keys that
+            // do not (a list's length against a list's) keep their order of first appearance.
+            let mut groups: Vec<(Scalar, Vec<u32>)> = keys.into_iter().zip(members).collect();
+            groups.sort_by(|(x, _), (y, _)| expr::compare(x, y).unwrap_or(std::cmp::Ordering::Equal));
             let mut csr = Csr { offsets: vec![0], rows: vec![] };
             let mut sorted_keys = vec![];
-            for g in order {
-                csr.rows.extend(members.get(g).cloned().unwrap_or_default());
+            for (k, m) in groups {
+                csr.rows.extend(m);
                 csr.offsets.push(csr.rows.len() as u32);
-                sorted_keys.push(keys.get(g).cloned().unwrap_or_default());
+                sorted_keys.push(k);
             }
             let n = sorted_keys.len();
             let mut f = Frame { len: n, key: Some(Val::col(sorted_keys)), ..Frame::default() };
             f.bind(0, Bind::Group { table: *t, gid: Arc::new((0..n as u32).collect()), csr: Arc::new(csr) });
             f
         }
-    }
+    })
 }
 
-fn truth(v: &Val, i: usize) -> Option<bool> {
-    match v.at(i) {
+fn truth(v: &Val, i: usize) -> Checked<Option<bool>> {
+    Ok(match v.at(i)? {
         Scalar::Bool(b) => Some(*b),
         _ => None,
+    })
+}
+
+/// The items of a frame whose value is `want`.
+fn items_where(v: &Val, len: usize, want: bool) -> Checked<Vec<u32>> {
+    let mut out = vec![];
+    for i in 0..len {
+        if truth(v, i)? == Some(want) {
+            out.push(i as u32);
+        }
     }
+    Ok(out)
 }
 
 /// Runs one rule and builds findings for its failing items (at most `limit`, 0 for all).
-pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Vec<Finding> {
-    let mut frame = scope_frame(cx, rule);
+pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Checked<Vec<Finding>> {
+    let mut frame = scope_frame(cx, rule)?;
     let mut out = vec![];
     let mut checked = false;
     for step in &rule.steps {
@@ -216,27 +252,27 @@ pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Vec<Finding> {
         }
         match step {
             IStep::When(e) => {
-                let v = eval(cx, &frame, e);
-                let keep: Vec<u32> = (0..frame.len).filter(|i| truth(&v, *i) == Some(true)).map(|i| i as u32).collect();
+                let v = eval(cx, &frame, e)?;
+                let keep = items_where(&v, frame.len, true)?;
                 if keep.len() != frame.len {
-                    frame = frame.select(&keep);
+                    frame = frame.select(&keep)?;
                 }
             }
             IStep::Let(_, e) => {
-                let v = eval(cx, &frame, e);
+                let v = eval(cx, &frame, e)?;
                 frame.lets.push(v);
             }
             IStep::Require(e) | IStep::Forbid(e) => {
                 checked = true;
                 let fail_on = matches!(step, IStep::Forbid(_));
-                let v = eval(cx, &frame, e);
-                let mut failing: Vec<u32> = (0..frame.len).filter(|i| truth(&v, *i) == Some(fail_on)).map(|i| i as u32).collect();
+                let v = eval(cx, &frame, e)?;
+                let mut failing = items_where(&v, frame.len, fail_on)?;
                 let room = if limit == 0 { usize::MAX } else { limit.saturating_sub(out.len()) };
                 let more = failing.len().saturating_sub(room);
                 failing.truncate(room);
                 if !failing.is_empty() {
-                    let sub = frame.select(&failing);
-                    out.extend(findings(cx, rule, &sub, Some(e)));
+                    let sub = frame.select(&failing)?;
+                    out.extend(findings(cx, rule, &sub, Some(e))?);
                 }
                 if more > 0 {
                     out.push(locate::more(cx, rule, more, limit));
@@ -245,30 +281,33 @@ pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Vec<Finding> {
         }
     }
     if !checked && rule.severity == Severity::Info && frame.len > 0 {
-        out.extend(findings(cx, rule, &frame, None));
+        out.extend(findings(cx, rule, &frame, None)?);
     }
-    out
+    Ok(out)
 }
 
 /// Related rows of each item: rows an `exists`/`count` matched, or rows an `all` rejected.
-fn witnesses(cx: &Ctx, f: &Frame, e: &IExpr, acc: &mut Vec<Vec<(TableId, u32)>>) {
+fn witnesses(cx: &Ctx, f: &Frame, e: &IExpr, acc: &mut Vec<Vec<(TableId, u32)>>) -> Checked<()> {
     match &e.kind {
         IKind::Agg { func, source, var, filter, arg } => {
             if matches!(source, Source::List(_)) {
-                return;
+                return Ok(());
             }
             // Enough candidates per item to find MAX_RELATED witnesses in all but odd cases (most
             // rejected by the filter), without making every pair of a key shared by thousands.
-            let p = pairs_limited(cx, f, source, var.0, MAX_RELATED * 8);
-            let keep = filter_mask(cx, &p, filter.as_deref());
-            let reject = if *func == AggFn::All { arg.as_ref().map(|a| eval(cx, &p.frame, a)) } else { None };
-            let Bind::Rows { table, rows } = p.frame.var(var.0) else { return };
+            let p = pairs_limited(cx, f, source, var.0, MAX_RELATED * 8)?;
+            let keep = filter_mask(cx, &p, filter.as_deref())?;
+            let reject = if *func == AggFn::All { arg.as_ref().map(|a| eval(cx, &p.frame, a)).transpose()? } else { None };
+            // INVARIANT: an aggregate over rows binds its variable to rows (pairs_from).
+            let Bind::Rows { table, rows } = p.frame.var(var.0) else {
+                return Err(Fault::new(format!("the rows of an aggregate's variable {} are not bound", var.0)));
+            };
             for (k, o) in p.outer.iter().enumerate() {
                 if keep.get(k) != Some(&true) {
                     continue;
                 }
                 if let Some(r) = &reject
-                    && truth(r, k) != Some(false)
+                    && truth(r, k)? != Some(false)
                 {
                     continue;
                 }
@@ -280,33 +319,34 @@ fn witnesses(cx: &Ctx, f: &Frame, e: &IExpr, acc: &mut Vec<Vec<(TableId, u32)>>)
                 }
             }
         }
-        IKind::Not(a) | IKind::Neg(a) => witnesses(cx, f, a, acc),
+        IKind::Not(a) | IKind::Neg(a) => witnesses(cx, f, a, acc)?,
         IKind::Binary(_, a, b) => {
-            witnesses(cx, f, a, acc);
-            witnesses(cx, f, b, acc);
+            witnesses(cx, f, a, acc)?;
+            witnesses(cx, f, b, acc)?;
         }
         IKind::If(c, a, b) => {
-            witnesses(cx, f, c, acc);
-            witnesses(cx, f, a, acc);
-            witnesses(cx, f, b, acc);
+            witnesses(cx, f, c, acc)?;
+            witnesses(cx, f, a, acc)?;
+            witnesses(cx, f, b, acc)?;
         }
         _ => {}
     }
+    Ok(())
 }
 
-fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, check: Option<&IExpr>) -> Vec<Finding> {
+fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, check: Option<&IExpr>) -> Checked<Vec<Finding>> {
     let mut related: Vec<Vec<(TableId, u32)>> = vec![vec![]; f.len];
     if let Some(e) = check {
-        witnesses(cx, f, e, &mut related);
+        witnesses(cx, f, e, &mut related)?;
     }
     let holes: Vec<Option<Val>> = rule
         .template
         .iter()
         .map(|p| match p {
-            crate::check::program::IPart::Expr(e) => Some(eval(cx, f, e)),
-            crate::check::program::IPart::Text(_) => None,
+            crate::check::program::IPart::Expr(e) => eval(cx, f, e).map(Some),
+            crate::check::program::IPart::Text(_) => Ok(None),
         })
-        .collect();
+        .collect::<Checked<_>>()?;
     let mut out = Vec::with_capacity(f.len);
     for (i, rel) in related.iter().enumerate() {
         let message = if holes.iter().all(Option::is_none) {
@@ -316,13 +356,14 @@ fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, check: Option<&IExpr>) -> Vec<F
                 .iter()
                 .zip(&holes)
                 .map(|(p, h)| match (p, h) {
-                    (crate::check::program::IPart::Text(t), _) => t.clone(),
-                    (_, Some(v)) => locate::show(v.at(i)),
-                    _ => String::new(),
+                    (crate::check::program::IPart::Text(t), _) => Ok(t.clone()),
+                    (_, Some(v)) => Ok(locate::show(v.at(i)?)),
+                    // INVARIANT: every hole of a template was evaluated above.
+                    (_, None) => Err(Fault::new("a hole of a message template was not evaluated")),
                 })
-                .collect()
+                .collect::<Checked<String>>()?
         };
-        out.push(locate::finding(cx, rule, f, i, message, rel));
+        out.push(locate::finding(cx, rule, f, i, message, rel)?);
     }
-    out
+    Ok(out)
 }

@@ -974,7 +974,7 @@ fn row_key(schema: &Schema, data: &Dataset, p: TableId, r: u32) -> Option<String
 
 /// One key value of a row as text: its value, else its invalid raw text, else its ordinal.
 fn key_value(tbl: &Table, f: FieldId, row: u32, numbered: bool) -> String {
-    match (tbl.col(f).map(|c| (c.get(row), c.raw(row))), numbered) {
+    match (tbl.col(f).map(|c| (c.get(row).unwrap_or(&Scalar::Null), c.raw(row))), numbered) {
         (Some((Scalar::Null, Some(raw))), _) => key_text(raw),
         (Some((Scalar::Null, None)) | None, true) => tbl.ordinal.get(row as usize).map(u32::to_string).unwrap_or_default(),
         (Some((Scalar::Null, None)) | None, false) => String::new(),

@@ -164,7 +164,7 @@ fn cell_of(d: &Dataset, t: TableId, f: u32, r: usize) -> String {
 }
 
 fn value(d: &Dataset, t: TableId, f: u32, r: u32) -> Scalar {
-    d.tables[t.0 as usize].columns[f as usize].get(r).clone()
+    d.tables[t.0 as usize].columns[f as usize].get(r).unwrap().clone()
 }
 
 fn date(y: i32, m: u32, d: u32) -> Scalar {

@@ -57,14 +57,15 @@ pub fn sheets(schema: &Schema, data: &Dataset) -> Vec<Sheet> {
                         _ => break,
                     }
                 }
-                let v = if cur.0 == *a { data.table(*a).and_then(|x| x.col(*f)).map(|c| text(c.get(cur.1))) } else { None };
+                let v =
+                    if cur.0 == *a { data.table(*a).and_then(|x| x.col(*f)).and_then(|c| c.get(cur.1)).map(text) } else { None };
                 row.push(v.unwrap_or_default());
             }
             for f in &own {
                 let c = tbl.col(*f);
                 let v = c.map(|c| match c.get(r) {
-                    Scalar::Null => c.raw(r).map(|x| x.to_string()).unwrap_or_default(),
-                    v => text(v),
+                    Some(Scalar::Null) | None => c.raw(r).map(|x| x.to_string()).unwrap_or_default(),
+                    Some(v) => text(v),
                 });
                 row.push(v.unwrap_or_default());
             }

@@ -92,10 +92,10 @@ impl Column {
     pub fn raw(&self, row: u32) -> Option<&Arc<str>> {
         self.invalid.binary_search_by_key(&row, |(r, _)| *r).ok().and_then(|i| self.invalid.get(i)).map(|(_, t)| t)
     }
-    /// The value in `row`.
-    pub fn get(&self, row: u32) -> &Scalar {
-        static NULL: Scalar = Scalar::Null;
-        self.values.get(row as usize).unwrap_or(&NULL)
+    /// The value in `row`; `None` when the column has no such row (every column of a table has a
+    /// value per row, so the caller's lookup was wrong: `eval` makes that an engine fault).
+    pub fn get(&self, row: u32) -> Option<&Scalar> {
+        self.values.get(row as usize)
     }
 }
 

@@ -311,8 +311,8 @@ fn triggered(p: &Program, paths: &[PathBuf]) -> Result<Triggered, String> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (format, files, display) in &subs {
         let data = crate::input::read(&p.schema, *format, files, display).map_err(|e| e.to_string())?;
-        let prepared = crate::eval::prepare(p, data);
-        for f in crate::eval::run(p, &prepared, &|_| true) {
+        let prepared = crate::eval::prepare(p, data).map_err(|e| e.to_string())?;
+        for f in crate::eval::run(p, &prepared, &|_| true).map_err(|e| e.to_string())? {
             if let Some(r) = p.rules.iter().find(|r| r.code == f.code) {
                 *counts.entry(r.code.as_str()).or_default() += 1;
             }

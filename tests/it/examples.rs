@@ -10,7 +10,7 @@ fn every_shipped_example_passes_or_fails_as_written() {
     for (ret, year) in lib.sets.keys() {
         let c = lib.compile(ret, year);
         let program = c.program.unwrap_or_else(|| panic!("{ret} {year} rules have errors"));
-        for o in fettle::examples::run_all(&program, None) {
+        for o in fettle::examples::run_all(&program, None).unwrap() {
             total += 1;
             if !o.ok {
                 failures.push(format!(
@@ -49,7 +49,7 @@ fn a_wrong_example_is_reported() {
     std::fs::write(dir.join("t.fettle"), text).unwrap();
     let lib = Library::from_path(&dir).unwrap();
     let c = lib.compile("t", "2024-25");
-    let outcomes = fettle::examples::run_all(c.program.as_ref().unwrap(), None);
+    let outcomes = fettle::examples::run_all(c.program.as_ref().unwrap(), None).unwrap();
     assert_eq!(outcomes.len(), 2);
     assert!(outcomes.iter().all(|o| !o.ok));
     let _ = std::fs::remove_dir_all(dir);

@@ -347,7 +347,8 @@ impl Session {
             let total = prog.rules.len();
             let stage = format!("Checking {} ({} {})", sub.display, l.ret, l.year);
             progress(&Step { stage: stage.clone(), done: 0, total, part: i + 1, parts });
-            let prepared = eval::prepare(&prog, l.data);
+            // An engine fault is a bug in fettle: the page shows it, never a run without it.
+            let prepared = eval::prepare(&prog, l.data).map_err(|e| e.to_string())?;
             let done = std::sync::atomic::AtomicUsize::new(0);
             let tick = |_: &RuleDef| {
                 let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -356,7 +357,7 @@ impl Session {
                 }
                 true
             };
-            let found = run_rules(&prog, &prepared, &tick, limit);
+            let found = run_rules(&prog, &prepared, &tick, limit).map_err(|e| e.to_string())?;
             validated.push(Validated {
                 display: sub.display.clone(),
                 format: format_name(sub.format),
@@ -415,7 +416,12 @@ impl Session {
 }
 
 /// Runs the rules with a callback before each (its progress).
-fn run_rules(prog: &Program, p: &eval::Prepared, tick: &(dyn Fn(&RuleDef) -> bool + Sync), limit: usize) -> Vec<Finding> {
+fn run_rules(
+    prog: &Program,
+    p: &eval::Prepared,
+    tick: &(dyn Fn(&RuleDef) -> bool + Sync),
+    limit: usize,
+) -> Result<Vec<Finding>, eval::Fault> {
     eval::run_limited(prog, p, tick, limit)
 }
 
