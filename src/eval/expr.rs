@@ -5,7 +5,7 @@
 //! `exists`, `count` and `??` never give missing.
 
 use super::fault::{Checked, Fault};
-use super::frame::{Bind, Frame, Val};
+use super::frame::{Bind, Frame, Val, try_vec};
 use super::index::Index;
 use crate::check::program::{Const, IExpr, IKind, Program, Source};
 use crate::syntax::ast::{AggFn, BinOp, Unit};
@@ -49,14 +49,14 @@ pub(crate) fn constant(c: &Const) -> Scalar {
 fn map1(v: &Val, n: usize, f: impl Fn(&Scalar) -> Scalar) -> Checked<Val> {
     match v {
         Val::S(s) => Ok(Val::S(f(s))),
-        Val::C(_) => Ok(Val::col((0..n).map(|i| v.at(i).map(&f)).collect::<Checked<_>>()?)),
+        Val::C(_) => Ok(Val::col(v.first(n)?.map(f).collect())),
     }
 }
 
 fn map2(a: &Val, b: &Val, n: usize, f: impl Fn(&Scalar, &Scalar) -> Scalar) -> Checked<Val> {
     match (a, b) {
         (Val::S(x), Val::S(y)) => Ok(Val::S(f(x, y))),
-        _ => Ok(Val::col((0..n).map(|i| Ok(f(a.at(i)?, b.at(i)?))).collect::<Checked<_>>()?)),
+        _ => Ok(Val::col(a.first(n)?.zip(b.first(n)?).map(|(x, y)| f(x, y)).collect())),
     }
 }
 
@@ -178,22 +178,21 @@ fn eval_node(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
                 }
                 Ok(if unknown { Scalar::Null } else { Scalar::Bool(*neg) })
             };
-            Val::col((0..n).map(one).collect::<Checked<_>>()?)
+            Val::col(try_vec(n, (0..n).map(one))?)
         }
         IKind::InRange { x, lo, hi, inclusive, negate } => {
             let (xv, lv, hv) = (eval(cx, f, x)?, eval(cx, f, lo)?, eval(cx, f, hi)?);
-            let one = |i: usize| -> Checked<Scalar> {
-                let above = compare(xv.at(i)?, lv.at(i)?).map(|o| o != Ordering::Less);
-                let below =
-                    compare(xv.at(i)?, hv.at(i)?).map(|o| if *inclusive { o != Ordering::Greater } else { o == Ordering::Less });
+            let one = |((x, l), h): ((&Scalar, &Scalar), &Scalar)| -> Scalar {
+                let above = compare(x, l).map(|o| o != Ordering::Less);
+                let below = compare(x, h).map(|o| if *inclusive { o != Ordering::Greater } else { o == Ordering::Less });
                 let r = match (above, below) {
                     (Some(false), _) | (_, Some(false)) => Some(false),
                     (Some(true), Some(true)) => Some(true),
                     _ => None,
                 };
-                Ok(opt_bool(r.map(|b| b != *negate)))
+                opt_bool(r.map(|b| b != *negate))
             };
-            Val::col((0..n).map(one).collect::<Checked<_>>()?)
+            Val::col(xv.first(n)?.zip(lv.first(n)?).zip(hv.first(n)?).map(one).collect())
         }
         IKind::InList(x, list, neg) => {
             let neg = *neg;
@@ -207,14 +206,12 @@ fn eval_node(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
         IKind::If(c, a, b) => {
             let (cv, av, bv) = (eval(cx, f, c)?, eval(cx, f, a)?, eval(cx, f, b)?);
             // A missing condition gives a missing value (three-valued logic).
-            let one = |i: usize| -> Checked<Scalar> {
-                Ok(match truth(cv.at(i)?) {
-                    Some(true) => av.at(i)?.clone(),
-                    Some(false) => bv.at(i)?.clone(),
-                    None => Scalar::Null,
-                })
+            let one = |((c, a), b): ((&Scalar, &Scalar), &Scalar)| match truth(c) {
+                Some(true) => a.clone(),
+                Some(false) => b.clone(),
+                None => Scalar::Null,
             };
-            Val::col((0..n).map(one).collect::<Checked<_>>()?)
+            Val::col(cv.first(n)?.zip(av.first(n)?).zip(bv.first(n)?).map(one).collect())
         }
         IKind::Call(b, args) => {
             let vals: Vec<Val> = args.iter().map(|a| eval(cx, f, a)).collect::<Checked<_>>()?;
@@ -228,14 +225,18 @@ fn eval_node(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
                 return Err(Fault::new(format!("a built-in function was called with {} arguments", vals.len())));
             }
             let k = vals.len();
-            let one = |i: usize| -> Checked<Scalar> {
+            // Each argument's values, checked once to have one per item.
+            let mut its = vals.iter().map(|v| v.first(n)).collect::<Checked<Vec<_>>>()?;
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
                 let mut xs: [&Scalar; 4] = [&NULL; 4];
-                for (x, v) in xs.iter_mut().zip(&vals) {
-                    *x = v.at(i)?;
+                for (x, it) in xs.iter_mut().zip(its.iter_mut()) {
+                    // `first(n)` gives exactly n values.
+                    *x = it.next().unwrap_or(&NULL);
                 }
-                Ok(super::builtins::call(*b, xs.get(..k).unwrap_or(&[]), &cx.prog.holidays))
-            };
-            Val::col((0..n).map(one).collect::<Checked<_>>()?)
+                out.push(super::builtins::call(*b, xs.get(..k).unwrap_or_default(), &cx.prog.holidays));
+            }
+            Val::col(out)
         }
         IKind::Agg { func, source, var, filter, arg } => {
             aggregate(cx, f, *func, source, var.0, filter.as_deref(), arg.as_deref())?
@@ -270,7 +271,7 @@ fn field_col(
     let Bind::Rows { table: vt, rows } = f.var(var.0) else { return Err(unbound(var.0, "rows")) };
     let col = column(cx, table, fid)?;
     if *vt == table {
-        return Ok(Val::col(rows.iter().map(|r| cell(col, *r).cloned()).collect::<Checked<_>>()?));
+        return Ok(Val::col(try_vec(rows.len(), rows.iter().map(|r| cell(col, *r).cloned()))?));
     }
     let map = cx
         .index
@@ -285,7 +286,7 @@ fn field_col(
             None => Err(Fault::new(format!("row {r} of table {} has no entry in its ancestor map", vt.0))),
         }
     };
-    Ok(Val::col(rows.iter().map(one).collect::<Checked<_>>()?))
+    Ok(Val::col(try_vec(rows.len(), rows.iter().map(one))?))
 }
 
 fn binary(cx: &Ctx, f: &Frame, op: BinOp, a: &IExpr, b: &IExpr) -> Checked<Val> {
@@ -420,9 +421,12 @@ fn pairs_from(cx: &Ctx, f: &Frame, source: &Source, var: u32, limit: usize, from
                 let map = cx.index.ancestor(*vt, *anchor).ok_or_else(|| {
                     Fault::new(format!("rows of table {} were anchored at table {}, which is not above it", vt.0, anchor.0))
                 })?;
-                rows.iter()
-                    .map(|r| map.get(*r as usize).copied().ok_or_else(|| Fault::new(format!("row {r} has no ancestor entry"))))
-                    .collect::<Checked<_>>()?
+                try_vec(
+                    rows.len(),
+                    rows.iter().map(|r| {
+                        map.get(*r as usize).copied().ok_or_else(|| Fault::new(format!("row {r} has no ancestor entry")))
+                    }),
+                )?
             };
             let csr = cx
                 .index
@@ -784,7 +788,7 @@ fn grouped_join(
             // No row of the key (or none with another value): the aggregate of nothing is missing.
             Ok(chosen.cloned().unwrap_or(Scalar::Null))
         };
-        return Ok(Some((0..f.len).map(one).collect::<Checked<_>>()?));
+        return Ok(Some(try_vec(f.len, (0..f.len).map(one))?));
     }
     let by_key = match &differ {
         Some((dv, _)) => Runs::new(&inner_keys, passing(Some(dv))?.into_iter())?,

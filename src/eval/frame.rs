@@ -70,6 +70,16 @@ pub enum Bind {
     },
 }
 
+/// Collects `n` checked values into a vector made at its full size at once (`collect` into a
+/// `Result` cannot know the size, and grows the vector as it goes: twice the time on hot columns).
+pub fn try_vec<T>(n: usize, it: impl Iterator<Item = Checked<T>>) -> Checked<Vec<T>> {
+    let mut out = Vec::with_capacity(n);
+    for x in it {
+        out.push(x?);
+    }
+    Ok(out)
+}
+
 /// A value: one for every item, or one shared by all.
 #[derive(Clone, Debug)]
 pub enum Val {
@@ -92,6 +102,17 @@ impl Val {
             Val::C(c) => c.get(i).ok_or_else(|| Fault::new(format!("item {i} of a column of {} values was read", c.len()))),
         }
     }
+    /// The values of the first `n` items, for a value of a frame of `n` items: a column shorter
+    /// than its frame is a [`Fault`] (the `INVARIANT` of [`Val::at`], checked once for all items).
+    pub fn first(&self, n: usize) -> Checked<Items<'_>> {
+        match self {
+            Val::S(s) => Ok(Items::Same(s, n)),
+            Val::C(c) => c
+                .get(..n)
+                .map(|x| Items::Each(x.iter()))
+                .ok_or_else(|| Fault::new(format!("{n} items of a column of {} values were read", c.len()))),
+        }
+    }
     /// A value per item.
     pub fn col(v: Vec<Scalar>) -> Val {
         Val::C(Arc::new(v))
@@ -100,7 +121,38 @@ impl Val {
     pub fn gather(&self, idx: &[u32]) -> Checked<Val> {
         match self {
             Val::S(s) => Ok(Val::S(s.clone())),
-            Val::C(_) => Ok(Val::col(idx.iter().map(|i| self.at(*i as usize).cloned()).collect::<Checked<_>>()?)),
+            Val::C(_) => Ok(Val::col(try_vec(idx.len(), idx.iter().map(|i| self.at(*i as usize).cloned()))?)),
+        }
+    }
+}
+
+/// The values of a [`Val`] item after item ([`Val::first`]).
+pub enum Items<'a> {
+    /// The one shared value, this many more times.
+    Same(&'a Scalar, usize),
+    /// A value per item.
+    Each(std::slice::Iter<'a, Scalar>),
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = &'a Scalar;
+    #[inline]
+    fn next(&mut self) -> Option<&'a Scalar> {
+        match self {
+            Items::Same(s, k) => {
+                if *k == 0 {
+                    return None;
+                }
+                *k -= 1;
+                Some(*s)
+            }
+            Items::Each(it) => it.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Items::Same(_, k) => (*k, Some(*k)),
+            Items::Each(it) => it.size_hint(),
         }
     }
 }
@@ -120,13 +172,14 @@ pub struct Frame {
 
 /// Items `idx` of a per-item vector. INVARIANT: every index is an item of the frame.
 fn gather_u32(v: &[u32], idx: &[u32]) -> Checked<Vec<u32>> {
-    idx.iter()
-        .map(|i| {
+    try_vec(
+        idx.len(),
+        idx.iter().map(|i| {
             v.get(*i as usize)
                 .copied()
                 .ok_or_else(|| Fault::new(format!("item {i} of a frame of {} items was selected", v.len())))
-        })
-        .collect()
+        }),
+    )
 }
 
 impl Frame {
@@ -140,15 +193,14 @@ impl Frame {
                     Bind::None => Bind::None,
                     Bind::Rows { table, rows } => Bind::Rows { table: *table, rows: Arc::new(gather_u32(rows, idx)?) },
                     Bind::Items { vals, pos } => Bind::Items {
-                        vals: Arc::new(
-                            idx.iter()
-                                .map(|i| {
-                                    vals.get(*i as usize).cloned().ok_or_else(|| {
-                                        Fault::new(format!("item {i} of a frame of {} list items was selected", vals.len()))
-                                    })
+                        vals: Arc::new(try_vec(
+                            idx.len(),
+                            idx.iter().map(|i| {
+                                vals.get(*i as usize).cloned().ok_or_else(|| {
+                                    Fault::new(format!("item {i} of a frame of {} list items was selected", vals.len()))
                                 })
-                                .collect::<Checked<_>>()?,
-                        ),
+                            }),
+                        )?),
                         pos: Arc::new(gather_u32(pos, idx)?),
                     },
                     Bind::Group { table, gid, csr } => {

@@ -76,7 +76,7 @@ pub fn prepare(prog: &Program, mut data: Dataset) -> Checked<Prepared> {
                     eval(&cx, &f, &d.expr)
                         .map_err(|e| e.during(&format!("deriving field {} of table {}", d.field.0, d.table.0)))?
                 };
-                let values = (0..len).map(|r| v.at(r).cloned()).collect::<Checked<Vec<Scalar>>>()?;
+                let values: Vec<Scalar> = v.first(len)?.cloned().collect();
                 let col = data
                     .tables
                     .get_mut(d.table.0 as usize)
