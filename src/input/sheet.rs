@@ -146,17 +146,7 @@ fn read_workbook<RS: Read + Seek>(
             continue;
         };
         if let Some((message, _)) = note {
-            b.issue(InputIssue {
-                code: "input::hidden-sheet",
-                table: Some(t),
-                field: None,
-                row: None,
-                message,
-                severity: Severity::Query,
-                cause: None,
-                line: 0,
-                path: None,
-            });
+            b.issue(InputIssue::of_table("input::hidden-sheet", t, Severity::Query, message));
         }
         let Some(name) = names.get(i) else { continue };
         let rows = sheet_rows(&mut wb, name, display)?;
@@ -439,17 +429,7 @@ fn missing(b: &mut Builder, t: TableId, kind: Kind, found: &[String], display: &
     }
     let expected = ts.sheets.iter().map(|s| format!("`{s}{ext}`")).collect::<Vec<_>>().join(", ");
     let message = format!("the {what} `{}{ext}` is missing (expected one of: {expected})", ts.name);
-    b.issue(InputIssue {
-        line: 0,
-        path: None,
-        code: "input::missing-sheet",
-        table: Some(t),
-        field: None,
-        row: None,
-        message,
-        severity: Severity::Error,
-        cause: None,
-    });
+    b.issue(InputIssue::of_table("input::missing-sheet", t, Severity::Error, message));
     Ok(())
 }
 
@@ -583,17 +563,7 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
     let names = Names::of(schema, t);
     let Some((h, header)) = find_header(grid, &names) else {
         let message = format!("no header row naming the columns of `{}` was found in `{}`", ts.name, grid.name);
-        b.issue(InputIssue {
-            line: 0,
-            path: None,
-            code: "input::no-header",
-            table: Some(t),
-            field: None,
-            row: None,
-            message,
-            severity: Severity::Error,
-            cause: None,
-        });
+        b.issue(InputIssue::of_table("input::no-header", t, Severity::Error, message));
         return;
     };
     let cols = Columns::of(b, t, &names, header, &grid.name);
@@ -616,17 +586,7 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
                 Kind::Csv => format!("line {pos} of `{}`", grid.name),
             };
             let message = format!("{place} repeats the header row (were two files joined?); it is not read as data");
-            b.issue(InputIssue {
-                line: 0,
-                path: None,
-                code: "input::repeated-header",
-                table: Some(t),
-                field: None,
-                row: None,
-                message,
-                severity: Severity::Error,
-                cause: None,
-            });
+            b.issue(InputIssue::of_table("input::repeated-header", t, Severity::Error, message));
             continue;
         }
         let (parent, unknown) = link.as_ref().map_or((NONE, None), |l| l.find(line, &cols));
@@ -679,17 +639,7 @@ fn merged_header(b: &mut Builder, t: TableId, grid: &Grid, h: usize, names: &Nam
                 )
             }
         };
-        b.issue(InputIssue {
-            code: "input::merged-header",
-            table: Some(t),
-            field: None,
-            row: None,
-            message,
-            severity: Severity::Query,
-            cause: None,
-            line: 0,
-            path: None,
-        });
+        b.issue(InputIssue::of_table("input::merged-header", t, Severity::Query, message));
     }
     if spans.is_empty() {
         return String::new();
@@ -791,17 +741,7 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
             "the column `{head}` (column {at}) in {place} is not a column of `{}`, so what is under it is not read; did you mean `{m}`?",
             ts.name
         );
-        b.issue(InputIssue {
-            line: 0,
-            path: None,
-            code: "input::unknown-column",
-            table: Some(t),
-            field: None,
-            row: None,
-            message,
-            severity: Severity::Query,
-            cause: None,
-        });
+        b.issue(InputIssue::of_table("input::unknown-column", t, Severity::Query, message));
     }
     let message = match plain.as_slice() {
         [] => return,
@@ -817,17 +757,7 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
             )
         }
     };
-    b.issue(InputIssue {
-        line: 0,
-        path: None,
-        code: "input::unknown-column",
-        table: Some(t),
-        field: None,
-        row: None,
-        message,
-        severity: Severity::Query,
-        cause: None,
-    });
+    b.issue(InputIssue::of_table("input::unknown-column", t, Severity::Query, message));
 }
 
 /// Finds parent rows by the parent's full key.
@@ -893,17 +823,7 @@ impl Link {
                     "the column `{name}` is missing from sheet `{sheet}`, so its rows cannot be linked to `{}`",
                     schema.table(p).name
                 );
-                b.issue(InputIssue {
-                    line: 0,
-                    path: None,
-                    code: "input::missing-column",
-                    table: Some(t),
-                    field: None,
-                    row: None,
-                    message,
-                    severity: Severity::Error,
-                    cause: None,
-                });
+                b.issue(InputIssue::of_table("input::missing-column", t, Severity::Error, message));
             }
         }
         let single = (key.is_empty() && len > 0).then_some(0);

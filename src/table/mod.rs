@@ -179,6 +179,13 @@ pub struct InputIssue {
     pub cause: Option<String>,
 }
 
+impl InputIssue {
+    /// An issue about a whole table (a sheet, a file, a header): no field, row, line or cause.
+    pub fn of_table(code: &'static str, table: TableId, severity: crate::syntax::ast::Severity, message: String) -> InputIssue {
+        InputIssue { code, table: Some(table), field: None, row: None, message, severity, line: 0, path: None, cause: None }
+    }
+}
+
 /// One submission read into tables.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
