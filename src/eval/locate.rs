@@ -376,6 +376,7 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
                 .unwrap_or_default();
             (loc, child_id(data, prog, t, r), vals)
         }
+        (Some(t), None) => (at(None).or_else(|| cell_location(data, t, is.cell)), None, vec![]),
         _ => (at(None), None, vec![]),
     };
     let record = match (is.table, is.row, &child) {
@@ -405,6 +406,16 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
         rule: None,
         explained: None,
         table_order: is.table.map_or(0, |t| t.0),
+    }
+}
+
+/// Where a sheet's or CSV file's cell is, from its column and row (line).
+fn cell_location(data: &Dataset, t: TableId, cell: Option<(u32, u32)>) -> Option<Location> {
+    let (c, r) = cell?;
+    match &data.table(t)?.origin {
+        Origin::Sheet { sheet, .. } => Some(Location::Cell { sheet: sheet.clone(), cell: format!("{}{r}", col_letters(c)) }),
+        Origin::Csv { file, .. } => Some(Location::Line { file: file.clone(), line: r }),
+        _ => None,
     }
 }
 

@@ -1,6 +1,8 @@
-//! Builds a [`Dataset`] row by row for the readers, typing every cell on the way in.
+//! Builds a [`Dataset`] row by row for the readers, typing every cell on the way in. A cell read
+//! with a repair (spaces trimmed, a date in another form...) is counted, and each kind of repair in
+//! a column becomes one info finding that counts the cells and shows the first ones.
 
-use super::coerce::{Interner, coerce};
+use super::coerce::{Interner, Repair, Repairs, coerce};
 use crate::schema::{FieldId, FieldType, Schema, TableId};
 use crate::syntax::ast::Severity;
 use crate::table::{Dataset, InputIssue, NONE, Raw, Scalar};
@@ -13,13 +15,37 @@ pub struct Builder<'s> {
     strings: Interner,
     /// Rows so far per table and parent row (the next ordinal), and for rows without a parent.
     seen: Vec<(Vec<u32>, u32)>,
+    /// Cells read with a repair, per table, field and kind of repair.
+    repairs: std::collections::BTreeMap<(TableId, FieldId, Repair), Repaired>,
 }
+
+/// The cells of one column read with one kind of repair.
+#[derive(Default)]
+struct Repaired {
+    /// How many.
+    count: u64,
+    /// The first few: where (`D2`, `line 5`), what the cell held, the value read.
+    first: Vec<(String, String, String)>,
+    /// The first one's column (0-based, sheets and CSV) and row or line.
+    cell: Option<(u32, u32)>,
+    /// The first one's XML line.
+    line: u32,
+}
+
+/// How many repaired cells a finding shows.
+const REPAIRS_SHOWN: usize = 3;
 
 impl<'s> Builder<'s> {
     /// An empty dataset for `schema`, read from `file`.
     pub fn new(schema: &'s Schema, file: impl Into<String>) -> Builder<'s> {
         let data = Dataset::empty(schema, file);
-        Builder { schema, data, strings: Interner::default(), seen: vec![(vec![], 0); schema.tables.len()] }
+        Builder {
+            schema,
+            data,
+            strings: Interner::default(),
+            seen: vec![(vec![], 0); schema.tables.len()],
+            repairs: std::collections::BTreeMap::new(),
+        }
     }
 
     /// The schema being filled.
@@ -98,7 +124,12 @@ impl<'s> Builder<'s> {
         let schema = self.schema;
         let ty = &schema.field(t, f).ty;
         let value = match coerce(raw, ty, &schema.booleans, &mut self.strings) {
-            Ok(v) => v,
+            Ok((v, repairs)) => {
+                if !repairs.is_empty() {
+                    self.repaired(t, row, f, repairs, raw, &v, line);
+                }
+                v
+            }
             Err((text, why)) => {
                 let fname = &self.schema.field(t, f).name;
                 self.data.issues.push(InputIssue {
@@ -111,6 +142,7 @@ impl<'s> Builder<'s> {
                     message: self.misfit(fname, &text, why),
                     severity: Severity::Error,
                     cause: None,
+                    cell: None,
                 });
                 if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize)) {
                     c.invalid.push((row, Arc::from(text.as_str())));
@@ -156,8 +188,14 @@ impl<'s> Builder<'s> {
             other => other.clone(),
         };
         match coerce(raw, &inner, &self.schema.booleans, &mut self.strings) {
-            Ok(Scalar::Null) => {}
-            Ok(v) => self.put(t, row, f, v, line, true),
+            Ok((v, repairs)) => {
+                if !repairs.is_empty() {
+                    self.repaired(t, row, f, repairs, raw, &v, line);
+                }
+                if !v.is_null() {
+                    self.put(t, row, f, v, line, true);
+                }
+            }
             Err((text, why)) => {
                 let fname = &self.schema.field(t, f).name;
                 self.data.issues.push(InputIssue {
@@ -170,8 +208,68 @@ impl<'s> Builder<'s> {
                     message: self.misfit(fname, &text, why),
                     severity: Severity::Error,
                     cause: None,
+                    cell: None,
                 });
             }
+        }
+    }
+
+    /// Counts a cell read with `repairs`, keeping the first few to show.
+    #[expect(clippy::too_many_arguments, reason = "the cell, what it held and what was read")]
+    fn repaired(&mut self, t: TableId, row: u32, f: FieldId, repairs: Repairs, raw: &Raw, read: &Scalar, line: u32) {
+        for r in repairs.iter() {
+            let log = self.repairs.entry((t, f, r)).or_default();
+            log.count += 1;
+            if log.first.len() >= REPAIRS_SHOWN {
+                continue;
+            }
+            let (place, cell) = place(&self.data, t, row, f, line);
+            if log.first.is_empty() {
+                log.cell = cell;
+                log.line = line;
+            }
+            let held = match raw {
+                // Spaces that do not show are named.
+                Raw::Text(s) => shown(&s.replace('\u{a0}', "<NBSP>").replace('\u{feff}', "<BOM>").replace('\t', "<TAB>")),
+                Raw::Number(x) => super::coerce::format_number(*x),
+                Raw::Date(d) => d.format("%Y-%m-%d").to_string(),
+                Raw::Bool(b) => b.to_string(),
+                Raw::Empty | Raw::Error(_) => String::new(),
+            };
+            let read = if read.is_null() { "empty".to_string() } else { format!("`{}`", shown(&read.display())) };
+            log.first.push((place, held, read));
+        }
+    }
+
+    /// The info findings of the cells read with a repair: one per table, field and kind.
+    fn repairs_said(&mut self) {
+        let schema = self.schema;
+        for ((t, f, r), log) in std::mem::take(&mut self.repairs) {
+            let place = match self.data.table(t).map(|x| &x.origin) {
+                Some(crate::table::Origin::Sheet { sheet, .. }) => format!(" in sheet `{sheet}`"),
+                Some(crate::table::Origin::Csv { file, .. }) => format!(" in `{file}`"),
+                _ => String::new(),
+            };
+            let n = log.count;
+            let cells = if n == 1 { "cell" } else { "cells" };
+            let what = r.describe();
+            let what = if n == 1 { what.replace("were read", "was read") } else { what.to_string() };
+            let shown: Vec<String> = log.first.iter().map(|(at, raw, read)| format!("{at} `{raw}` read as {read}")).collect();
+            let more =
+                if n > log.first.len() as u64 { format!(" and {} more", n - log.first.len() as u64) } else { String::new() };
+            let message = format!("{n} {cells} of `{}`{place} {what}: {}{more}", schema.field(t, f).name, shown.join(", "));
+            self.data.issues.push(InputIssue {
+                code: r.code(),
+                table: Some(t),
+                field: Some(f),
+                row: None,
+                message,
+                severity: Severity::Info,
+                line: if log.cell.is_none() { log.line } else { 0 },
+                path: None,
+                cause: None,
+                cell: log.cell,
+            });
         }
     }
 
@@ -184,8 +282,7 @@ impl<'s> Builder<'s> {
 
     /// The message for a value that does not fit: the raw text (shortened) and what was expected.
     fn misfit(&self, field: &str, text: &str, why: super::coerce::Misfit) -> String {
-        let shown: String = text.chars().filter(|c| !c.is_control()).take(60).collect();
-        let shown = if text.chars().count() > 60 { format!("{shown}...") } else { shown };
+        let shown = shown(text);
         match why {
             super::coerce::Misfit::CellError => {
                 format!("{field} holds the spreadsheet error `{shown}`, not a value (check the formula)")
@@ -228,13 +325,38 @@ impl<'s> Builder<'s> {
 
     /// The rows so far, unfinished: for a reader that builds parts of one file side by side and
     /// joins them with [`join`] before [`finish`].
-    pub fn into_part(self) -> Dataset {
+    pub fn into_part(mut self) -> Dataset {
+        self.repairs_said();
         self.data
     }
 
     /// Finishes: numbers ordinal keys that the file did not give, sorts invalid-value lists.
-    pub fn finish(self) -> Dataset {
+    pub fn finish(mut self) -> Dataset {
+        self.repairs_said();
         finish(self.schema, self.data)
+    }
+}
+
+/// A cell's text as shown in a message: control characters dropped, at most 60 characters.
+fn shown(text: &str) -> String {
+    let s: String = text.chars().filter(|c| !c.is_control()).take(60).collect();
+    if text.chars().count() > 60 { format!("{s}...") } else { s }
+}
+
+/// Where a cell is, for messages (`D2` in a sheet, `line 5` of a CSV file or an XML document), and
+/// its column and row (sheets and CSV).
+fn place(data: &Dataset, t: TableId, row: u32, f: FieldId, line: u32) -> (String, Option<(u32, u32)>) {
+    let Some(tbl) = data.table(t) else { return (format!("line {line}"), None) };
+    let pos = tbl.pos.get(row as usize).copied().unwrap_or(line);
+    match &tbl.origin {
+        crate::table::Origin::Sheet { cols, .. } => match cols.get(f.0 as usize).copied().flatten() {
+            Some(c) => (format!("{}{pos}", crate::table::col_letters(c)), Some((c, pos))),
+            None => (format!("row {pos}"), None),
+        },
+        crate::table::Origin::Csv { cols, .. } => {
+            (format!("line {pos}"), cols.get(f.0 as usize).copied().flatten().map(|c| (c, pos)))
+        }
+        _ => (format!("line {line}"), None),
     }
 }
 

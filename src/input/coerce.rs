@@ -5,6 +5,10 @@
 //! `0`, `yes`, `no`, `y`, `n` in any case; numbers with surrounding spaces and with commas as thousands
 //! separators (`1,234`; a comma anywhere else, as in `3,0`, is not a number); lists separated by `,`
 //! or `;`. A value that does not fit becomes missing, and its raw text is kept for the finding.
+//!
+//! Nothing is repaired without a word: every value read otherwise than exactly as written (spaces
+//! trimmed, a date in another form, an Excel serial, thousands separators) comes back with its
+//! [`Repairs`], which the builder reports as info findings (`input::repaired-*`).
 
 use crate::schema::{Booleans, FieldType};
 use crate::table::{Raw, Scalar};
@@ -48,6 +52,102 @@ impl Misfit {
     }
 }
 
+/// A repair made while reading a cell: the value read is not exactly what the cell holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Repair {
+    /// A cell of only spaces, read as empty.
+    Blank,
+    /// Spaces (or non-breaking spaces) around the value, dropped.
+    Trimmed,
+    /// A date in another form than `YYYY-MM-DD` (`31/03/2025`, `2025/03/31`).
+    DateForm,
+    /// A date followed by a time (`2025-03-31T00:00:00`), the time dropped.
+    DateTime,
+    /// A number in a date column, read as an Excel serial day number.
+    Serial,
+    /// Commas between groups of three digits (`1,234`), dropped.
+    Thousands,
+    /// A whole number written with a decimal point or an exponent (`3.0`), read as a whole number.
+    WholeNumber,
+}
+
+impl Repair {
+    /// Every kind of repair, in the order they are reported.
+    pub const ALL: [Repair; 7] = [
+        Repair::Blank,
+        Repair::Trimmed,
+        Repair::DateForm,
+        Repair::DateTime,
+        Repair::Serial,
+        Repair::Thousands,
+        Repair::WholeNumber,
+    ];
+
+    /// The issue code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Repair::Blank => "input::repaired-blank",
+            Repair::Trimmed => "input::repaired-spaces",
+            Repair::DateForm => "input::repaired-date-form",
+            Repair::DateTime => "input::repaired-date-time",
+            Repair::Serial => "input::repaired-excel-serial",
+            Repair::Thousands => "input::repaired-thousands",
+            Repair::WholeNumber => "input::repaired-whole-number",
+        }
+    }
+
+    /// What the cells held and how they were read, after "N cells of `Field` ...".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Repair::Blank => "held only spaces and were read as empty",
+            Repair::Trimmed => "had spaces around the value, dropped when read",
+            Repair::DateForm => "held a date not written YYYY-MM-DD (the DfE's form)",
+            Repair::DateTime => "held a date with a time, read as the date alone",
+            Repair::Serial => "held a number, read as an Excel date (days since 1900)",
+            Repair::Thousands => "held a number with commas between groups of three digits, read without them",
+            Repair::WholeNumber => "held a whole number written with a decimal point or an exponent, read as a whole number",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The repairs made while reading one cell (none for almost every cell).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Repairs(u8);
+
+impl Repairs {
+    /// No repair.
+    pub const NONE: Repairs = Repairs(0);
+
+    /// These repairs and `r`.
+    #[must_use]
+    pub fn with(self, r: Repair) -> Repairs {
+        Repairs(self.0 | r.bit())
+    }
+
+    /// These repairs and `other`'s.
+    #[must_use]
+    pub fn and(self, other: Repairs) -> Repairs {
+        Repairs(self.0 | other.0)
+    }
+
+    /// Whether no repair was made.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The repairs made.
+    pub fn iter(self) -> impl Iterator<Item = Repair> {
+        Repair::ALL.into_iter().filter(move |r| self.0 & r.bit() != 0)
+    }
+}
+
+/// A typed value and the repairs made to read it.
+pub type Read = (Scalar, Repairs);
+
 /// Shares the text of repeated values (codes) between cells.
 #[derive(Default)]
 pub struct Interner {
@@ -73,71 +173,95 @@ pub fn clean(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{feff}')
 }
 
-/// Types one raw cell. `Err` carries the raw text and why it did not fit.
-pub fn coerce(raw: &Raw, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Result<Scalar, (String, Misfit)> {
+/// Types one raw cell, saying which repairs were made. `Err` carries the raw text and why it did
+/// not fit.
+pub fn coerce(raw: &Raw, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Result<Read, (String, Misfit)> {
+    let plain = |v: Scalar| (v, Repairs::NONE);
     match raw {
-        Raw::Empty => Ok(Scalar::Null),
+        Raw::Empty => Ok(plain(Scalar::Null)),
         Raw::Error(e) => Err((e.clone(), Misfit::CellError)),
-        Raw::Text(t) => {
-            let t = clean(t);
+        Raw::Text(raw) => {
+            let t = clean(raw);
             if t.is_empty() {
-                return Ok(Scalar::Null);
+                let r = if raw.is_empty() { Repairs::NONE } else { Repairs::NONE.with(Repair::Blank) };
+                return Ok((Scalar::Null, r));
             }
-            text(t, ty, bools, strings)
+            let trimmed = if t.len() == raw.len() { Repairs::NONE } else { Repairs::NONE.with(Repair::Trimmed) };
+            text(t, ty, bools, strings).map(|(v, r)| (v, r.and(trimmed)))
         }
         Raw::Number(x) => match ty {
-            FieldType::Int if x.fract() == 0.0 && x.abs() < 9e15 => Ok(Scalar::Int(*x as i64)),
+            FieldType::Int if x.fract() == 0.0 && x.abs() < 9e15 => Ok(plain(Scalar::Int(*x as i64))),
             FieldType::Int => Err((format_number(*x), Misfit::Int)),
-            FieldType::Decimal => Ok(Scalar::Dec(*x)),
-            FieldType::Date => serial_date(*x).map(Scalar::Date).ok_or((format_number(*x), Misfit::Date)),
-            FieldType::Bool if *x == 1.0 => Ok(Scalar::Bool(true)),
-            FieldType::Bool if *x == 0.0 => Ok(Scalar::Bool(false)),
+            FieldType::Decimal => Ok(plain(Scalar::Dec(*x))),
+            FieldType::Date => {
+                let d = serial_date(*x).ok_or((format_number(*x), Misfit::Date))?;
+                let r = Repairs::NONE.with(Repair::Serial);
+                Ok((Scalar::Date(d), if x.fract() == 0.0 { r } else { r.with(Repair::DateTime) }))
+            }
+            FieldType::Bool if *x == 1.0 => Ok(plain(Scalar::Bool(true))),
+            FieldType::Bool if *x == 0.0 => Ok(plain(Scalar::Bool(false))),
             FieldType::Bool => Err((format_number(*x), Misfit::Bool)),
             _ => text(&format_number(*x), ty, bools, strings),
         },
         Raw::Date(d) => match ty {
-            FieldType::Date => Ok(Scalar::Date(d.num_days_from_ce())),
+            FieldType::Date => Ok(plain(Scalar::Date(d.num_days_from_ce()))),
             _ => text(&d.format("%Y-%m-%d").to_string(), ty, bools, strings),
         },
         Raw::Bool(b) => match ty {
-            FieldType::Bool => Ok(Scalar::Bool(*b)),
+            FieldType::Bool => Ok(plain(Scalar::Bool(*b))),
             _ => text(if *b { "true" } else { "false" }, ty, bools, strings),
         },
     }
 }
 
-fn format_number(x: f64) -> String {
+/// The text of a raw number as a spreadsheet shows it (`45747`, `3.5`).
+pub fn format_number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { x.to_string() }
 }
 
-fn text(t: &str, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Result<Scalar, (String, Misfit)> {
+fn text(t: &str, ty: &FieldType, bools: &Booleans, strings: &mut Interner) -> Result<Read, (String, Misfit)> {
+    let plain = |v: Scalar| (v, Repairs::NONE);
+    let thousands = |s: &std::borrow::Cow<'_, str>| match s {
+        std::borrow::Cow::Owned(_) => Repairs::NONE.with(Repair::Thousands),
+        std::borrow::Cow::Borrowed(_) => Repairs::NONE,
+    };
     match ty {
-        FieldType::Text | FieldType::Code(_) => Ok(Scalar::Text(strings.get(t))),
+        FieldType::Text | FieldType::Code(_) => Ok(plain(Scalar::Text(strings.get(t)))),
         FieldType::Int => {
             let s = without_thousands(t).ok_or((t.to_string(), Misfit::Int))?;
-            s.parse::<i64>()
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().filter(|x| x.fract() == 0.0 && x.abs() < 9e15).map(|x| x as i64))
-                .map(Scalar::Int)
-                .ok_or((t.to_string(), Misfit::Int))
+            let r = thousands(&s);
+            match s.parse::<i64>() {
+                Ok(n) => Ok((Scalar::Int(n), r)),
+                Err(_) => s
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.fract() == 0.0 && x.abs() < 9e15)
+                    .map(|x| (Scalar::Int(x as i64), r.with(Repair::WholeNumber)))
+                    .ok_or((t.to_string(), Misfit::Int)),
+            }
         }
-        FieldType::Decimal => without_thousands(t)
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|x| x.is_finite())
-            .map(Scalar::Dec)
-            .ok_or((t.to_string(), Misfit::Decimal)),
-        FieldType::Date => parse_date(t).map(|d| Scalar::Date(d.num_days_from_ce())).ok_or((t.to_string(), Misfit::Date)),
-        FieldType::Bool => bools.parse(t).map(Scalar::Bool).ok_or((t.to_string(), Misfit::Bool)),
+        FieldType::Decimal => {
+            let s = without_thousands(t).ok_or((t.to_string(), Misfit::Decimal))?;
+            let r = thousands(&s);
+            s.parse::<f64>().ok().filter(|x| x.is_finite()).map(|x| (Scalar::Dec(x), r)).ok_or((t.to_string(), Misfit::Decimal))
+        }
+        FieldType::Date => {
+            read_date(t).map(|(d, r)| (Scalar::Date(d.num_days_from_ce()), r)).ok_or((t.to_string(), Misfit::Date))
+        }
+        FieldType::Bool => bools.parse(t).map(|b| plain(Scalar::Bool(b))).ok_or((t.to_string(), Misfit::Bool)),
         FieldType::List(inner) => {
             let mut items = vec![];
+            let mut repairs = Repairs::NONE;
             for part in t.split([',', ';']) {
                 let p = clean(part);
                 if p.is_empty() {
                     continue;
                 }
-                items.push(text(p, inner, bools, strings)?);
+                let (v, r) = text(p, inner, bools, strings)?;
+                repairs = repairs.and(r);
+                items.push(v);
             }
-            Ok(if items.is_empty() { Scalar::Null } else { Scalar::List(Arc::from(items)) })
+            Ok((if items.is_empty() { Scalar::Null } else { Scalar::List(Arc::from(items)) }, repairs))
         }
     }
 }
@@ -180,6 +304,11 @@ pub fn parse_bool(t: &str) -> Option<bool> {
 
 /// A date written as text, in the forms listed at the top of this module.
 pub fn parse_date(t: &str) -> Option<NaiveDate> {
+    read_date(t).map(|(d, _)| d)
+}
+
+/// [`parse_date`], saying whether the date was in another form than `YYYY-MM-DD` or had a time.
+fn read_date(t: &str) -> Option<(NaiveDate, Repairs)> {
     let t = clean(t);
     // Fast path for the common `YYYY-MM-DD`.
     if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = t.as_bytes() {
@@ -187,26 +316,30 @@ pub fn parse_date(t: &str) -> Option<NaiveDate> {
         if let (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h)) =
             (digit(y1), digit(y2), digit(y3), digit(y4), digit(m1), digit(m2), digit(d1), digit(d2))
         {
-            return NaiveDate::from_ymd_opt((a * 1000 + b * 100 + c * 10 + d) as i32, e * 10 + f, g * 10 + h);
+            return NaiveDate::from_ymd_opt((a * 1000 + b * 100 + c * 10 + d) as i32, e * 10 + f, g * 10 + h)
+                .map(|d| (d, Repairs::NONE));
         }
     }
+    let form = Repairs::NONE.with(Repair::DateForm);
     // ISO date, possibly followed by a time (`2024-03-31T00:00:00`, `2024-03-31 00:00`).
     let head = t.get(..10).unwrap_or(t);
     if let Ok(d) = NaiveDate::parse_from_str(head, "%Y-%m-%d")
         && (t.len() == 10 || t.get(10..11).is_some_and(|c| c == "T" || c == " "))
     {
-        return Some(d);
+        // `2024-3-5` is a date in another form.
+        let r = if head.len() == 10 && head.get(4..5) == Some("-") && head.get(7..8) == Some("-") { Repairs::NONE } else { form };
+        return Some((d, if t.len() == 10 { r } else { r.with(Repair::DateTime) }));
     }
     for fmt in ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(t, fmt) {
-            return Some(d);
+            return Some((d, form));
         }
     }
     // `31/03/2024 00:00:00`
     if let Some((d, _)) = t.split_once(' ')
         && d.contains('/')
     {
-        return NaiveDate::parse_from_str(d, "%d/%m/%Y").ok();
+        return NaiveDate::parse_from_str(d, "%d/%m/%Y").ok().map(|d| (d, form.with(Repair::DateTime)));
     }
     None
 }

@@ -331,6 +331,7 @@ fn missing_singletons(schema: &crate::schema::Schema, format: Format, mut data: 
             message,
             severity: crate::syntax::ast::Severity::Error,
             cause: None,
+            cell: None,
         });
     }
     data

@@ -538,6 +538,7 @@ impl Columns {
                     ),
                     severity: Severity::Query,
                     cause: None,
+                    cell: None,
                 }),
                 None => {}
             }
@@ -602,6 +603,7 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
                 message,
                 severity: Severity::Error,
                 cause: Some(cause),
+                cell: None,
             });
         }
         for (f, c) in cols.fields.iter().enumerate() {
@@ -611,7 +613,8 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
             }
         }
     }
-    present_columns(b, t, &cols, grid, &hint);
+    let header_pos = grid.rows.get(h).map_or(1, |(pos, _)| *pos);
+    present_columns(b, t, &cols, grid, &hint, header_pos);
 }
 
 /// Says which columns each header cell merged over several columns spans (only its first column
@@ -658,8 +661,9 @@ fn merged_header(b: &mut Builder, t: TableId, grid: &Grid, h: usize, names: &Nam
 /// it do not run), and header
 /// cells that name no column of the table, with the column they may have meant. A misspelt header
 /// of a missing column is said in that column's finding, not again on its own. `hint` ends the
-/// message about a missing column.
-fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hint: &str) {
+/// message about a missing column. `header_pos` is the header row's sheet row (CSV line), where
+/// the findings about header cells point.
+fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hint: &str, header_pos: u32) {
     let schema = b.schema();
     let ts = schema.table(t);
     let place = match grid.kind {
@@ -696,11 +700,13 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
         } else if numbered != Some(f) {
             let names: Vec<String> = std::iter::once(&fs.name).chain(&fs.headers).map(|n| norm_name(n)).collect();
             let misspelt = cols.unknown.iter().position(|(_, head)| meant(head).is_some_and(|m| names.contains(&norm_name(m))));
+            let mut cell = None;
             let also = match misspelt.and_then(|i| cols.unknown.get(i).map(|u| (i, u))) {
                 Some((i, (c, head))) => {
                     if let Some(s) = said.get_mut(i) {
                         *s = true;
                     }
+                    cell = Some((grid.col0 + *c as u32, header_pos));
                     format!(
                         "; column {} is headed `{head}`: did you mean `{}`? (the DfE's name is needed for it to be read)",
                         col_letters(grid.col0 + *c as u32),
@@ -726,22 +732,26 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
                 // An optional column is said only when a rule needs it (`eval::fold`).
                 severity: if fs.required { Severity::Error } else { Severity::Info },
                 cause: None,
+                cell,
             });
         }
     }
     // A header that may be a misspelling is said on its own; the others are one finding per sheet.
     let mut plain: Vec<String> = vec![];
+    let mut first_plain = None;
+    let at_header = |c: &usize| Some((grid.col0 + *c as u32, header_pos));
     for ((c, head), _) in cols.unknown.iter().zip(&said).filter(|(_, s)| !**s) {
         let at = col_letters(grid.col0 + *c as u32);
         let Some(m) = meant(head) else {
             plain.push(format!("`{head}` (column {at})"));
+            first_plain = first_plain.or(at_header(c));
             continue;
         };
         let message = format!(
             "the column `{head}` (column {at}) in {place} is not a column of `{}`, so what is under it is not read; did you mean `{m}`?",
             ts.name
         );
-        b.issue(InputIssue::of_table("input::unknown-column", t, Severity::Query, message));
+        b.issue(InputIssue { cell: at_header(c), ..InputIssue::of_table("input::unknown-column", t, Severity::Query, message) });
     }
     let message = match plain.as_slice() {
         [] => return,
@@ -757,7 +767,7 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
             )
         }
     };
-    b.issue(InputIssue::of_table("input::unknown-column", t, Severity::Query, message));
+    b.issue(InputIssue { cell: first_plain, ..InputIssue::of_table("input::unknown-column", t, Severity::Query, message) });
 }
 
 /// Finds parent rows by the parent's full key.
@@ -813,6 +823,7 @@ impl Link {
                 ),
                 severity: Severity::Error,
                 cause: None,
+                cell: None,
             });
         }
         let mut usable = true;

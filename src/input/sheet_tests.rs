@@ -239,7 +239,21 @@ fn xlsx_dates_in_every_form() {
     assert_eq!(value(&d, CHILD, 1, 1), date(2024, 3, 31), "text 31/03/2024");
     assert_eq!(value(&d, CHILD, 1, 2), date(2016, 1, 2), "ISO text");
     assert_eq!(value(&d, CHILD, 1, 3), date(2024, 3, 31), "a serial number without a date format");
-    assert_eq!(codes(&d), vec!["input::unknown-column", "input::missing-sheet"], "{:?}", d.issues);
+    assert_eq!(
+        codes(&d),
+        vec!["input::unknown-column", "input::missing-sheet", "input::repaired-date-form", "input::repaired-excel-serial"],
+        "{:?}",
+        d.issues
+    );
+    assert_eq!(d.issues[0].cell, Some((2, 4)), "the unknown column's header cell, C4");
+    assert_eq!(
+        d.issues[2].message,
+        "1 cell of `PersonBirthDate` in sheet `children` held a date not written YYYY-MM-DD (the DfE's form): B6 `31/03/2024` read as `2024-03-31`"
+    );
+    assert_eq!(
+        d.issues[3].message,
+        "1 cell of `PersonBirthDate` in sheet `children` held a number, read as an Excel date (days since 1900): B9 `45382` read as `2024-03-31`"
+    );
     assert_eq!(
         d.issues[0].message,
         "the column `Notes` (column C) in sheet `children` is not a column of `Child`, so what is under it is not read"
@@ -459,8 +473,12 @@ fn csv_bom_quotes_newlines_and_ragged_rows() {
     assert_eq!(file, &dir.join("Child.csv").display().to_string());
     assert_eq!(cols, &vec![Some(0), Some(2), Some(1), None]);
     assert_eq!(d.tables[1].parent, vec![0, NONE]);
-    assert_eq!(codes(&d), vec!["input::invalid-date", "input::unknown-parent", "input::unknown-column"]);
+    assert_eq!(
+        codes(&d),
+        vec!["input::invalid-date", "input::unknown-parent", "input::unknown-column", "input::repaired-date-form"]
+    );
     assert!(said(&d)[2].message.starts_with("the column `la child id` (column A) in file"), "{}", said(&d)[2].message);
+    assert_eq!(said(&d)[2].cell, Some((0, 1)), "the unknown column's header cell, line 1");
     assert_eq!(said(&d)[0].row, Some(3), "the date broken by a newline");
 }
 

@@ -666,6 +666,7 @@ fn report(
             message: found.message.clone(),
             severity: crate::syntax::ast::Severity::Error,
             cause: None,
+            cell: None,
             line: found.line,
             path: Some(path.join("/")),
         });

@@ -177,12 +177,26 @@ pub struct InputIssue {
     /// What issues of one cause share (`no LAchildID`, `LAchildID `C9``): such issues are one problem
     /// and become one finding (`eval::fold`).
     pub cause: Option<String>,
+    /// Spreadsheet and CSV: the cell an issue about no row is about (a header cell, the first of
+    /// the cells read with a repair): its 0-based column and its 1-based sheet row or CSV line.
+    pub cell: Option<(u32, u32)>,
 }
 
 impl InputIssue {
     /// An issue about a whole table (a sheet, a file, a header): no field, row, line or cause.
     pub fn of_table(code: &'static str, table: TableId, severity: crate::syntax::ast::Severity, message: String) -> InputIssue {
-        InputIssue { code, table: Some(table), field: None, row: None, message, severity, line: 0, path: None, cause: None }
+        InputIssue {
+            code,
+            table: Some(table),
+            field: None,
+            row: None,
+            message,
+            severity,
+            line: 0,
+            path: None,
+            cause: None,
+            cell: None,
+        }
     }
 }
 

@@ -190,6 +190,34 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
     ),
     ("input::invalid-number", "A cell that should hold a number holds text. The value is missing for the rules."),
     (
+        "input::repaired-blank",
+        "Spreadsheets and CSV: cells that hold only spaces were read as empty, so the rules see no value there. One finding per column counts the cells and shows the first ones. Clear the cells, or give the value.",
+    ),
+    (
+        "input::repaired-spaces",
+        "Spreadsheets and CSV: values with spaces (or non-breaking spaces, shown as <NBSP>) around them were read without those spaces. One finding per column counts the cells and shows the first ones. The DfE's XML schema compares codes exactly, so remove the spaces before the data goes into the census file.",
+    ),
+    (
+        "input::repaired-date-form",
+        "Spreadsheets and CSV: dates written in another form than YYYY-MM-DD (31/03/2025, 31.03.2025, 2025/03/31) were read as day, month, year (year, month, day when the year comes first). One finding per column shows the first ones and the date read; check that it is the date meant. The DfE's form is YYYY-MM-DD.",
+    ),
+    (
+        "input::repaired-date-time",
+        "Spreadsheets and CSV: dates with a time of day (2025-03-31T00:00:00, an Excel date-time) were read as the date alone; the DfE's fields are dates.",
+    ),
+    (
+        "input::repaired-excel-serial",
+        "Spreadsheets: numbers in a date column were read as Excel dates (days since 1900: 45747 is 2025-03-31), as Excel shows a date whose cell lost its date format. One finding per column shows the first ones and the date read; check that it is the date meant.",
+    ),
+    (
+        "input::repaired-thousands",
+        "Spreadsheets and CSV: numbers with commas between groups of three digits (1,234) were read without the commas. A comma anywhere else (3,0) is not read as a number (input::invalid-number).",
+    ),
+    (
+        "input::repaired-whole-number",
+        "Spreadsheets and CSV: whole numbers written with a decimal point or an exponent (3.0, 1e3) were read as whole numbers.",
+    ),
+    (
         "input::invalid-bool",
         "A yes/no cell holds a value the return does not accept. The CIN census accepts true, false, 1 and 0; the templates also Y, N, yes and no.",
     ),

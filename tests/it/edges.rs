@@ -168,8 +168,13 @@ fn a_comma_is_a_thousands_separator_or_an_input_finding() {
             let out = fettle_in(&dir).args(["validate", path]).output().unwrap();
             assert_eq!(out.status.code(), Some(1));
             let report = String::from_utf8_lossy(&out.stdout);
-            assert!(!report.contains("`1,234`"), "{case}: 1,234 is a number with a thousands separator:\n{report}");
-            insta::assert_snapshot!(format!("commas-{case}"), section(&report, "input::invalid-number"));
+            let invalid = section(&report, "input::invalid-number");
+            assert!(!invalid.contains("`1,234`"), "{case}: 1,234 is a number with a thousands separator:\n{report}");
+            assert!(
+                section(&report, "input::repaired-thousands").contains("`1,234` read as `1234`"),
+                "{case}: the separator dropped is said:\n{report}"
+            );
+            insta::assert_snapshot!(format!("commas-{case}"), invalid);
         }
     });
 }

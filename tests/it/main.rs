@@ -17,6 +17,7 @@ mod parser;
 mod previous;
 mod privacy;
 mod progress;
+mod repairs;
 mod reports;
 mod schema_diff;
 mod tools;
