@@ -154,12 +154,19 @@ fn shown_value(v: &str) -> &str {
 }
 
 /// Where a finding is, for a note on another row's cell: its value of `field` when it has one
-/// with a cell (`Referrals!R5`, and that value), else its own cell.
+/// with a cell (`Referrals!R5`, and that value), else its own cell; a cell of last year's return
+/// (`--previous`) says so and names its file.
 fn finding_at<'f>(f: &'f Finding, field: Option<&str>) -> (String, Option<&'f FieldValue>) {
     if let Some(v) = field.and_then(|fd| f.values.iter().find(|v| v.field == fd))
         && let Some(loc @ Location::Cell { .. }) = &v.location
     {
-        return (loc.to_string(), Some(v));
+        return match &f.location_file {
+            Some(file) => (format!("last year at {loc} in `{file}`"), Some(v)),
+            None => (loc.to_string(), Some(v)),
+        };
+    }
+    if f.location_file.is_some() {
+        return (super::place_text(f), None);
     }
     match &f.location {
         Some(loc @ Location::Cell { .. }) => (loc.to_string(), None),
@@ -198,13 +205,17 @@ fn mark_cells(findings: &[&Finding], names: &[String]) -> (Marks, Vec<usize>) {
     };
     for (i, f) in findings.iter().enumerate() {
         let own = format!("{}: {}", f.code, f.message);
-        let placed = place(f.location.as_ref());
+        // A finding on a row of last year's return (`--previous`) has no cell in this workbook: it is
+        // listed with the findings noted on no cell, where its place names last year's file (its
+        // related rows here are still noted).
+        let last_year = f.location_file.is_some();
+        let placed = if last_year { None } else { place(f.location.as_ref()) };
         if let Some(k) = placed {
             marks.entry(k).or_default().add(f.severity, own.clone(), i, true);
         } else {
             unplaced.push(i);
         }
-        for v in &f.values {
+        for v in f.values.iter().filter(|_| !last_year) {
             if let Some(k) = place(v.location.as_ref()) {
                 marks.entry(k).or_default().add(f.severity, own.clone(), i, true);
             }
@@ -1219,7 +1230,7 @@ fn findings_sheet(list: &[&Finding], bold: usize) -> String {
             f.message.clone(),
             f.child.clone().unwrap_or_default(),
             f.table.clone().unwrap_or_default(),
-            super::xlsx::location_text(f.location.as_ref()),
+            super::place_text(f),
             super::xlsx::values_text(f),
             super::xlsx::related_text(f),
             f.explained.clone().unwrap_or_default(),

@@ -1,4 +1,5 @@
-//! One finding per line, for spreadsheets and scripts.
+//! One finding per line, for spreadsheets and scripts. A row of last year's return (`--previous`) has
+//! its file in `location` (`last year at ... in `last.xml``), and a related row of it in `values`.
 
 use super::Run;
 
@@ -21,7 +22,14 @@ pub fn render(run: &Run) -> String {
     ]);
     for f in &run.findings {
         let values: Vec<String> = f.values.iter().map(|v| format!("{}={}", v.field, v.value)).collect();
-        let related: Vec<String> = f.related.iter().map(|r| format!("{} row {}", r.table, r.row + 1)).collect();
+        let related: Vec<String> = f
+            .related
+            .iter()
+            .map(|r| match &r.file {
+                Some(file) => format!("{} row {} in `{file}`", r.table, r.row + 1),
+                None => format!("{} row {}", r.table, r.row + 1),
+            })
+            .collect();
         let mut vals = values.join("; ");
         if !related.is_empty() {
             vals.push_str(&format!(" (with {})", related.join(", ")));
@@ -33,7 +41,7 @@ pub fn render(run: &Run) -> String {
             f.child.as_deref().unwrap_or(""),
             f.table.as_deref().unwrap_or(""),
             &f.row.map(|r| (r + 1).to_string()).unwrap_or_default(),
-            &f.location.as_ref().map(ToString::to_string).unwrap_or_default(),
+            &super::place_text(f),
             &f.fields.join("; "),
             &vals,
             &f.message_with_also(),

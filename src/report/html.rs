@@ -8,7 +8,7 @@
 //! the rules is escaped. The output is deterministic: no timestamps.
 
 use super::Run;
-use super::xlsx::{by_child, by_rule, location_text, related_text, rule_title, values_text};
+use super::xlsx::{by_child, by_rule, related_text, rule_title, values_text};
 use crate::eval::Finding;
 use crate::syntax::ast::Severity;
 use std::collections::{BTreeMap, BTreeSet};
@@ -166,6 +166,12 @@ pub fn render(run: &Run) -> String {
     let _ = writeln!(o, "<p>{} validated:</p>\n<ul class=\"files\">", plural(run.files.len(), "file", "files"));
     for f in &run.files {
         let _ = writeln!(o, "<li>{}</li>", esc(f));
+    }
+    if !run.previous.is_empty() {
+        o.push_str("</ul>\n<p>Checked against last year's:</p>\n<ul class=\"files previous\">\n");
+        for p in &run.previous {
+            let _ = writeln!(o, "<li>{} against {} ({})</li>", esc(&p.file), esc(&p.previous), esc(&p.year));
+        }
     }
     o.push_str("</ul>\n<ul class=\"counts\" aria-label=\"Findings by severity\">\n");
     for (sev, n, word) in [
@@ -376,7 +382,7 @@ fn search_text(f: &Finding) -> String {
         f.child.as_deref().unwrap_or(""),
         &f.file,
         f.table.as_deref().unwrap_or(""),
-        &location_text(f.location.as_ref()),
+        &super::place_text(f),
         &f.message,
         &f.fields.join(" "),
         &values_text(f),
@@ -421,6 +427,7 @@ fn related_html(f: &Finding) -> String {
         .iter()
         .map(|r| {
             let place = r.location.as_ref().map(|l| format!(" at {}", esc(&l.to_string()))).unwrap_or_default();
+            let file = r.file.as_ref().map(|f| format!(" in <code>{}</code>", esc(f))).unwrap_or_default();
             let vals: Vec<String> = r
                 .values
                 .iter()
@@ -434,7 +441,7 @@ fn related_html(f: &Finding) -> String {
                 })
                 .collect();
             let vals = if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) };
-            format!("<li>{} row {}{place}{vals}</li>", esc(&r.table), r.row + 1)
+            format!("<li>{} row {}{place}{file}{vals}</li>", esc(&r.table), r.row + 1)
         })
         .collect();
     format!("<ul class=\"related\">{}</ul>", items.join(""))
@@ -544,7 +551,7 @@ fn findings_table(o: &mut String, list: &[&Finding], multi: bool, lead: &str, le
             o,
             "{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             lead_cells(f),
-            esc(&location_text(f.location.as_ref())),
+            esc(&super::place_text(f)),
             esc(&f.message),
             values_html(f),
             related_html(f),

@@ -1,7 +1,8 @@
 //! JUnit XML for CI: a test suite per file, a test case per rule of that file's own return and year
 //! (and per input check that found something on it). A test case fails exactly when its findings
 //! fail the run as the exit code counts them (`--fail-on`, explained queries never); its other
-//! findings are written as system output. Test names carry the rule's plain title; the lines of a
+//! findings are written as system output. A file checked against last year's (`--previous`) names
+//! that file in its suite's properties. Test names carry the rule's plain title; the lines of a
 //! failure carry each finding's own message, its values filled in.
 
 use super::Run;
@@ -47,17 +48,19 @@ fn cases<'a>(run: &'a Run, file: &'a str) -> Vec<Case<'a>> {
 
 /// One finding as a line of a failure or of system output.
 fn line(f: &Finding) -> String {
-    let place = f.location.as_ref().map(ToString::to_string).unwrap_or_default();
+    let place = super::place_text(f);
     let vals: Vec<String> = f.values.iter().map(|v| format!("{}={}", v.field, v.value)).collect();
+    let related: Vec<String> = f.related.iter().map(|r| format!("with {} at {}", r.table, super::related_place(r))).collect();
     let why = f.explained.as_deref().map(|e| format!(" (explained: {e})")).unwrap_or_default();
     format!(
-        "{} {} | child {} | {} | {} | {}{why}",
+        "{} {} | child {} | {} | {} | {}{why}{}",
         f.code,
         f.severity.as_str(),
         f.child.as_deref().unwrap_or("-"),
         place,
         vals.join(", "),
-        f.message
+        f.message,
+        if related.is_empty() { String::new() } else { format!(" | {}", related.join("; ")) }
     )
 }
 
@@ -76,6 +79,20 @@ pub fn render(run: &Run) -> String {
             esc(file),
             cases.len()
         );
+        // Last year's return this file was checked against (`--previous`), as a property of its suite.
+        let prev: Vec<_> = run.previous.iter().filter(|p| &p.file == *file).collect();
+        if !prev.is_empty() {
+            let _ = writeln!(out, "    <properties>");
+            for p in prev {
+                let _ = writeln!(
+                    out,
+                    "      <property name=\"previous\" value=\"{}\"/>\n      <property name=\"previous-year\" value=\"{}\"/>",
+                    esc(&p.previous),
+                    esc(&p.year)
+                );
+            }
+            let _ = writeln!(out, "    </properties>");
+        }
         for c in cases {
             let (class, name) = (esc(&c.class), esc(&c.name));
             if c.failing.is_empty() && c.other.is_empty() {

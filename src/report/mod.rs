@@ -120,6 +120,31 @@ impl Run {
     }
 }
 
+/// Where a finding is, as one line of text for the reports that give a place in a column: its
+/// location (`Sheet!B12`, `file.csv:12`, `line 40 Message/...`); for a row of last year's return
+/// (`--previous`), `last year at <location> in `<file>``, after `not in this return; ` when its
+/// child is not in this return.
+pub fn place_text(f: &Finding) -> String {
+    let Some(l) = &f.location else { return String::new() };
+    match &f.location_file {
+        Some(file) => {
+            let gone = if f.in_this_return == Some(false) { "not in this return; " } else { "" };
+            format!("{gone}last year at {l} in `{file}`")
+        }
+        None => l.to_string(),
+    }
+}
+
+/// Where a related row is: its location (else `row N`), and the file it is in when that is not the
+/// finding's own (`line 62 Message/... in `last.xml``, a row of last year's return).
+pub fn related_place(r: &crate::eval::Related) -> String {
+    let place = r.location.as_ref().map_or_else(|| format!("row {}", r.row + 1), ToString::to_string);
+    match &r.file {
+        Some(file) => format!("{place} in `{file}`"),
+        None => place,
+    }
+}
+
 /// Counts for a summary.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {

@@ -2,7 +2,9 @@
 //! region; a worksheet cell as a logical location that names its sheet, `Referrals!D5`). Every code
 //! that appears has a rule entry (input checks too), described by the rule's plain title. The rule
 //! file is a related location when the rules were read from a folder (`--rules DIR`); shipped rules
-//! live inside the binary, so they are a logical location (`fgc/2024-25/FGC010`).
+//! live inside the binary, so they are a logical location (`fgc/2024-25/FGC010`). Last year's return
+//! (`--previous`) is an artifact of the run and in its properties; a finding on one of its rows is
+//! located in it, and its rows related to a finding are located in it.
 
 use super::Run;
 use crate::eval::Location;
@@ -107,7 +109,11 @@ pub fn render(run: &Run) -> String {
         .findings
         .iter()
         .map(|f| {
-            let place = f.location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default();
+            let place = match (super::place_text(f), &f.location_file) {
+                (p, _) if p.is_empty() => p,
+                (p, Some(_)) => format!(", {p}"),
+                (p, None) => format!(" at {p}"),
+            };
             let child = f.child.as_ref().map(|c| format!(" (child {c})")).unwrap_or_default();
             let vals: Vec<String> = f.values.iter().map(|v| format!("{} = {}", v.field, v.value)).collect();
             let text = format!(
@@ -134,7 +140,11 @@ pub fn render(run: &Run) -> String {
                 related.push(at);
             }
             for (i, r) in f.related.iter().enumerate() {
-                let mut at = location(&f.file, r.location.as_ref(), Some(format!("{} row {}", r.table, r.row + 1)));
+                let (file, last) = match &r.file {
+                    Some(file) => (file, " (last year's return)"),
+                    None => (&f.file, ""),
+                };
+                let mut at = location(file, r.location.as_ref(), Some(format!("{} row {}{last}", r.table, r.row + 1)));
                 if let Some(obj) = at.as_object_mut() {
                     obj.insert("id".into(), json!(i + 1));
                 }
@@ -144,7 +154,14 @@ pub fn render(run: &Run) -> String {
                 "ruleId": f.code,
                 "level": level(f.severity),
                 "message": { "text": text },
-                "locations": [location(&f.file, f.location.as_ref(), None)],
+                "locations": [location(
+                    f.location_file.as_ref().unwrap_or(&f.file),
+                    f.location.as_ref(),
+                    f.location_file.as_ref().map(|_| match f.in_this_return {
+                        Some(false) => "a row of last year's return; the child is not in this return".to_string(),
+                        _ => "a row of last year's return".to_string(),
+                    }),
+                )],
                 "relatedLocations": related,
                 "properties": {
                     "child": f.child,
@@ -156,19 +173,37 @@ pub fn render(run: &Run) -> String {
             if let (Some(i), Some(obj)) = (index.get(f.code.as_str()), res.as_object_mut()) {
                 obj.insert("ruleIndex".into(), json!(i));
             }
+            if let (Some(file), Some(props)) = (&f.location_file, res.get_mut("properties").and_then(Value::as_object_mut)) {
+                props.insert("locationFile".into(), json!(file));
+                props.insert("inThisReturn".into(), json!(f.in_this_return));
+            }
             if let (Some(e), Some(obj)) = (&f.explained, res.as_object_mut()) {
                 obj.insert("suppressions".into(), json!([{ "kind": "external", "justification": e }]));
             }
             res
         })
         .collect();
-    let doc = json!({
-        "$schema": SCHEMA,
-        "version": VERSION,
-        "runs": [{
-            "tool": { "driver": { "name": "fettle", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
-            "results": results,
-        }],
+    let mut sarif_run = json!({
+        "tool": { "driver": { "name": "fettle", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+        "results": results,
     });
+    // Last year's returns the run compared with (`--previous`): artifacts given on the command line,
+    // and the pairs in the run's properties.
+    if let (false, Some(obj)) = (run.previous.is_empty(), sarif_run.as_object_mut()) {
+        let artifacts: Vec<Value> = run
+            .previous
+            .iter()
+            .map(|p| {
+                json!({
+                    "location": { "uri": uri(&p.previous) },
+                    "roles": ["referencedOnCommandLine"],
+                    "description": { "text": format!("last year's return ({}), compared with `{}`", p.year, p.file) },
+                })
+            })
+            .collect();
+        obj.insert("artifacts".into(), json!(artifacts));
+        obj.insert("properties".into(), json!({ "previous": run.previous }));
+    }
+    let doc = json!({ "$schema": SCHEMA, "version": VERSION, "runs": [sarif_run] });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }

@@ -1,4 +1,5 @@
-//! The Excel report: a `Summary` sheet (files, counts by severity, a table of the rules that have
+//! The Excel report: a `Summary` sheet (files, last year's files they were checked against, counts
+//! by severity, a table of the rules that have
 //! findings), a `Findings` sheet (one row per finding, with an autofilter and a frozen header) and a
 //! sheet per child (`Child <LAchildID>`, at most [`MAX_CHILD_SHEETS`]) listing that child's findings.
 //!
@@ -6,7 +7,7 @@
 //! date is fixed so that the same run gives the same bytes.
 
 use super::Run;
-use crate::eval::{Finding, Location};
+use crate::eval::Finding;
 use crate::syntax::ast::Severity;
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, FormatPattern, Workbook, Worksheet, XlsxError,
@@ -36,25 +37,22 @@ const COLUMNS: [(&str, f64); 10] = [
     ("Explanation", 40.0),
 ];
 
-/// A finding's location as text: `Sheet!B12`, `file.csv:12`, `line 40 Message/...`.
-pub(crate) fn location_text(l: Option<&Location>) -> String {
-    l.map(ToString::to_string).unwrap_or_default()
-}
-
 /// A finding's values as `field = value; ...`, a missing value shown as `(missing)`.
 pub(crate) fn values_text(f: &Finding) -> String {
     f.values.iter().map(|v| format!("{} = {}", v.field, shown(&v.value))).collect::<Vec<_>>().join("; ")
 }
 
-/// A finding's related rows as `Table row N at place: field = value, ...`, separated by ` | `.
+/// A finding's related rows as `Table row N at place: field = value, ...` (`... at place in `file`` for
+/// a row of last year's return), separated by ` | `.
 pub(crate) fn related_text(f: &Finding) -> String {
     f.related
         .iter()
         .map(|r| {
             let place = r.location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default();
+            let file = r.file.as_ref().map(|f| format!(" in `{f}`")).unwrap_or_default();
             let vals: Vec<String> = r.values.iter().map(|v| format!("{} = {}", v.field, shown(&v.value))).collect();
             let vals = if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) };
-            format!("{} row {}{place}{vals}", r.table, r.row + 1)
+            format!("{} row {}{place}{file}{vals}", r.table, r.row + 1)
         })
         .collect::<Vec<_>>()
         .join(" | ")
@@ -234,6 +232,15 @@ fn summary_sheet(ws: &mut Worksheet, run: &Run, fmt: &Formats, children: usize, 
         ws.write_string(r, 1, cell_text(f))?;
         r += 1;
     }
+    if !run.previous.is_empty() {
+        r += 1;
+        ws.write_string_with_format(r, 0, "Checked against last year's", &fmt.bold)?;
+        r += 1;
+        for p in &run.previous {
+            ws.write_string(r, 1, cell_text(&format!("{}: last year's `{}` ({})", p.file, p.previous, p.year)))?;
+            r += 1;
+        }
+    }
     r += 1;
     ws.write_string_with_format(r, 0, "Severity", &fmt.head)?;
     ws.write_string_with_format(r, 1, "Findings", &fmt.head)?;
@@ -313,7 +320,7 @@ fn findings_table(ws: &mut Worksheet, top: u32, list: &[&Finding], child: bool, 
         put(ws, f.severity.as_str(), Some(fmt.severity(f.severity)))?;
         put(ws, &f.message, None)?;
         put(ws, f.table.as_deref().unwrap_or(""), None)?;
-        put(ws, &location_text(f.location.as_ref()), None)?;
+        put(ws, &super::place_text(f), None)?;
         put(ws, &values_text(f), None)?;
         put(ws, &related_text(f), None)?;
         put(ws, f.explained.as_deref().unwrap_or(""), None)?;

@@ -17,6 +17,69 @@ fn continuity_terminal_and_json() {
 }
 
 #[test]
+fn every_report_names_last_years_file_and_both_rows() {
+    // CSV, JUnit and SARIF on stdout; a finding on last year's row says so and names its file, one on
+    // this year's row names last year's related row and its file.
+    in_suite("previous", || {
+        for format in ["csv", "junit", "sarif"] {
+            assert_cmd_snapshot!(
+                format!("cin_{format}"),
+                fettle().args(["validate", "--format", format, THIS, "--previous", LAST])
+            );
+        }
+    });
+    // The xlsx and HTML reports, written to files.
+    let dir = scratch("formats");
+    let (xlsx, html) = (dir.join("r.xlsx"), dir.join("r.html"));
+    for (format, out) in [("xlsx", &xlsx), ("html", &html)] {
+        let run =
+            fettle().args(["validate", "--format", format, THIS, "--previous", LAST, "--output"]).arg(out).output().unwrap();
+        assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    }
+    let sheets = super::reports::xlsx_text(&std::fs::read(&xlsx).unwrap());
+    // The summary sheet up to its counts, and the findings of the year-on-year rules.
+    let wanted: Vec<&str> = sheets
+        .lines()
+        .take_while(|l| !l.starts_with("Severity"))
+        .chain(sheets.lines().filter(|l| l.contains("\tCINY")))
+        .collect();
+    let page = std::fs::read_to_string(&html).unwrap();
+    let start = page.find("<h1>").unwrap();
+    let head = &page[start..page.find("</header>").unwrap()];
+    let rows: Vec<&str> = page.lines().filter(|l| l.contains("last year")).collect();
+    in_suite("previous", || {
+        insta::assert_snapshot!("cin_xlsx", wanted.join("\n"));
+        insta::assert_snapshot!("cin_html", format!("{head}\n{}", rows.join("\n")));
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_annotated_copy_notes_no_cell_for_last_years_rows() {
+    // FGCY01Q is about a row of last year's workbook: it is listed on the findings sheet of the
+    // annotated copy of this year's workbook, naming last year's file, never noted on this year's cell.
+    let (this, last) = ("tests/fixtures/previous/fgc-2024-25.xlsx", "tests/fixtures/previous/fgc-2023-24.xlsx");
+    let dir = scratch("annotate");
+    let copy = dir.join("copy.xlsx");
+    let run = fettle().args(["validate", this, "--previous", last, "--annotate"]).arg(&copy).output().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let bytes = std::fs::read(&copy).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut notes = String::new();
+    for i in 0..zip.len() {
+        let mut e = zip.by_index(i).unwrap();
+        if e.name().unwrap().contains("fettle-notes") {
+            std::io::Read::read_to_string(&mut e, &mut notes).unwrap();
+        }
+    }
+    assert!(!notes.contains("FGCY01Q"), "{notes}");
+    let text = super::reports::xlsx_text(&bytes);
+    let listed: Vec<&str> = text.lines().filter(|l| l.starts_with("FGCY01Q")).collect();
+    assert!(!listed.is_empty() && listed.iter().all(|l| l.contains(&format!("in `{last}`"))), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn disability_csv_folders_year_on_year() {
     // A child with a disability last year and NONE or nothing now (DISY01Q); the share falling (DISY02Q).
     let (this, last) = ("tests/fixtures/previous/disability-2024-25", "tests/fixtures/previous/disability-2023-24");

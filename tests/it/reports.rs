@@ -215,7 +215,7 @@ fn fixture() -> Run {
 }
 
 /// Every sheet of an xlsx file as text: its name, then each row's cells separated by tabs.
-fn xlsx_text(bytes: &[u8]) -> String {
+pub(crate) fn xlsx_text(bytes: &[u8]) -> String {
     let mut wb = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let mut out = String::new();
     for name in wb.sheet_names() {
@@ -518,6 +518,14 @@ fn sarif_is_valid_against_the_schema() {
             }
         }
     }
+    // A run checked against last year's (`--previous`): last year's file is an artifact, and findings
+    // are located in it.
+    let out = fettle()
+        .args(["validate", "--format", "sarif", "tests/fixtures/previous/census-2024-25.xml"])
+        .args(["--previous", "tests/fixtures/previous/census-2023-24.xml"])
+        .output()
+        .unwrap();
+    check("previous", &String::from_utf8_lossy(&out.stdout));
     // The validator does catch a broken document.
     let mut broken: serde_json::Value = serde_json::from_str(&fettle::report::sarif::render(&fixture())).unwrap();
     broken["runs"][0]["results"][0]["level"] = "fatal".into();
