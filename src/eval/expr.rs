@@ -5,7 +5,7 @@
 //! `exists`, `count` and `??` never give missing.
 
 use super::fault::{Checked, Fault};
-use super::frame::{Bind, Frame, Val, try_vec};
+use super::frame::{Bind, Frame, Val, cold, gather, try_vec};
 use super::index::Index;
 use crate::check::program::{Const, IExpr, IKind, Program, Source};
 use crate::syntax::ast::{AggFn, BinOp, Unit};
@@ -163,22 +163,27 @@ fn eval_node(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
         IKind::InTuple(x, items, neg) => {
             let xv = eval(cx, f, x)?;
             let ivs: Vec<Val> = items.iter().map(|i| eval(cx, f, i)).collect::<Checked<_>>()?;
-            let one = |i: usize| -> Checked<Scalar> {
-                let v = xv.at(i)?;
-                if v.is_null() {
-                    return Ok(Scalar::Null);
-                }
-                let mut unknown = false;
-                for iv in &ivs {
-                    match compare(v, iv.at(i)?) {
-                        Some(Ordering::Equal) => return Ok(Scalar::Bool(!neg)),
-                        None => unknown = true,
+            // Each value's items, checked once to have one per item; stepped together.
+            let mut its = ivs.iter().map(|v| v.first(n)).collect::<Checked<Vec<_>>>()?;
+            let mut out = Vec::with_capacity(n);
+            for v in xv.first(n)? {
+                let (mut found, mut unknown) = (false, false);
+                for it in &mut its {
+                    // `first(n)` gives exactly n values: every iterator has this item's.
+                    match it.next().map(|y| compare(v, y)) {
+                        Some(Some(Ordering::Equal)) => found = true,
+                        Some(None) => unknown = true,
                         _ => {}
                     }
                 }
-                Ok(if unknown { Scalar::Null } else { Scalar::Bool(*neg) })
-            };
-            Val::col(try_vec(n, (0..n).map(one))?)
+                out.push(match (v.is_null(), found, unknown) {
+                    (true, _, _) => Scalar::Null,
+                    (false, true, _) => Scalar::Bool(!neg),
+                    (false, false, true) => Scalar::Null,
+                    (false, false, false) => Scalar::Bool(*neg),
+                });
+            }
+            Val::col(out)
         }
         IKind::InRange { x, lo, hi, inclusive, negate } => {
             let (xv, lv, hv) = (eval(cx, f, x)?, eval(cx, f, lo)?, eval(cx, f, hi)?);
@@ -253,11 +258,6 @@ fn column<'a>(cx: &Ctx<'a>, table: crate::schema::TableId, fid: crate::schema::F
         .ok_or_else(|| Fault::new(format!("field {} of table {} has no column in the data", fid.0, table.0)))
 }
 
-/// The value of `col` in `row`. INVARIANT: every column of a table has a value per row.
-fn cell(col: &crate::table::Column, row: u32) -> Checked<&Scalar> {
-    col.get(row).ok_or_else(|| Fault::new(format!("a column of {} values was read at row {row}", col.values.len())))
-}
-
 /// A field of the rows a variable is bound to, read on their own table or on an ancestor's row.
 fn field_col(
     cx: &Ctx,
@@ -270,23 +270,30 @@ fn field_col(
     // it (check resolves `o.Field` and bare fields so).
     let Bind::Rows { table: vt, rows } = f.var(var.0) else { return Err(unbound(var.0, "rows")) };
     let col = column(cx, table, fid)?;
+    let values = &col.values;
+    // INVARIANT: every column of a table has a value per row.
+    let short = |r: u32| Fault::new(format!("a column of {} values was read at row {r}", values.len()));
     if *vt == table {
-        return Ok(Val::col(try_vec(rows.len(), rows.iter().map(|r| cell(col, *r).cloned()))?));
+        return Ok(Val::col(gather(values, rows, short)?));
     }
     let map = cx
         .index
         .ancestor(*vt, table)
         .ok_or_else(|| Fault::new(format!("table {} is read from rows of table {}, which is not below it", table.0, vt.0)))?;
-    let one = |r: &u32| -> Checked<Scalar> {
+    let mut out = Vec::with_capacity(rows.len());
+    for &r in rows.iter() {
         // INVARIANT: the ancestor map has an entry per row; `NONE` (a row whose parent is not in the
         // file) is data, and its ancestor's fields are missing.
-        match map.get(*r as usize) {
-            Some(a) if *a != NONE => cell(col, *a).cloned(),
-            Some(_) => Ok(Scalar::Null),
-            None => Err(Fault::new(format!("row {r} of table {} has no entry in its ancestor map", vt.0))),
+        match map.get(r as usize) {
+            Some(&a) if a != NONE => match values.get(a as usize) {
+                Some(v) => out.push(v.clone()),
+                None => return Err(cold(|| short(a))),
+            },
+            Some(_) => out.push(Scalar::Null),
+            None => return Err(cold(|| Fault::new(format!("row {r} of table {} has no entry in its ancestor map", vt.0)))),
         }
-    };
-    Ok(Val::col(try_vec(rows.len(), rows.iter().map(one))?))
+    }
+    Ok(Val::col(out))
 }
 
 fn binary(cx: &Ctx, f: &Frame, op: BinOp, a: &IExpr, b: &IExpr) -> Checked<Val> {

@@ -80,6 +80,29 @@ pub fn try_vec<T>(n: usize, it: impl Iterator<Item = Checked<T>>) -> Checked<Vec
     Ok(out)
 }
 
+/// `src[i]` for every `i` of `idx`, or the [`Fault`] that `missing` makes of the first index outside
+/// `src`. The hot reads (a field's column at a frame's rows, a frame's items) go through here: one
+/// bounds check per value, as an unchecked read would make, and the fault made only when one fails
+/// (a `Result` per value, collected, costs about a third more rule time on 50,000 children).
+#[inline]
+pub fn gather<T: Clone>(src: &[T], idx: &[u32], missing: impl FnOnce(u32) -> Fault) -> Checked<Vec<T>> {
+    let mut out = Vec::with_capacity(idx.len());
+    for &i in idx {
+        match src.get(i as usize) {
+            Some(v) => out.push(v.clone()),
+            None => return Err(cold(|| missing(i))),
+        }
+    }
+    Ok(out)
+}
+
+/// Makes a fault off the hot path (a loop that can fail keeps its fast path tight).
+#[cold]
+#[inline(never)]
+pub fn cold(make: impl FnOnce() -> Fault) -> Fault {
+    make()
+}
+
 /// A value: one for every item, or one shared by all.
 #[derive(Clone, Debug)]
 pub enum Val {
@@ -121,7 +144,9 @@ impl Val {
     pub fn gather(&self, idx: &[u32]) -> Checked<Val> {
         match self {
             Val::S(s) => Ok(Val::S(s.clone())),
-            Val::C(_) => Ok(Val::col(try_vec(idx.len(), idx.iter().map(|i| self.at(*i as usize).cloned()))?)),
+            Val::C(c) => {
+                Ok(Val::col(gather(c, idx, |i| Fault::new(format!("item {i} of a column of {} values was read", c.len())))?))
+            }
         }
     }
 }
@@ -172,14 +197,7 @@ pub struct Frame {
 
 /// Items `idx` of a per-item vector. INVARIANT: every index is an item of the frame.
 fn gather_u32(v: &[u32], idx: &[u32]) -> Checked<Vec<u32>> {
-    try_vec(
-        idx.len(),
-        idx.iter().map(|i| {
-            v.get(*i as usize)
-                .copied()
-                .ok_or_else(|| Fault::new(format!("item {i} of a frame of {} items was selected", v.len())))
-        }),
-    )
+    gather(v, idx, |i| Fault::new(format!("item {i} of a frame of {} items was selected", v.len())))
 }
 
 impl Frame {
@@ -193,14 +211,9 @@ impl Frame {
                     Bind::None => Bind::None,
                     Bind::Rows { table, rows } => Bind::Rows { table: *table, rows: Arc::new(gather_u32(rows, idx)?) },
                     Bind::Items { vals, pos } => Bind::Items {
-                        vals: Arc::new(try_vec(
-                            idx.len(),
-                            idx.iter().map(|i| {
-                                vals.get(*i as usize).cloned().ok_or_else(|| {
-                                    Fault::new(format!("item {i} of a frame of {} list items was selected", vals.len()))
-                                })
-                            }),
-                        )?),
+                        vals: Arc::new(gather(vals, idx, |i| {
+                            Fault::new(format!("item {i} of a frame of {} list items was selected", vals.len()))
+                        })?),
                         pos: Arc::new(gather_u32(pos, idx)?),
                     },
                     Bind::Group { table, gid, csr } => {
