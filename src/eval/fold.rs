@@ -2,16 +2,18 @@
 //! report is folded into those rules' findings, keeping the DfE code.
 //!
 //! An input finding folds into a rule's finding when it is about one cell of a row, the rules see
-//! that cell as missing (an invalid boolean, a date that is not one, an empty LAchildID), and the
-//! rule's finding shows
-//! the value of that very cell (the rule concerns the field, on the same row), with a severity at
+//! that cell as missing (an invalid boolean, a date that is not one, an empty LAchildID) or the
+//! schema refused the cell's value as written (Sex ` M `, Ethnicity `WBR`), and the rule's finding
+//! shows the value of that very cell (the rule concerns the field), with a severity at
 //! least the input finding's (a query never hides an error the DfE portal rejects the file for).
 //! The rule's finding then says what was met while reading (`Finding::merged`). An input finding
 //! that no such finding shows stays on its own.
 //!
 //! When a finding is folded (the whole rule; [`fold_all`] applies it):
-//! 1. the same cell, the same cause: an input finding that left the cell missing, into the DfE
-//!    rule's finding showing that cell, at least as severe (above);
+//! 1. the same cell, the same cause: an input finding that left the cell missing, or the schema
+//!    refusing the cell's value as written (a code not in its list, spaces around a code, a
+//!    pattern), into the DfE rule's finding showing that cell (as its own value or a related
+//!    row's), at least as severe (above);
 //! 2. rows that cannot be linked to their parent for one cause (`no LAchildID`; a child that is not
 //!    in ChildIdentifiers, whatever the rows' own key parts) are one finding, the first row's, the
 //!    others listed as related rows;
@@ -41,6 +43,18 @@ pub fn made_missing(data: &Dataset, is: &InputIssue) -> bool {
     data.table(t).and_then(|x| x.col(f)).is_some_and(|c| c.get(r).is_some_and(crate::table::Scalar::is_null))
 }
 
+/// Whether the issue is the schema refusing one cell's value as written (a code not in its list,
+/// spaces around a code, a pattern or a length not met): the DfE rule that checks the same value
+/// fails for the same cause.
+pub fn refuses_value(is: &InputIssue) -> bool {
+    is.row.is_some()
+        && is.field.is_some()
+        && matches!(
+            is.code,
+            "schema::invalid-code" | "schema::pattern" | "schema::length" | "schema::invalid-date" | "schema::invalid-number"
+        )
+}
+
 /// Adds the findings of `inputs` to `out`, folding each one marked foldable (its cell is missing to
 /// the rules, see [`made_missing`]) into the rule findings that show its cell's value.
 pub fn fold_inputs(out: &mut Vec<Finding>, inputs: Vec<(Finding, bool)>) {
@@ -52,7 +66,9 @@ pub fn fold_inputs(out: &mut Vec<Finding>, inputs: Vec<(Finding, bool)>) {
         }
         // A query does not carry an error: a file the portal rejects must still show an error.
         let severity = f.severity;
-        for v in &f.values {
+        // Its own values and those of related rows it shows (the ethnicity of the child's
+        // characteristics row).
+        for v in f.values.iter().chain(f.related.iter().filter(|r| r.file.is_none()).flat_map(|r| &r.values)) {
             if let Some(l) = &v.location {
                 shown.entry((v.field.as_str(), l)).or_default().push((i, severity));
             }
@@ -237,7 +253,7 @@ pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&
                     causes.insert((is.code, c), inputs.len());
                     unlinked.insert(at, inputs.len());
                 }
-                inputs.push((f, made_missing(data, is)));
+                inputs.push((f, made_missing(data, is) || refuses_value(is)));
             }
         }
     }

@@ -47,6 +47,24 @@ fn an_input_finding_folds_into_the_dfe_rule_on_the_same_cell() {
     assert_eq!(f["severity"], "error");
 }
 
+/// A code the schema refuses as written (spaces around it: Sex ` F `, Ethnicity ` WBRI `, ReferralNFA
+/// ` false `) is one finding: the DfE rule's (4180, 4220, 8568), carrying the schema's finding in
+/// `also`, also when the rule shows the cell as a related row's value (4220 on the child).
+#[test]
+fn a_refused_code_folds_into_the_dfe_rule_on_the_same_cell() {
+    for (case, code, field) in
+        [("padded-sex", "4180", "Sex"), ("padded-ethnicity", "4220", "Ethnicity"), ("padded-referral-nfa", "8568", "ReferralNFA")]
+    {
+        let found = findings(&root().join(format!("tests/fixtures/conform/xml/{case}.xml")));
+        let codes: Vec<&str> = found.iter().map(|f| f["code"].as_str().unwrap()).collect();
+        assert!(!codes.iter().any(|c| c.starts_with("schema::")), "{case}: {codes:?}");
+        let f = found.iter().find(|f| f["code"] == code).unwrap_or_else(|| panic!("{case}: no {code} in {codes:?}"));
+        assert_eq!(f["also"][0]["code"], "schema::invalid-code", "{case}");
+        let said = f["also"][0]["message"].as_str().unwrap();
+        assert!(said.contains(&format!("`<{field}>`")) && said.contains("spaces around a code count"), "{case}: {said}");
+    }
+}
+
 /// A finding is its own row's: of two children sharing a UPN, the one without LAchildID shows no
 /// child id, says which record it is, and the other child is named once.
 #[test]
