@@ -9,11 +9,14 @@
 //! - the flagged cells' style index (`s`) points at a copy of their own style with a fill and a
 //!   border added (the new styles are appended to `xl/styles.xml`; no existing style changes), and a
 //!   flagged cell that does not exist in the sheet is added as a blank cell;
-//! - each sheet with flagged cells gains a comments part and its VML drawing (the notes);
+//! - each sheet with flagged cells gains a comments part and its VML drawing (the notes); a sheet
+//!   that already carries the council's own comments keeps every one of them word for word, and
+//!   fettle's notes join them: on a cell the council noted, fettle's lines follow the council's
+//!   under `--- fettle ---`; other flagged cells get fettle's own note (author `fettle`);
 //! - a `fettle findings` sheet is added at the end, listing the findings that are about no cell of
 //!   the workbook (whole-return and group findings, cells on sheets the workbook does not have, and
-//!   the findings on a sheet that already carries the council's own comments, which are left as
-//!   they are).
+//!   the findings on a sheet whose own comments fettle cannot join: Excel's threaded comments, or
+//!   notes it cannot read, which are left as they are).
 //!
 //! Each note is true of the cell it sits on: a finding's own cells (its row's cell and the cells of
 //! its values) carry `code: message`; the cells of a related row (another child of the family, the
@@ -446,8 +449,33 @@ pub fn annotate_bytes(bytes: &[u8], name: &str, findings: &[&Finding]) -> Result
             .map_err(|e| format!("cannot annotate `{name}`: sheet `{}`: {e}", sheet.name))?;
         replaced.insert(part.clone(), edited.xml);
         if !edited.noted {
-            // The sheet has comments of its own, left as they are: the findings go to the list.
-            unplaced.extend(cells.values().flat_map(|m| m.findings.iter().copied()));
+            // The sheet has notes of its own: fettle's join them, each cell keeping the council's.
+            let own = |typ: &str, id: Option<&str>| {
+                parsed
+                    .iter()
+                    .find(|r| r.typ == typ && !r.external && id.is_none_or(|id| r.id == id))
+                    .map(|r| resolve(folder(part), &r.target))
+                    .filter(|p| pkg.has(p))
+            };
+            // Excel shows a threaded comment instead of the note behind it: on such a sheet,
+            // fettle's lines would be hidden, so they go to the list.
+            let threaded = parsed.iter().any(|r| r.typ.ends_with("/threadedComment"));
+            let merged = match (own(REL_COMMENTS, None), own(REL_VML, edited.own_drawing.as_deref())) {
+                _ if threaded => None,
+                (Some(c), Some(v)) => match (pkg.read(&c)?, pkg.read(&v)?) {
+                    (Some(cx), Some(vx)) => merge_comments(&cx, &cells).ok().map(|m| ((c, m), (v, merge_vml(&vx, &cells)))),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match merged {
+                Some(((c, cx), (v, vx))) => {
+                    replaced.insert(c, cx);
+                    replaced.insert(v, vx);
+                }
+                // Notes fettle cannot read: left as they are, the findings go to the list.
+                None => unplaced.extend(cells.values().flat_map(|m| m.findings.iter().copied())),
+            }
             continue;
         }
         let comments = fresh_part("xl/fettle-notes", "xml");
@@ -567,10 +595,12 @@ fn xml_err(e: impl std::fmt::Display) -> String {
 }
 
 /// A sheet part after [`edit_sheet`]: its XML, and whether the notes' drawing was linked (not when
-/// the sheet has comments of its own).
+/// the sheet has comments of its own: then the id of their drawing's relationship).
 struct EditedSheet {
     xml: Vec<u8>,
     noted: bool,
+    /// The relationship id of the sheet's own notes' drawing, when it has one.
+    own_drawing: Option<String>,
 }
 
 /// The flagged cells of one sheet, written into its XML as it streams past.
@@ -634,6 +664,7 @@ fn edit_sheet(
     let mut buf = vec![];
     let mut depth = 0usize;
     let (mut in_data, mut own_drawing, mut linked) = (false, false, false);
+    let mut own_id: Option<String> = None;
     let (mut row, mut col): (Option<u32>, Option<u16>) = (None, None);
     let link = |w: &mut CellWriter| {
         let p = &w.prefix;
@@ -652,6 +683,7 @@ fn edit_sheet(
                 if depth == 1 {
                     if local == "legacyDrawing" {
                         own_drawing = true;
+                        own_id = attr(e, "id");
                     }
                     if AFTER_LEGACY_DRAWING.contains(&local) && !own_drawing && !linked {
                         link(&mut w);
@@ -733,7 +765,7 @@ fn edit_sheet(
         }
         buf.clear();
     }
-    Ok(EditedSheet { xml: w.out, noted: linked })
+    Ok(EditedSheet { xml: w.out, noted: linked, own_drawing: own_id })
 }
 
 /// A note's text: one line per finding, at most [`MAX_NOTE_LINES`].
@@ -770,6 +802,14 @@ fn vml_xml(cells: &BTreeMap<(u32, u16), &Mark>, block: usize) -> String {
          <v:shapetype id=\"_x0000_t202\" coordsize=\"21600,21600\" o:spt=\"202\" path=\"m,l,21600r21600,l21600,xe\">\
          <v:stroke joinstyle=\"miter\"/><v:path gradientshapeok=\"t\" o:connecttype=\"rect\"/></v:shapetype>"
     );
+    s.push_str(&vml_shapes(cells, block * 1024 + 1));
+    s.push_str("</xml>");
+    s
+}
+
+/// The VML shapes of the notes on `cells`, numbered from `first_id`.
+fn vml_shapes(cells: &BTreeMap<(u32, u16), &Mark>, first_id: usize) -> String {
+    let mut s = String::new();
     for (n, ((r, c), m)) in cells.iter().enumerate() {
         let lines: usize = m.lines.iter().take(MAX_NOTE_LINES).map(|l| l.chars().count() / 50 + 1).sum();
         let rows = lines.min(30) + 2;
@@ -780,15 +820,174 @@ fn vml_xml(cells: &BTreeMap<(u32, u16), &Mark>, block: usize) -> String {
              <v:textbox style=\"mso-direction-alt:auto\"><div style=\"text-align:left\"></div></v:textbox>\
              <x:ClientData ObjectType=\"Note\"><x:MoveWithCells/><x:SizeWithCells/><x:Anchor>{left}, 15, {top}, 10, {}, 15, {}, 4</x:Anchor>\
              <x:AutoFill>False</x:AutoFill><x:Row>{r}</x:Row><x:Column>{c}</x:Column></x:ClientData></v:shape>",
-            block * 1024 + n + 1,
+            first_id + n,
             rows * 15,
             n + 1,
             left + 3,
             u64::from(top) + rows as u64,
         ));
     }
-    s.push_str("</xml>");
     s
+}
+
+/// How fettle's note is set apart from the council's own note on the same cell.
+const MERGED_MARK: &str = "--- fettle ---";
+
+/// The council's own comments part with fettle's notes joined: a cell that has a note of its own
+/// keeps it, word for word, with fettle's lines after it under [`MERGED_MARK`] (in runs of their
+/// own; a note that is one plain text becomes one run of the same text); other flagged cells get a
+/// note by the author `fettle`, added to the authors.
+fn merge_comments(xml: &[u8], cells: &BTreeMap<(u32, u16), &Mark>) -> Result<Vec<u8>, String> {
+    let mut out: Vec<u8> = Vec::with_capacity(xml.len() + 4096);
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = vec![];
+    let (mut authors, mut fettle_author, mut prefix) = (0usize, None::<usize>, String::new());
+    let mut noted: BTreeSet<(u32, u16)> = BTreeSet::new();
+    // The flagged cell whose comment is being read, and whether fettle's lines were written in it.
+    let mut current: Option<((u32, u16), bool)> = None;
+    let (mut depth, mut text_depth) = (0usize, None::<usize>);
+    let run = |p: &str, text: &str, bold: bool| {
+        let b = if bold { format!("<{p}rPr><{p}b/></{p}rPr>") } else { String::new() };
+        format!("<{p}r>{b}<{p}t xml:space=\"preserve\">{}</{p}t></{p}r>", esc(text))
+    };
+    let fettle_runs = |p: &str, m: &Mark| run(p, &format!("\n\n{MERGED_MARK}\n"), true) + &run(p, &note_text(&m.lines), false);
+    loop {
+        let ev = reader.read_event_into(&mut buf).map_err(xml_err)?;
+        let p = prefix.clone();
+        // Written before and after the event itself.
+        let (mut before, mut after) = (String::new(), String::new());
+        let mut skip = false;
+        match &ev {
+            Event::Start(e) | Event::Empty(e) => {
+                let empty = matches!(ev, Event::Empty(_));
+                match e.local_name().into_inner() {
+                    "comments" => prefix = prefix_of(e),
+                    "authors" if empty => {
+                        // `<authors/>`: a list of one, fettle.
+                        before = format!("<{p}authors><{p}author>fettle</{p}author></{p}authors>");
+                        fettle_author = Some(0);
+                        skip = true;
+                    }
+                    "author" => authors += 1,
+                    "comment" => {
+                        current =
+                            attr(e, "ref").and_then(|a| parse_cell(&a)).filter(|k| cells.contains_key(k)).map(|k| (k, false));
+                    }
+                    "text" if empty => {
+                        if let Some((k, done)) = current.as_mut()
+                            && let Some(m) = cells.get(k)
+                        {
+                            before = format!("<{p}text>{}</{p}text>", fettle_runs(&p, m));
+                            *done = true;
+                            noted.insert(*k);
+                            skip = true;
+                        }
+                    }
+                    "text" if current.is_some() => text_depth = Some(depth),
+                    // A note that is one plain text: the same text as a run, so fettle's runs
+                    // can follow it.
+                    "t" if text_depth.is_some_and(|d| d + 1 == depth) => {
+                        before = format!("<{p}r>");
+                        if empty {
+                            after = format!("</{p}r>");
+                        }
+                    }
+                    // Phonetic parts come after the runs.
+                    "rPh" | "phoneticPr" if text_depth.is_some_and(|d| d + 1 == depth) => {
+                        if let Some((k, done @ false)) = current.as_mut()
+                            && let Some(m) = cells.get(k)
+                        {
+                            before = fettle_runs(&p, m);
+                            *done = true;
+                        }
+                    }
+                    _ => {}
+                }
+                if !empty {
+                    depth += 1;
+                }
+            }
+            Event::End(e) => {
+                depth = depth.saturating_sub(1);
+                match e.local_name().into_inner() {
+                    "authors" => {
+                        before = format!("<{p}author>fettle</{p}author>");
+                        fettle_author = Some(authors);
+                    }
+                    "t" if text_depth.is_some_and(|d| d + 1 == depth) => after = format!("</{p}r>"),
+                    "text" if text_depth == Some(depth) => {
+                        text_depth = None;
+                        if let Some((k, done)) = current.as_mut() {
+                            if !*done && let Some(m) = cells.get(k) {
+                                before = fettle_runs(&p, m);
+                                *done = true;
+                            }
+                            noted.insert(*k);
+                        }
+                    }
+                    "comment" => (current, text_depth) = (None, None),
+                    "commentList" => {
+                        let id = fettle_author.unwrap_or(0);
+                        for ((r, c), m) in cells.iter().filter(|(k, _)| !noted.contains(k)) {
+                            before.push_str(&format!(
+                                "<{p}comment ref=\"{}\" authorId=\"{id}\"><{p}text><{p}t xml:space=\"preserve\">{}</{p}t></{p}text></{p}comment>",
+                                cell_ref(*r, *c),
+                                esc(&note_text(&m.lines))
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        out.extend_from_slice(before.as_bytes());
+        if !skip {
+            let mut w = quick_xml::Writer::new(&mut out);
+            w.write_event(ev.borrow()).map_err(xml_err)?;
+        }
+        out.extend_from_slice(after.as_bytes());
+        buf.clear();
+    }
+    if fettle_author.is_none() {
+        return Err("has no list of authors".into());
+    }
+    Ok(out)
+}
+
+/// The council's own VML drawing with the shapes of fettle's new notes (cells that had no note)
+/// added before its end. VML is not always well-formed XML, so it is edited as bytes: the new
+/// shapes are numbered after the highest shape id it has, and the note shape type is added when
+/// it lacks it.
+fn merge_vml(xml: &[u8], cells: &BTreeMap<(u32, u16), &Mark>) -> Vec<u8> {
+    let text = String::from_utf8_lossy(xml);
+    let mut have: BTreeSet<(u32, u16)> = BTreeSet::new();
+    for (row, rest) in text.split("<x:Row>").skip(1).filter_map(|s| s.split_once("</x:Row>")) {
+        let col = rest.split("<x:Column>").nth(1).and_then(|s| s.split_once("</x:Column>")).map(|(c, _)| c);
+        if let (Ok(r), Some(Ok(c))) = (row.trim().parse::<u32>(), col.map(|c| c.trim().parse::<u16>())) {
+            have.insert((r, c));
+        }
+    }
+    let new: BTreeMap<(u32, u16), &Mark> = cells.iter().filter(|(k, _)| !have.contains(k)).map(|(k, m)| (*k, *m)).collect();
+    let max_id = text
+        .split("_x0000_s")
+        .skip(1)
+        .filter_map(|s| s.split(|c: char| !c.is_ascii_digit()).next().and_then(|d| d.parse::<usize>().ok()))
+        .max()
+        .unwrap_or(1024);
+    let mut add = String::new();
+    if !text.contains("id=\"_x0000_t202\"") {
+        add.push_str(
+            "<v:shapetype id=\"_x0000_t202\" coordsize=\"21600,21600\" o:spt=\"202\" path=\"m,l,21600r21600,l21600,xe\">\
+             <v:stroke joinstyle=\"miter\"/><v:path gradientshapeok=\"t\" o:connecttype=\"rect\"/></v:shapetype>",
+        );
+    }
+    add.push_str(&vml_shapes(&new, max_id + 1));
+    // The bytes as they are (the drawing need not be UTF-8), the shapes before its end.
+    let end = xml.windows(6).rposition(|w| w == b"</xml>").unwrap_or(xml.len());
+    let (head, tail) = xml.split_at(end);
+    [head, add.as_bytes(), tail].concat()
 }
 
 /// A relationships part with `new` relationships (id, type, target) added.
@@ -1312,6 +1511,59 @@ mod tests {
             b.by_name(name).unwrap().read_to_end(&mut y).unwrap();
             assert_eq!(x, y, "{name}");
         }
+    }
+
+    /// fettle's lines join a council's note however it is written (one plain text, runs, with a
+    /// phonetic part after them, empty), and a flagged cell without a note gets fettle's own.
+    #[test]
+    fn notes_join_the_councils_own() {
+        #![allow(clippy::unwrap_used)]
+        let m = Mark { severity: Some(Severity::Error), lines: vec!["X1: m".into()], own: 1, findings: BTreeSet::new() };
+        let cells: BTreeMap<(u32, u16), &Mark> = [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4)].into_iter().map(|k| (k, &m)).collect();
+        let xml = format!(
+            "<comments xmlns=\"{MAIN_NS}\"><authors><author>Council</author></authors><commentList>\
+             <comment ref=\"A1\" authorId=\"0\"><text><t>plain &amp; simple</t></text></comment>\
+             <comment ref=\"B1\" authorId=\"0\"><text><r><t>run</t></r><rPh sb=\"0\" eb=\"1\"><t>r</t></rPh></text></comment>\
+             <comment ref=\"C1\" authorId=\"0\"><text/></comment>\
+             <comment ref=\"Z9\" authorId=\"0\"><text><t>not flagged</t></text></comment>\
+             <comment ref=\"D1\" authorId=\"0\"><text><t/></text></comment></commentList></comments>"
+        );
+        let out = String::from_utf8(merge_comments(xml.as_bytes(), &cells).unwrap()).unwrap();
+        let fettle =
+            "<r><rPr><b/></rPr><t xml:space=\"preserve\">\n\n--- fettle ---\n</t></r><r><t xml:space=\"preserve\">X1: m</t></r>";
+        assert!(out.contains("<authors><author>Council</author><author>fettle</author></authors>"), "{out}");
+        assert!(out.contains(&format!("<text><r><t>plain &amp; simple</t></r>{fettle}</text>")), "{out}");
+        assert!(out.contains(&format!("<text><r><t>run</t></r>{fettle}<rPh sb=\"0\" eb=\"1\"><t>r</t></rPh></text>")), "{out}");
+        assert!(out.contains(&format!("<comment ref=\"C1\" authorId=\"0\"><text>{fettle}</text></comment>")), "{out}");
+        assert!(out.contains(&format!("<text><r><t/></r>{fettle}</text>")), "{out}");
+        assert!(out.contains("<comment ref=\"Z9\" authorId=\"0\"><text><t>not flagged</t></text></comment>"), "{out}");
+        assert!(
+            out.ends_with("<comment ref=\"E1\" authorId=\"1\"><text><t xml:space=\"preserve\">X1: m</t></text></comment></commentList></comments>"),
+            "{out}"
+        );
+        assert_eq!(out.matches("<comment ").count(), 6, "{out}");
+        let no_authors = xml.replace("<authors><author>Council</author></authors>", "<authors/>");
+        let out = String::from_utf8(merge_comments(no_authors.as_bytes(), &cells).unwrap()).unwrap();
+        assert!(out.contains("<authors><author>fettle</author></authors>"), "{out}");
+        assert!(merge_comments(b"<comments><commentList/></comments>", &cells).is_err(), "no list of authors");
+    }
+
+    /// New notes' shapes are added to the council's drawing, numbered after its own, its bytes
+    /// otherwise kept (even when they are not UTF-8).
+    #[test]
+    fn shapes_join_the_councils_drawing() {
+        let m = Mark { severity: Some(Severity::Error), lines: vec!["X1: m".into()], own: 1, findings: BTreeSet::new() };
+        let cells: BTreeMap<(u32, u16), &Mark> = [((0, 0), &m), ((4, 2), &m)].into_iter().collect();
+        let mut vml = b"<xml><v:shape id=\"_x0000_s1030\" type=\"#_x0000_t202\"><x:ClientData ObjectType=\"Note\"><x:Row>0</x:Row><x:Column>0</x:Column></x:ClientData></v:shape>\xa3<br></xml>".to_vec();
+        let out = merge_vml(&vml, &cells);
+        let end = vml.len() - "</xml>".len();
+        assert!(out.starts_with(&vml[..end]) && out.ends_with(b"</xml>"));
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(text.matches("<v:shape ").count(), 2, "one shape added, for E5: {text}");
+        assert!(text.contains("_x0000_s1031") && text.contains("<x:Row>4</x:Row><x:Column>2</x:Column>"), "{text}");
+        assert!(text.contains("<v:shapetype id=\"_x0000_t202\""), "the note shape type is added: {text}");
+        vml.truncate(end);
+        assert!(merge_vml(&vml, &cells).starts_with(&vml), "a drawing without its end is kept too");
     }
 
     #[test]

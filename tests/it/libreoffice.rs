@@ -5,7 +5,9 @@
 //!   same column widths, row heights, hidden rows, columns and sheets and shows every cell as it
 //!   shows the original's (dates as dates, not `###`), and each note it reads is true of its cell.
 //!   Both workbooks are converted by `soffice --convert-to fods` (the flat XML of what LibreOffice
-//!   loaded) and compared.
+//!   loaded) and compared;
+//! - the annotated copy of a workbook with the council's own notes keeps them word for word, with
+//!   fettle's lines joined to them, and calamine reads its cells unchanged.
 //!
 //! CI installs LibreOffice (`.ci/run`). Without `soffice` on the PATH the tests fail, unless they are
 //! skipped on purpose with a reason: `FETTLE_SKIP_LIBREOFFICE="no LibreOffice on this laptop"`.
@@ -460,5 +462,97 @@ fn annotated_copy_opens_as_the_workbook_in_libreoffice() {
     assert_eq!(note(4, 1), "T003: On a hidden row");
     let list = &tables[2];
     assert!(list.rows.iter().any(|r| r.cells.first().is_some_and(|c| c.text == "T900")), "{list:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A council's workbook whose sheet already carries the council's own notes: one on a cell fettle
+/// flags, one (with Excel's bold author line) on another flagged cell, one on a cell fettle does
+/// not flag.
+fn noted_workbook(path: &Path) {
+    use rust_xlsxwriter::{Note, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Children").unwrap();
+    for (c, h) in ["LAchildID", "FamilyID", "StartDate"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, (child, fam, date)) in [("C1", "F1", "2024-10-05"), ("C2", "F1", "2024-09-08")].iter().enumerate() {
+        let r = 1 + r as u32;
+        ws.write_string(r, 0, *child).unwrap();
+        ws.write_string(r, 1, *fam).unwrap();
+        ws.write_string(r, 2, *date).unwrap();
+    }
+    ws.set_column_width(2, 9.5).unwrap();
+    ws.insert_note(1, 2, &Note::new("Date checked with the social worker").add_author_prefix(false)).unwrap();
+    ws.insert_note(2, 1, &Note::new("Family moved in from Kent").set_author("Council")).unwrap();
+    ws.insert_note(2, 0, &Note::new("Second child of F1").add_author_prefix(false)).unwrap();
+    wb.save(path).unwrap();
+}
+
+/// Every sheet's cells as calamine reads them.
+fn calamine_cells(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+    use calamine::Reader as _;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path).unwrap();
+    let names = wb.sheet_names();
+    names
+        .iter()
+        .map(|n| {
+            let range = wb.worksheet_range(n).unwrap();
+            (n.clone(), range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect())
+        })
+        .collect()
+}
+
+/// The annotated copy of a workbook that has notes of its own keeps every one of them word for
+/// word; fettle's note on a cell the council already noted follows the council's, marked
+/// `--- fettle ---`; fettle's notes on other cells are its own. LibreOffice reads all of them
+/// on their cells, and calamine reads the council's cells unchanged.
+#[test]
+fn annotated_copy_keeps_the_councils_own_notes() {
+    if !libreoffice_here() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fettle-lo-notes-{}", std::process::id()));
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let council = dir.join("noted.xlsx");
+    noted_workbook(&council);
+    let before = std::fs::read(&council).unwrap();
+    // Findings on the noted cells C2 and B3, and on A2, which has no note.
+    let mut dated = finding("T001", Severity::Error, "StartDate is after the census");
+    dated.location = cell_at("Children", "C2");
+    let mut family = finding("T003", Severity::Info, "FamilyID F1 has two children");
+    family.location = cell_at("Children", "B3");
+    let mut id = finding("T002", Severity::Query, "LAchildID is short");
+    id.location = cell_at("Children", "A2");
+    let bytes = fettle::report::annotate::annotate(&council, &[&dated, &family, &id]).unwrap();
+    assert_eq!(std::fs::read(&council).unwrap(), before, "the input is never written");
+    let copy = dir.join("noted-annotated.xlsx");
+    std::fs::write(&copy, bytes).unwrap();
+
+    let (a, b) = (calamine_cells(&council), calamine_cells(&copy));
+    assert_eq!(b.len(), a.len() + 1, "the findings sheet is added");
+    assert_eq!(a[..], b[..a.len()], "calamine reads the council's cells unchanged");
+
+    convert(&dir, "fods", &out, &[&council, &copy]);
+    let (a, b) = (read_fods(&out.join("noted.fods")), read_fods(&out.join("noted-annotated.fods")));
+    assert_eq!(a[0].columns, b[0].columns, "the column widths are kept");
+    let note = |t: &[Table], r: usize, c: usize| t[0].rows[r].cells.get(c).map(|x| x.note.clone()).unwrap_or_default();
+    assert_eq!(note(&a, 1, 2), "Date checked with the social worker", "LibreOffice reads the council's note");
+    assert_eq!(note(&a, 2, 1), "Council:\nFamily moved in from Kent");
+    assert_eq!(note(&b, 1, 2), "Date checked with the social worker\n\n--- fettle ---\nT001: StartDate is after the census");
+    assert_eq!(note(&b, 2, 1), "Council:\nFamily moved in from Kent\n\n--- fettle ---\nT003: FamilyID F1 has two children");
+    assert_eq!(note(&b, 1, 0), "T002: LAchildID is short", "fettle's own note on a cell without one");
+    assert_eq!(note(&b, 2, 0), "Second child of F1", "the council's note on a cell fettle does not flag is untouched");
+    assert_eq!(note(&b, 2, 2), "", "no note where neither has one");
+    for (r, c) in [(0, 0), (1, 1), (1, 2), (2, 2)] {
+        assert_eq!(a[0].rows[r].cells[c].text, b[0].rows[r].cells[c].text, "cell ({r}, {c}) as shown");
+    }
+    let list = b.last().unwrap();
+    assert_eq!(list.name, "fettle findings");
+    assert!(
+        !list.rows.iter().any(|r| r.cells.first().is_some_and(|c| c.text.starts_with("T00"))),
+        "every finding is on its cell: {list:?}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
