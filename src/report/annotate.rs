@@ -1552,6 +1552,7 @@ mod tests {
     /// otherwise kept (even when they are not UTF-8).
     #[test]
     fn shapes_join_the_councils_drawing() {
+        #![allow(clippy::indexing_slicing)]
         let m = Mark { severity: Some(Severity::Error), lines: vec!["X1: m".into()], own: 1, findings: BTreeSet::new() };
         let cells: BTreeMap<(u32, u16), &Mark> = [((0, 0), &m), ((4, 2), &m)].into_iter().collect();
         let mut vml = b"<xml><v:shape id=\"_x0000_s1030\" type=\"#_x0000_t202\"><x:ClientData ObjectType=\"Note\"><x:Row>0</x:Row><x:Column>0</x:Column></x:ClientData></v:shape>\xa3<br></xml>".to_vec();
