@@ -240,18 +240,23 @@ pub fn run(a: &Args) -> u8 {
     let progress = progress::Display::new(!a.no_progress, subs.len(), progress::total_size(subs.iter().flat_map(|s| &s.files)));
     // Read every submission first (in parallel, order kept): a return may read another's tables.
     let t0 = std::time::Instant::now();
-    let results: Vec<Result<Loaded, String>> = subs
-        .par_iter()
-        .map(|sub| {
-            let ret = match &a.ret {
-                Some(r) => r.clone(),
-                None => pick_return(&book, sub)?,
-            };
-            let read = read_submission_with(&book, &sub.source(), &ret, a.year.as_deref(), &progress);
-            progress.file_read();
-            read
-        })
-        .collect();
+    // Last year's files (`--previous`) are read alongside.
+    let (results, last_year): (Vec<Result<Loaded, String>>, previous::Read) = rayon::join(
+        || {
+            subs.par_iter()
+                .map(|sub| {
+                    let ret = match &a.ret {
+                        Some(r) => r.clone(),
+                        None => pick_return(&book, sub)?,
+                    };
+                    let read = read_submission_with(&book, &sub.source(), &ret, a.year.as_deref(), &progress);
+                    progress.file_read();
+                    read
+                })
+                .collect()
+        },
+        || previous::read(&book, a.previous.as_slice(), a.ret.as_deref()),
+    );
     let mut failed_tool = false;
     let mut loaded: Vec<Loaded> = vec![];
     let mut files: Vec<String> = vec![];
@@ -280,7 +285,7 @@ pub fn run(a: &Args) -> u8 {
         return 2;
     }
     attach_foreign(&book, &mut loaded);
-    let (previous, run_notes) = match previous::attach(&book, a.previous.as_slice(), a.ret.as_deref(), &mut loaded) {
+    let (previous, run_notes) = match previous::attach(&book, last_year, &mut loaded) {
         Ok(x) => x,
         Err(e) => {
             progress.finish();
