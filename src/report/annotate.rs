@@ -207,7 +207,7 @@ fn mark_cells(findings: &[&Finding], names: &[String]) -> (Marks, Vec<usize>) {
         Some((s, r, c))
     };
     for (i, f) in findings.iter().enumerate() {
-        let own = format!("{}: {}", f.code, f.message);
+        let own = format!("{}: {}", f.code, f.message_with_also());
         // A finding on a row of last year's return (`--previous`) has no cell in this workbook: it is
         // listed with the findings noted on no cell, where its place names last year's file (its
         // related rows here are still noted).
@@ -1426,7 +1426,7 @@ fn findings_sheet(list: &[&Finding], bold: usize) -> String {
         let texts = [
             f.code.clone(),
             f.severity.as_str().to_string(),
-            f.message.clone(),
+            f.message_with_also(),
             f.child.clone().unwrap_or_default(),
             f.table.clone().unwrap_or_default(),
             super::place_text(f),

@@ -59,7 +59,7 @@ fn line(f: &Finding) -> String {
         f.child.as_deref().unwrap_or("-"),
         place,
         vals.join(", "),
-        f.message,
+        f.message_with_also(),
         if related.is_empty() { String::new() } else { format!(" | {}", related.join("; ")) }
     )
 }

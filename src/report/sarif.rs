@@ -118,7 +118,7 @@ pub fn render(run: &Run) -> String {
             let vals: Vec<String> = f.values.iter().map(|v| format!("{} = {}", v.field, v.value)).collect();
             let text = format!(
                 "{}{child}{place}{}",
-                f.message,
+                f.message_with_also(),
                 if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) }
             );
             let mut related: Vec<Value> = vec![];

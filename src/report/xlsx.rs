@@ -318,7 +318,7 @@ fn findings_table(ws: &mut Worksheet, top: u32, list: &[&Finding], child: bool, 
         }
         put(ws, &f.code, None)?;
         put(ws, f.severity.as_str(), Some(fmt.severity(f.severity)))?;
-        put(ws, &f.message, None)?;
+        put(ws, &f.message_with_also(), None)?;
         put(ws, f.table.as_deref().unwrap_or(""), None)?;
         put(ws, &super::place_text(f), None)?;
         put(ws, &values_text(f), None)?;

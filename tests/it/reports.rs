@@ -4,7 +4,7 @@
 
 use super::{fettle, in_suite, root};
 use calamine::{Data, Reader, Xlsx};
-use fettle::eval::{FieldValue, Finding, Location, Related, RuleRef};
+use fettle::eval::{FieldValue, Finding, Location, Merged, Related, RuleRef};
 use fettle::report::{RuleInfo, Run};
 use fettle::syntax::ast::Severity;
 use std::collections::BTreeMap;
@@ -100,6 +100,12 @@ fn fixture() -> Run {
         value("Referrals.ReferralDate", "2024-05-01", cell("Referrals", "E5")),
         value("Referrals.Notes", "<script>alert('x')</script> & \"more\"", cell("Referrals", "H5")),
     ];
+    // A problem met while reading the same cell, folded into the rule's finding: every format shows it.
+    error.merged = vec![Merged {
+        code: "input::invalid-date".into(),
+        message: "PersonBirthDate `31/02/2031` names a day that does not exist".into(),
+        location: cell("Referrals", "D5"),
+    }];
     error.fix = Some("Correct the date of birth or the referral date".into());
     error.rule = Some(RuleRef { file: fgc_rules.into(), line: 12 });
 
