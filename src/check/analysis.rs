@@ -33,7 +33,7 @@ fn field_key(e: &IExpr) -> Option<Key> {
 
 fn constant(e: &IExpr) -> Option<Scalar> {
     match &e.kind {
-        IKind::Const(c) if !matches!(c, Const::Null) => Some(crate::eval::expr::constant(c)),
+        IKind::Const(c) if !matches!(c, Const::Null) => Some(c.value()),
         _ => None,
     }
 }

@@ -256,6 +256,22 @@ pub enum Const {
     Text(Arc<str>),
 }
 
+impl Const {
+    /// The value the constant stands for (`eval` reads it, `analysis` compares with it).
+    pub fn value(&self) -> crate::table::Scalar {
+        use crate::table::Scalar;
+        use chrono::Datelike;
+        match self {
+            Const::Null => Scalar::Null,
+            Const::Bool(b) => Scalar::Bool(*b),
+            Const::Int(n) => Scalar::Int(*n),
+            Const::Dec(x) => Scalar::Dec(*x),
+            Const::Date(d) => Scalar::Date(d.num_days_from_ce()),
+            Const::Text(t) => Scalar::Text(t.clone()),
+        }
+    }
+}
+
 /// A typed expression.
 #[derive(Clone, Debug)]
 pub struct IExpr {

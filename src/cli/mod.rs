@@ -7,6 +7,7 @@ mod progress;
 #[cfg(target_arch = "wasm32")]
 #[path = "progress_wasm.rs"]
 mod progress;
+mod timing;
 mod validate;
 
 use crate::diag;

@@ -1,6 +1,6 @@
 //! `fettle validate PATH...`: find submissions, pick their return and year, read, run, report.
 
-use super::{FailOn, err, load_library, previous, progress, render_diags, try_out};
+use super::{FailOn, err, load_library, previous, progress, render_diags, timing, try_out};
 use crate::eval::{self, Finding};
 use crate::input::Format;
 use crate::library::{Compiled, Library};
@@ -313,7 +313,11 @@ pub fn run(a: &Args) -> u8 {
             match &c.program {
                 Some(prog) => {
                     let prepared = eval::prepare(prog, l.data)?;
-                    let found = eval::run_with(prog, &prepared, &|_| true, a.max_per_rule, &progress)?;
+                    let timed = timing::Timed::new(&progress, timing);
+                    let found = eval::run_with(prog, &prepared, &|_| true, a.max_per_rule, &timed)?;
+                    if let Some(slowest) = timed.slowest(5) {
+                        progress.suspend(|| err(&format!("timing: slowest rules: {slowest}\n")));
+                    }
                     // Freeing millions of values takes a noticeable time: a thread of its own does it,
                     // and the process does not wait for it to finish before exiting.
                     let _ = std::thread::Builder::new().name("fettle-free".into()).spawn(move || drop(prepared));
@@ -364,7 +368,7 @@ pub fn run(a: &Args) -> u8 {
         return 2;
     }
     if a.redact {
-        report::redact::apply(&mut run);
+        report::redact::apply(&mut run, &std::env::var("FETTLE_REDACT_SALT").unwrap_or_default());
     }
     let mut inputs: Vec<PathBuf> = subs.iter().flat_map(|s| s.files.clone()).collect();
     inputs.extend(previous.files.iter().cloned());

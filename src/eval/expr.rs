@@ -7,10 +7,9 @@
 use super::fault::{Checked, Fault};
 use super::frame::{Bind, Frame, Val, cold, gather, try_vec};
 use super::index::Index;
-use crate::check::program::{Const, IExpr, IKind, Program, Source};
+use crate::check::program::{IExpr, IKind, Program, Source};
 use crate::syntax::ast::{AggFn, BinOp, Unit};
 use crate::table::{Dataset, NONE, Scalar};
-use chrono::Datelike;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -33,17 +32,6 @@ pub struct Pairs {
     pub frame: Frame,
     /// Outer item of each pair, nondecreasing.
     pub outer: Vec<u32>,
-}
-
-pub(crate) fn constant(c: &Const) -> Scalar {
-    match c {
-        Const::Null => Scalar::Null,
-        Const::Bool(b) => Scalar::Bool(*b),
-        Const::Int(n) => Scalar::Int(*n),
-        Const::Dec(x) => Scalar::Dec(*x),
-        Const::Date(d) => Scalar::Date(d.num_days_from_ce()),
-        Const::Text(t) => Scalar::Text(t.clone()),
-    }
 }
 
 fn map1(v: &Val, n: usize, f: impl Fn(&Scalar) -> Scalar) -> Checked<Val> {
@@ -113,7 +101,7 @@ pub fn eval(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
 fn eval_node(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
     let n = f.len;
     Ok(match &e.kind {
-        IKind::Const(c) => Val::S(constant(c)),
+        IKind::Const(c) => Val::S(c.value()),
         IKind::Duration(..) => Val::S(Scalar::Null),
         IKind::Field { var, table, field: fid } => field_col(cx, f, *var, *table, *fid)?,
         IKind::Single { table, field } => {

@@ -130,8 +130,8 @@ pub fn run_with(
         }
         runs
     };
-    let timing = std::env::var_os("FETTLE_TIMING").is_some();
-    let timed: Vec<(std::time::Duration, &str, Vec<Finding>)> = prog
+    let timing = progress.times_rules();
+    let found: Vec<Vec<Finding>> = prog
         .rules
         .par_iter()
         .filter(|r| runs(r))
@@ -139,17 +139,14 @@ pub fn run_with(
             // Only timed when asked: wasm32-unknown-unknown has no clock (`Instant::now` panics there).
             let t = timing.then(std::time::Instant::now);
             let f = run_rule(&cx, r, limit).map_err(|e| e.during(&format!("running rule {}", r.code)))?;
+            if let Some(t) = t {
+                progress.rule_took(&r.code, t.elapsed());
+            }
             progress.rule();
-            Ok((t.map(|t| t.elapsed()).unwrap_or_default(), r.code.as_str(), f))
+            Ok(f)
         })
         .collect::<Checked<_>>()?;
-    if timing {
-        let mut slow: Vec<(std::time::Duration, &str)> = timed.iter().map(|(d, c, _)| (*d, *c)).collect();
-        slow.sort_by_key(|x| std::cmp::Reverse(x.0));
-        let top: Vec<String> = slow.iter().take(5).map(|(d, c)| format!("{c} {d:?}")).collect();
-        eprintln!("timing: slowest rules: {}", top.join(", "));
-    }
-    let mut out: Vec<Finding> = timed.into_iter().flat_map(|(_, _, f)| f).collect();
+    let mut out: Vec<Finding> = found.into_iter().flatten().collect();
     locate::link_this_year(prog, &p.data, &mut out);
     fold::fold_all(prog, &p.data, &unread, &wanted, &mut out);
     sort(&mut out);

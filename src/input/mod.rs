@@ -218,6 +218,16 @@ pub trait Progress: Sync {
     }
     /// One more rule of a submission has run (or was skipped, its tables absent).
     fn rule(&self) {}
+    /// Whether the caller wants each rule's time ([`Progress::rule_took`]); asked once a run, so
+    /// that a run nobody times reads no clock (wasm32-unknown-unknown has none: `Instant::now`
+    /// panics there).
+    fn times_rules(&self) -> bool {
+        false
+    }
+    /// Rule `code` took `took` to run (only when [`Progress::times_rules`]).
+    fn rule_took(&self, code: &str, took: std::time::Duration) {
+        let _ = (code, took);
+    }
 }
 
 /// No progress display.

@@ -1,12 +1,12 @@
 //! `--redact`: child ids and dates of birth replaced by stable pseudonyms in every report, for
 //! sharing outside the council. The same id always gives the same pseudonym (FNV-1a of the id and
-//! the optional `FETTLE_REDACT_SALT`), so findings about one child stay together.
+//! an optional salt, which the CLI reads from `FETTLE_REDACT_SALT`), so findings about one child
+//! stay together.
 
 use super::Run;
 
-/// A stable pseudonym for a child id.
-pub fn pseudonym(id: &str) -> String {
-    let salt = std::env::var("FETTLE_REDACT_SALT").unwrap_or_default();
+/// A stable pseudonym for a child id, with `salt` mixed in (empty for none).
+pub fn pseudonym(id: &str, salt: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in salt.bytes().chain([0u8]).chain(id.bytes()) {
         h ^= u64::from(b);
@@ -26,18 +26,18 @@ fn sensitive(field: &str) -> Option<bool> {
     }
 }
 
-/// Redacts a run in place.
-pub fn apply(run: &mut Run) {
+/// Redacts a run in place, pseudonyms made with `salt` (empty for none).
+pub fn apply(run: &mut Run, salt: &str) {
     let ids: Vec<String> = run.findings.iter().filter_map(|f| f.child.clone()).collect();
     for f in &mut run.findings {
         if let Some(c) = &f.child {
-            f.child = Some(pseudonym(c));
+            f.child = Some(pseudonym(c, salt));
         }
         let values = f.values.iter_mut().chain(f.related.iter_mut().flat_map(|r| r.values.iter_mut()));
         let mut replaced: Vec<(String, String)> = vec![];
         for v in values {
             let new = match sensitive(&v.field) {
-                Some(true) if !v.value.is_empty() => pseudonym(&v.value),
+                Some(true) if !v.value.is_empty() => pseudonym(&v.value, salt),
                 Some(false) if !v.value.is_empty() => "(redacted)".into(),
                 _ => continue,
             };
@@ -52,7 +52,7 @@ pub fn apply(run: &mut Run) {
             }
             for id in &ids {
                 if m.contains(id.as_str()) {
-                    *m = m.replace(id.as_str(), &pseudonym(id));
+                    *m = m.replace(id.as_str(), &pseudonym(id, salt));
                 }
             }
         }
