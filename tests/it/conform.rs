@@ -132,3 +132,45 @@ fn a_missing_column_is_one_finding_and_its_rules_do_not_run() {
     assert!(m.contains("`Sex`") && m.contains("ChildIdentifiers.csv") && m.contains("2 rows") && m.contains("4180"), "{m}");
     assert!(!f.iter().any(|f| f["code"] == "4180"));
 }
+
+/// The schema and its findings of each case, for the same file as a 2025-26 return (which the DfE
+/// checks with the 2024-25 schema): `(code, message, line)` of every schema finding, folded or not.
+fn schema_findings(p: &std::path::Path, year: &str) -> std::collections::BTreeSet<(String, String, u64)> {
+    let o = fettle().args(["validate", "--format", "json", "--year", year]).arg(p).output().unwrap();
+    assert!(o.status.code().is_some_and(|c| c < 2), "{}: {}", p.display(), String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    for f in v["findings"].as_array().unwrap() {
+        for s in std::iter::once(f).chain(f["also"].as_array().into_iter().flatten()) {
+            let code = s["code"].as_str().unwrap_or("");
+            if code.starts_with("schema::") {
+                let line = s["location"]["line"].as_u64().or(f["location"]["line"].as_u64()).unwrap_or(0);
+                out.insert((code.to_string(), s["message"].as_str().unwrap_or("").to_string(), line));
+            }
+        }
+    }
+    out
+}
+
+/// A 2025-26 census file is checked against the same schema as a 2024-25 one (the DfE's
+/// CIN_schema_2024-25.xsd serves both years): each XML case, its header moved to 2026, has the same
+/// schema findings at the same lines.
+#[test]
+fn a_2025_26_file_is_schema_checked_as_2024_25() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("conform-2025-26-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut refused = 0;
+    for p in cases("xml") {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let moved = text
+            .replace("<Year>2025</Year>", "<Year>2026</Year>")
+            .replace("<ReferenceDate>2025-03-31</ReferenceDate>", "<ReferenceDate>2026-03-31</ReferenceDate>");
+        assert_ne!(moved, text, "{}: the header was not moved", p.display());
+        let q = dir.join(p.file_name().unwrap());
+        std::fs::write(&q, moved).unwrap();
+        let (old, new) = (schema_findings(&p, "2024-25"), schema_findings(&q, "2025-26"));
+        assert_eq!(old, new, "{}", p.display());
+        refused += usize::from(!new.is_empty());
+    }
+    assert!(refused >= 10, "only {refused} cases refused by the schema");
+}
