@@ -4,7 +4,8 @@
 //!
 //! It shows the files and counts, a summary by severity and by rule, two charts (findings by rule;
 //! findings per field), the findings grouped by rule and by child in collapsible `<details>`, and a
-//! filter box that hides the findings not matching the words typed. Every string from the data or
+//! filter box that hides the findings not matching the words typed (the findings indexed once, the
+//! typing debounced: responsive on 10,000 findings, BENCHMARKS.md). Every string from the data or
 //! the rules is escaped. The output is deterministic: no timestamps.
 
 use super::Run;
@@ -113,31 +114,60 @@ const JS: &str = r#"
   if (!input) { return; }
   var status = document.getElementById('filter-status');
   var none = document.getElementById('no-match');
-  var rows = Array.prototype.slice.call(document.querySelectorAll('tr.finding'));
-  var groups = Array.prototype.slice.call(document.querySelectorAll('details.group'));
-  var total = document.querySelectorAll('#by-rule tr.finding').length;
-  groups.forEach(function (g) { g.setAttribute('data-open', g.open ? '1' : '0'); });
+  // The index, made once: each group as it was drawn, and each finding's text, its group and
+  // whether it counts (the by-rule list holds every finding once).
+  var groupEls = Array.prototype.slice.call(document.querySelectorAll('details.group'));
+  var groups = groupEls.map(function (g) { return { el: g, open: g.open, hidden: g.hidden, any: false }; });
+  var rows = Array.prototype.slice.call(document.querySelectorAll('tr.finding')).map(function (r) {
+    var g = r.closest('details.group');
+    return {
+      el: r,
+      q: r.getAttribute('data-q') || '',
+      hidden: r.hidden,
+      group: g ? groups[groupEls.indexOf(g)] : null,
+      counted: r.closest('#by-rule') !== null
+    };
+  });
+  var total = rows.filter(function (r) { return r.counted; }).length;
+  var last = null;
+  // Shows the findings that have every word typed; the page is written to only where it changes.
   function apply() {
     var q = input.value.trim().toLowerCase();
+    if (q === last) { return; }
+    last = q;
     var words = q.split(/\s+/).filter(function (w) { return w.length > 0; });
-    rows.forEach(function (r) {
-      var text = r.getAttribute('data-q') || '';
-      r.hidden = !words.every(function (w) { return text.indexOf(w) !== -1; });
-    });
+    var shown = 0;
+    groups.forEach(function (g) { g.any = false; });
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      var hide = false;
+      for (var j = 0; j < words.length && !hide; j++) { hide = r.q.indexOf(words[j]) === -1; }
+      if (hide !== r.hidden) { r.el.hidden = hide; r.hidden = hide; }
+      if (!hide) {
+        if (r.group) { r.group.any = true; }
+        if (r.counted) { shown += 1; }
+      }
+    }
     groups.forEach(function (g) {
-      var any = g.querySelector('tr.finding:not([hidden])') !== null;
-      g.hidden = !any;
-      g.open = words.length > 0 ? any : g.getAttribute('data-open') === '1';
+      if (g.hidden !== !g.any) { g.hidden = !g.any; g.el.hidden = g.hidden; }
+      var open = words.length > 0 ? g.any : g.open;
+      if (g.el.open !== open) { g.el.open = open; }
     });
-    var shown = document.querySelectorAll('#by-rule tr.finding:not([hidden])').length;
     status.textContent = words.length > 0
       ? 'Showing ' + shown + ' of ' + total + ' findings.'
       : 'Showing all ' + total + ' findings.';
     none.hidden = shown !== 0;
+    // What the page shows is filtered by: the words as typed, lower case.
+    status.setAttribute('data-filter', q);
   }
-  input.addEventListener('input', apply);
+  // Typing is debounced: the findings are filtered once the typing pauses.
+  var timer = null;
+  input.addEventListener('input', function () {
+    clearTimeout(timer);
+    timer = setTimeout(apply, 150);
+  });
   input.addEventListener('keydown', function (e) {
-    if (e.key === 'Escape') { input.value = ''; apply(); }
+    if (e.key === 'Escape') { clearTimeout(timer); input.value = ''; apply(); }
   });
   apply();
 })();

@@ -97,10 +97,18 @@ async function checkReport(browser, sample, tmp, takeScreenshot) {
   // The filter: typing a child id hides every finding that does not mention it.
   const filter = page.getByLabel('Filter findings');
   check(`${name}: filter box has a label`, (await filter.count()) === 1);
+  // The filter waits for a pause in the typing: `filtered(q)` waits until the page shows the
+  // findings for `q` (the status line's data-filter mark).
+  const filtered = (q) =>
+    page.waitForFunction((w) => document.getElementById('filter-status').getAttribute('data-filter') === w, q.trim().toLowerCase());
   const child = want.children[want.children.length - 1];
   if (child) {
     await filter.fill('');
-    await filter.pressSequentially(child);
+    await filtered('');
+    // The first two keys slowly (each filters the page), the rest as fast as keys come.
+    await filter.pressSequentially(child.slice(0, 2), { delay: 400 });
+    await filter.pressSequentially(child.slice(2));
+    await filtered(child);
     const state = await page.$$eval('tr.finding', (rows) =>
       rows.map((r) => ({ q: r.getAttribute('data-q') || '', hidden: r.hidden, shown: r.offsetParent !== null })),
     );
@@ -118,8 +126,10 @@ async function checkReport(browser, sample, tmp, takeScreenshot) {
     check(`${name}: a child to filter by`, false, 'the report has no finding about a child');
   }
   await filter.fill('no-such-text-zzz');
+  await filtered('no-such-text-zzz');
   check(`${name}: no match shows a message`, (await page.locator('#no-match').isVisible()) && (await page.locator('tr.finding:visible').count()) === 0);
   await filter.fill('');
+  await filtered('');
   const all = await page.locator('#by-rule tr.finding').count();
   const groupsShown = await page.locator('details.group:visible').count();
   check(`${name}: clearing the filter shows every group again`, all === want.findings.length && groupsShown === (await page.locator('details.group').count()));
