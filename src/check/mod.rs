@@ -3,11 +3,14 @@
 
 pub mod analysis;
 pub mod builtins;
+mod examples;
 mod layout;
 pub mod merge;
+mod plan;
 pub mod previous;
 pub mod program;
 mod resolve;
+mod schema_build;
 
 pub use merge::Decls;
 pub use program::*;

@@ -1,8 +1,11 @@
-//! Name resolution and typing of tables, values, derived fields, rules and examples.
+//! Name resolution and typing of values, derived fields and rules: every name becomes an id, every
+//! expression gets a type. The tables and code lists are declared first (schema_build.rs), rules'
+//! examples are checked against them (examples.rs), and aggregates are planned where they are
+//! resolved (plan.rs).
 
 use super::builtins::{self, Builtin};
 use super::program::*;
-use super::{Decls, expand_codes, field_type_to_type, lower_type, type_to_field_type};
+use super::{Decls, field_type_to_type, type_to_field_type};
 use crate::diag::{Diag, did_you_mean};
 use crate::schema::*;
 use crate::span::Span;
@@ -51,10 +54,10 @@ impl Env {
 }
 
 pub(super) struct Checker<'d> {
-    decls: &'d Decls,
+    pub(super) decls: &'d Decls,
     pub schema: Schema,
     pub diags: Vec<Diag>,
-    list_ids: HashMap<String, CodeListId>,
+    pub(super) list_ids: HashMap<String, CodeListId>,
     global_slots: HashMap<String, Slot>,
     pub globals_done: Vec<Global>,
     derived_slots: HashMap<(TableId, FieldId), (usize, Slot)>,
@@ -63,7 +66,7 @@ pub(super) struct Checker<'d> {
     used_globals: HashSet<String>,
 }
 
-fn err(code: &'static str, span: Span, msg: impl Into<String>) -> Diag {
+pub(super) fn err(code: &'static str, span: Span, msg: impl Into<String>) -> Diag {
     Diag::error(code, span, msg)
 }
 
@@ -80,179 +83,6 @@ impl<'d> Checker<'d> {
             derived_done: vec![],
             order: vec![],
             used_globals: HashSet::new(),
-        }
-    }
-
-    pub fn code_lists(&mut self) {
-        if let Some((y, n)) = &self.decls.booleans {
-            self.schema.booleans =
-                Booleans { yes: y.iter().map(|s| s.to_lowercase()).collect(), no: n.iter().map(|s| s.to_lowercase()).collect() };
-        }
-        for c in &self.decls.codes {
-            let codes = expand_codes(c, &mut self.diags);
-            let set = codes.iter().map(|(c, _)| c.clone()).collect();
-            self.list_ids.insert(c.name.name.clone(), CodeListId(self.schema.code_lists.len() as u32));
-            self.schema.code_lists.push(CodeList {
-                name: c.name.name.clone(),
-                label: c.label.clone(),
-                codes,
-                set,
-                span: c.name.span,
-            });
-        }
-    }
-
-    /// Resolves the XML layout against the tables (after [`Checker::tables`]).
-    pub fn layout(&mut self) {
-        if let Some(root) = &self.decls.layout {
-            let layout = super::layout::resolve(root, &self.schema, &mut self.diags);
-            self.schema.layout = Some(layout);
-        }
-    }
-
-    pub fn tables(&mut self) {
-        let names: Vec<String> = self.schema.code_lists.iter().map(|c| c.name.clone()).collect();
-        for t in &self.decls.tables {
-            let mut fields = vec![];
-            let mut seen: HashMap<&str, Span> = HashMap::new();
-            for f in &t.fields {
-                if let Some(first) = seen.insert(f.name.name.as_str(), f.name.span) {
-                    self.diags.push(
-                        err("check::duplicate", f.name.span, format!("field `{}` is declared twice", f.name.name))
-                            .label("declared again here")
-                            .related(first, "first declared here"),
-                    );
-                    continue;
-                }
-                let ty = lower_type(&f.ty, &self.list_ids, &names, &mut self.diags);
-                fields.push(FieldSchema {
-                    name: f.name.name.clone(),
-                    ty,
-                    required: f.required,
-                    label: f.label.clone(),
-                    headers: f.headers.clone(),
-                    xml: f.xml.clone(),
-                    derived: false,
-                    span: f.name.span,
-                });
-            }
-            let mut sheets = vec![t.name.name.clone()];
-            sheets.extend(t.sheets.iter().filter(|s| **s != t.name.name).cloned());
-            self.schema.tables.push(TableSchema {
-                name: t.name.name.clone(),
-                label: t.label.clone(),
-                singleton: t.singleton,
-                parent: None,
-                key: vec![],
-                ordinal: t.ordinal,
-                sheets,
-                xml: t.xml.clone(),
-                fields,
-                span: t.name.span,
-                foreign: None,
-            });
-        }
-        // Parents and keys, now every table has an id.
-        let table_names: Vec<String> = self.schema.tables.iter().map(|t| t.name.clone()).collect();
-        for (i, t) in self.decls.tables.iter().enumerate() {
-            if let Some(p) = &t.parent {
-                match self.schema.table_id(&p.name) {
-                    Some(pid) if pid.0 as usize == i => self.diags.push(err(
-                        "check::parent-cycle",
-                        p.span,
-                        format!("table `{}` cannot be its own parent", p.name),
-                    )),
-                    Some(pid) => {
-                        if let Some(ts) = self.schema.tables.get_mut(i) {
-                            ts.parent = Some(pid);
-                        }
-                    }
-                    None => {
-                        let mut d =
-                            err("check::unknown-table", p.span, format!("there is no table `{}`", p.name)).label("unknown table");
-                        d.help = did_you_mean(&p.name, table_names.iter().map(String::as_str));
-                        self.diags.push(d);
-                    }
-                }
-            }
-            let mut key = vec![];
-            for k in &t.key {
-                let fid = self.schema.tables.get(i).and_then(|ts| ts.field_id(&k.name));
-                match fid {
-                    Some(f) => key.push(f),
-                    None => {
-                        let mut d =
-                            err("check::unknown-field", k.span, format!("table `{}` has no field `{}`", t.name.name, k.name))
-                                .label("unknown field");
-                        d.help = did_you_mean(&k.name, t.fields.iter().map(|f| f.name.name.as_str()));
-                        self.diags.push(d);
-                    }
-                }
-            }
-            if let Some(ts) = self.schema.tables.get_mut(i) {
-                ts.key = key;
-            }
-        }
-        // Cycles through longer chains.
-        for i in 0..self.schema.tables.len() {
-            let id = TableId(i as u32);
-            let mut cur = self.schema.table(id).parent;
-            let mut steps = 0;
-            while let Some(p) = cur {
-                steps += 1;
-                if p == id || steps > self.schema.tables.len() {
-                    let span = self.decls.tables.get(i).and_then(|t| t.parent.as_ref()).map_or(Span::default(), |p| p.span);
-                    self.diags.push(err("check::parent-cycle", span, "tables are each other's parents"));
-                    if let Some(t) = self.schema.tables.get_mut(i) {
-                        t.parent = None;
-                    }
-                    break;
-                }
-                cur = self.schema.table(p).parent;
-            }
-        }
-    }
-
-    /// Imports the tables and code lists of the returns named by `uses`, as `ret.Name`. Their rows
-    /// come from another submission of the same run; they are never read from this return's files.
-    pub fn foreign(&mut self, foreign: &[(String, Schema)]) {
-        for u in &self.decls.uses {
-            let Some((ret, schema)) = foreign.iter().find(|(r, _)| *r == u.name) else {
-                self.diags.push(
-                    err("check::unknown-return", u.span, format!("there are no rules for a return `{}`", u.name))
-                        .label("unknown return")
-                        .help(format!("returns: {}", foreign.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>().join(", "))),
-                );
-                continue;
-            };
-            let list_base = self.schema.code_lists.len() as u32;
-            for cl in &schema.code_lists {
-                let mut c = cl.clone();
-                c.name = format!("{ret}.{}", cl.name);
-                self.list_ids.insert(c.name.clone(), CodeListId(self.schema.code_lists.len() as u32));
-                self.schema.code_lists.push(c);
-            }
-            let table_base = self.schema.tables.len() as u32;
-            fn remap(t: &FieldType, base: u32) -> FieldType {
-                match t {
-                    FieldType::Code(c) => FieldType::Code(CodeListId(c.0 + base)),
-                    FieldType::List(i) => FieldType::List(Box::new(remap(i, base))),
-                    other => other.clone(),
-                }
-            }
-            for (i, t) in schema.tables.iter().enumerate() {
-                let mut t2 = t.clone();
-                t2.name = format!("{ret}.{}", t.name);
-                t2.parent = t.parent.map(|p| TableId(p.0 + table_base));
-                t2.sheets = vec![];
-                t2.xml = None;
-                t2.foreign = Some((ret.clone(), TableId(i as u32)));
-                for f in &mut t2.fields {
-                    f.ty = remap(&f.ty, list_base);
-                    f.required = false;
-                }
-                self.schema.tables.push(t2);
-            }
         }
     }
 
@@ -295,7 +125,7 @@ impl<'d> Checker<'d> {
         }
     }
 
-    fn table_named(&mut self, id: &ast::Ident) -> Option<TableId> {
+    pub(super) fn table_named(&mut self, id: &ast::Ident) -> Option<TableId> {
         match self.schema.table_id(&id.name) {
             Some(t) => Some(t),
             None => {
@@ -659,89 +489,12 @@ impl<'d> Checker<'d> {
         }
     }
 
-    fn unknown_field(&self, t: TableId, f: &ast::Ident) -> Diag {
+    pub(super) fn unknown_field(&self, t: TableId, f: &ast::Ident) -> Diag {
         let tbl = self.schema.table(t);
         let mut d =
             err("check::unknown-field", f.span, format!("table `{}` has no field `{}`", tbl.name, f.name)).label("unknown field");
         d.help = did_you_mean(&f.name, tbl.fields.iter().map(|x| x.name.as_str()));
         d
-    }
-
-    // --------------------------------------------------------------- examples
-
-    fn example(&mut self, ex: &ast::Example) {
-        for r in &ex.records {
-            self.record(r, None);
-        }
-    }
-
-    pub(super) fn record(&mut self, r: &ast::Record, parent: Option<TableId>) {
-        let Some(tid) = self.table_named(&r.table) else { return };
-        let tp = self.schema.table(tid).parent;
-        if tp != parent {
-            let msg = match (tp, parent) {
-                (Some(p), _) => format!("`{}` rows go inside a `{}` row", r.table.name, self.schema.table(p).name),
-                (None, Some(p)) => format!("`{}` is not a table below `{}`", r.table.name, self.schema.table(p).name),
-                (None, None) => String::new(),
-            };
-            self.diags.push(err("check::example-shape", r.table.span, msg).label("misplaced row"));
-        }
-        for (name, v) in &r.values {
-            let Some(fid) = self.schema.table(tid).field_id(&name.name) else {
-                self.diags.push(self.unknown_field(tid, name));
-                continue;
-            };
-            let fs = self.schema.field(tid, fid);
-            if fs.derived {
-                self.diags.push(
-                    err("check::example-type", name.span, format!("`{}` is derived; examples give only data fields", name.name))
-                        .label("derived field"),
-                );
-                continue;
-            }
-            let ty = fs.ty.clone();
-            self.example_value(v, &ty);
-        }
-        for c in &r.children {
-            self.record(c, Some(tid));
-        }
-    }
-
-    fn example_value(&mut self, v: &ast::Value, ty: &FieldType) {
-        use ast::ValueKind as V;
-        let ok = match (&v.kind, ty) {
-            (V::Lit(Lit::Str(_)), _) => true, // raw text is read like a cell
-            (V::List(items), FieldType::List(inner)) => {
-                for i in items {
-                    self.example_value(i, inner);
-                }
-                true
-            }
-            (V::Lit(Lit::Date(_)), FieldType::Date) => true,
-            (V::Lit(Lit::Int(_)), FieldType::Int | FieldType::Decimal | FieldType::Text | FieldType::Code(_)) => true,
-            (V::Lit(Lit::Dec(_)), FieldType::Decimal) => true,
-            (V::Lit(Lit::Bool(_)), FieldType::Bool) => true,
-            (V::Code(c), FieldType::Code(l)) => {
-                let list = self.schema.code_list(*l);
-                if !list.contains(c) {
-                    self.diags.push(
-                        Diag::warning("check::unknown-code", v.span, format!("`{c}` is not a code of `{}`", list.name))
-                            .label("not in the list")
-                            .help("quote it (`\"...\"`) to give an invalid value on purpose"),
-                    );
-                }
-                true
-            }
-            (V::Code(_), FieldType::Text) => true,
-            _ => false,
-        };
-        if !ok {
-            self.diags.push(
-                err("check::example-type", v.span, format!("this value does not fit a {} field", ty.describe(&self.schema)))
-                    .label("wrong type")
-                    .help("write the value as the field's type, or quote it to give raw text as a file would"),
-            );
-        }
     }
 
     // ------------------------------------------------------------ expressions
@@ -1153,7 +906,7 @@ impl<'d> Checker<'d> {
             Source::All { table, .. } => {
                 let mut keys = vec![];
                 if let Some(f) = &filter {
-                    collect_keys(f, var, &mut keys);
+                    super::plan::collect_keys(f, var, &mut keys);
                 }
                 let outer_is_row = env.scopes.iter().any(|s| matches!(s.kind, ScopeKind::Row(_)));
                 let single = self.schema.table(table).singleton;
@@ -1550,46 +1303,6 @@ fn unify(a: &Type, b: &Type) -> Type {
         (Type::Int, Type::Dec) | (Type::Dec, Type::Int) => Type::Dec,
         (Type::Code(_), Type::Text) | (Type::Text, Type::Code(_)) => Type::Text,
         (x, _) => x.clone(),
-    }
-}
-
-/// Variables an expression reads.
-pub(crate) fn vars_used(e: &IExpr, out: &mut HashSet<VarId>) {
-    e.walk(&mut |x| match &x.kind {
-        IKind::Field { var, .. } | IKind::Row(var) | IKind::Item(var) | IKind::ItemPos(var) => {
-            out.insert(*var);
-        }
-        IKind::Agg { source: Source::Below { var, .. }, .. } => {
-            out.insert(*var);
-        }
-        _ => {}
-    });
-}
-
-/// `inner == outer` conjuncts of a filter, as join keys.
-fn collect_keys(f: &IExpr, var: VarId, keys: &mut Vec<(IExpr, IExpr)>) {
-    match &f.kind {
-        IKind::Binary(BinOp::And, a, b) => {
-            collect_keys(a, var, keys);
-            collect_keys(b, var, keys);
-        }
-        IKind::Binary(BinOp::Eq, a, b) => {
-            let (mut va, mut vb) = (HashSet::new(), HashSet::new());
-            vars_used(a, &mut va);
-            vars_used(b, &mut vb);
-            let has_lets = |e: &IExpr| {
-                let mut l = false;
-                e.walk(&mut |x| l |= matches!(x.kind, IKind::Let(_) | IKind::GroupKey));
-                l
-            };
-            let only_inner = |v: &HashSet<VarId>, e: &IExpr| v.len() == 1 && v.contains(&var) && !has_lets(e);
-            if only_inner(&va, a) && !vb.contains(&var) {
-                keys.push(((**a).clone(), (**b).clone()));
-            } else if only_inner(&vb, b) && !va.contains(&var) {
-                keys.push(((**b).clone(), (**a).clone()));
-            }
-        }
-        _ => {}
     }
 }
 
