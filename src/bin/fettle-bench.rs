@@ -156,7 +156,7 @@ fn main() {
 /// 50,000 children this year against 50,000 last year (`fettle generate cin --previous`), one whole
 /// `fettle validate THIS --previous LAST` run each, best of three, and the same file alone.
 fn pair(dir: &Path) {
-    let (last, this, _) = cin_pair(50_000, 7, 2025, 0);
+    let (last, this, _) = cin_pair(50_000, 7, 2025, 0, &fettle::generate::Thresholds::default());
     let (lp, tp) = (dir.join("last-50k.xml"), dir.join("this-50k.xml"));
     std::fs::write(&lp, last).unwrap();
     std::fs::write(&tp, this).unwrap();

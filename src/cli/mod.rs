@@ -155,7 +155,7 @@ enum Command {
         /// Share of children given one deliberate mistake (cin; default 0.05, none with --previous).
         #[arg(long)]
         error_rate: Option<f64>,
-        /// The year the census ends (2025 for 2024-25; cin).
+        /// The year the collection ends (2025 for 2024-25; cin, and with --previous every return).
         #[arg(long, default_value_t = 2025)]
         year: i32,
         /// Write a folder of CSV files instead (fgc, disability).
@@ -164,12 +164,13 @@ enum Command {
         /// Output file (or folder with --csv).
         #[arg(long)]
         out: PathBuf,
-        /// Also write last year's census to this file: a consistent pair of years, without
-        /// mistakes, in which the year-on-year rules find nothing (cin).
+        /// Also write last year's return to this file (or folder with --csv): a consistent pair of
+        /// years, without mistakes, in which the year-on-year rules find nothing.
         #[arg(long)]
         previous: Option<PathBuf>,
-        /// With --previous: break the continuity of this many children carried over from last
-        /// year, one year-on-year rule after another, and list the findings due on stdout.
+        /// With --previous: make this many breaks in this year's return, one year-on-year rule
+        /// after another (a child carried over from last year each, or the whole return's count
+        /// once), and list the findings due on stdout.
         #[arg(long, requires = "previous")]
         breaks: Option<usize>,
     },
@@ -422,21 +423,10 @@ fn template(ret: &str, year: Option<&str>, path: &std::path::Path) -> u8 {
 fn generate(ret: &str, size: usize, seed: u64, error_rate: f64, year: i32, csv: bool, path: &std::path::Path) -> u8 {
     use crate::generate::templates;
     let result: Result<(), String> = match (ret, csv) {
-        ("cin", false) => crate::report::write_atomic(path, crate::generate::cin_xml(size, seed, error_rate, year).as_bytes())
-            .map_err(|e| e.to_string()),
+        ("cin", false) => write_generated(path, None, &crate::generate::cin_xml(size, seed, error_rate, year), false),
         ("fgc" | "disability", _) => {
             let sheets = if ret == "fgc" { templates::fgc(seed, size) } else { templates::disability(seed, size) };
-            if csv {
-                std::fs::create_dir_all(path).map_err(|e| e.to_string()).and_then(|()| {
-                    templates::csv(&sheets).iter().try_for_each(|(name, text)| {
-                        crate::report::write_atomic(&path.join(name), text.as_bytes()).map_err(|e| e.to_string())
-                    })
-                })
-            } else {
-                templates::xlsx(&sheets)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| crate::report::write_atomic(path, &b).map_err(|e| e.to_string()))
-            }
+            write_generated(path, Some(&sheets), "", csv)
         }
         ("cin", true) => Err("the CIN census is generated as XML".into()),
         _ => Err(format!("there is no generator for `{ret}`; use cin, fgc or disability")),
@@ -450,8 +440,56 @@ fn generate(ret: &str, size: usize, seed: u64, error_rate: f64, year: i32, csv: 
     }
 }
 
-/// `fettle generate cin --previous LAST --out THIS [--breaks N]`: a consistent pair of censuses,
-/// this year's broken on purpose for `N` children; the findings due are listed on stdout.
+/// Writes a generated return: XML text, an xlsx workbook, or a folder of CSV files (`csv`).
+fn write_generated(
+    path: &std::path::Path,
+    sheets: Option<&[crate::generate::templates::Sheet]>,
+    xml: &str,
+    csv: bool,
+) -> Result<(), String> {
+    use crate::generate::templates;
+    match sheets {
+        None => crate::report::write_atomic(path, xml.as_bytes()).map_err(|e| e.to_string()),
+        Some(sheets) if csv => std::fs::create_dir_all(path).map_err(|e| e.to_string()).and_then(|()| {
+            templates::csv(sheets).iter().try_for_each(|(name, text)| {
+                crate::report::write_atomic(&path.join(name), text.as_bytes()).map_err(|e| e.to_string())
+            })
+        }),
+        Some(sheets) => templates::xlsx(sheets)
+            .map_err(|e| e.to_string())
+            .and_then(|b| crate::report::write_atomic(path, &b).map_err(|e| e.to_string())),
+    }
+}
+
+/// The numeric `param`s declared by the shipped rules of `ret` for the collection year ending
+/// `year` (else its latest year): the thresholds a generated pair's return-level breaks must cross.
+fn declared_thresholds(ret: &str, year: i32) -> crate::generate::Thresholds {
+    use crate::check::program::IKind;
+    use crate::table::Scalar;
+    let lib = Library::shipped();
+    let label = format!("{}-{:02}", year - 1, year.rem_euclid(100));
+    let years = lib.years(ret);
+    let pick = if years.contains(&label) { Some(label) } else { years.into_iter().max() };
+    let mut out = crate::generate::Thresholds::default();
+    if let Some(program) = pick.and_then(|y| lib.compile(ret, &y).program) {
+        for g in program.globals.iter().filter(|g| g.is_param) {
+            if let IKind::Const(c) = &g.expr.kind {
+                let v = match c.value() {
+                    Scalar::Int(n) => n as f64,
+                    Scalar::Dec(x) => x,
+                    _ => continue,
+                };
+                out.0.insert(g.name.clone(), v);
+            }
+        }
+    }
+    out
+}
+
+/// `fettle generate RET --previous LAST --out THIS [--breaks N]`: a consistent pair of returns (the
+/// census, or the FGC or disability return), this year's broken on purpose `N` times, once for each
+/// year-on-year rule in turn; the findings due are listed on stdout, one a line: the rule's code and
+/// the child's LAchildID (the code alone for a rule on the whole return).
 #[expect(clippy::too_many_arguments, reason = "one argument per command-line option")]
 fn generate_pair(
     ret: &str,
@@ -464,9 +502,9 @@ fn generate_pair(
     last: &std::path::Path,
     breaks: usize,
 ) -> u8 {
-    let usage = if ret != "cin" {
-        Some(format!("--previous makes a pair of CIN censuses; there is no pair generator for `{ret}`"))
-    } else if csv {
+    let usage = if !["cin", "fgc", "disability"].contains(&ret) {
+        Some(format!("there is no generator for `{ret}`; use cin, fgc or disability"))
+    } else if csv && ret == "cin" {
         Some("the CIN census is generated as XML".to_string())
     } else if error_rate.is_some() {
         Some(
@@ -482,9 +520,23 @@ fn generate_pair(
         err(&format!("error: {u}\n"));
         return 2;
     }
-    let (before, now, due) = crate::generate::cin_pair(size, seed, year, breaks);
-    for (p, text) in [(last, &before), (path, &now)] {
-        if let Err(e) = crate::report::write_atomic(p, text.as_bytes()) {
+    let limits = declared_thresholds(ret, year);
+    let (before, now, due) = match ret {
+        "cin" => {
+            let (b, n, due) = crate::generate::cin_pair(size, seed, year, breaks, &limits);
+            ((None, b), (None, n), due)
+        }
+        "fgc" => {
+            let (b, n, due) = crate::generate::templates::fgc_pair(seed, size, year, breaks);
+            ((Some(b), String::new()), (Some(n), String::new()), due)
+        }
+        _ => {
+            let (b, n, due) = crate::generate::templates::disability_pair(seed, size, year, breaks, &limits);
+            ((Some(b), String::new()), (Some(n), String::new()), due)
+        }
+    };
+    for (p, (sheets, xml)) in [(last, &before), (path, &now)] {
+        if let Err(e) = write_generated(p, sheets.as_deref(), xml, csv) {
             err(&format!("error: cannot write `{}`: {e}\n", p.display()));
             return 2;
         }
@@ -492,11 +544,15 @@ fn generate_pair(
     // A changed ID is one break that gives two findings (CINY06Q and the old ID's CINY01Q).
     let made = due.len().saturating_sub(due.iter().filter(|b| b.code == "CINY06Q").count());
     if made < breaks {
-        err(&format!("note: {made} of the {breaks} breaks asked for were made: too few children fit (make the census larger)\n"));
+        err(&format!("note: {made} of the {breaks} breaks asked for were made: too few children fit (make the return larger)\n"));
     }
     let mut list = String::new();
     for b in &due {
-        list.push_str(&format!("{} {}\n", b.code, b.child));
+        if b.child.is_empty() {
+            list.push_str(&format!("{}\n", b.code));
+        } else {
+            list.push_str(&format!("{} {}\n", b.code, b.child));
+        }
     }
     out(&list);
     0

@@ -126,6 +126,10 @@ struct Child {
     eth: String,
     disabilities: Vec<&'static str>,
     episode: Episode,
+    /// Carried over from last year's return (a pair's this year).
+    carried: bool,
+    /// Given a UPN this year for the first time (a pair's this year).
+    upn_new: bool,
 }
 
 /// The next weekday on or after `d`.
@@ -233,7 +237,7 @@ fn children_of(children: usize, first: usize, rng: &mut Rng, error_rate: f64, ye
                 ep.cin_plans.push((p_start, closure.map(|c| c.max(p_start + 1))));
             }
         }
-        out.push(Child { id: child_id, upn: u, dob, sex, eth, disabilities, episode: ep });
+        out.push(Child { id: child_id, upn: u, dob, sex, eth, disabilities, episode: ep, carried: false, upn_new: false });
     }
     out
 }
@@ -361,14 +365,39 @@ pub fn cin_xml(children: usize, seed: u64, error_rate: f64, year: i32) -> String
     render(&children_of(children, 1, &mut rng, error_rate, year), seed, year)
 }
 
-/// A break between two years injected by [`cin_pair`]: the year-on-year rule that must find it and
-/// the child it names.
+/// A break between two years injected by a pair generator ([`cin_pair`], [`templates::disability_pair`],
+/// [`templates::fgc_pair`]): the year-on-year rule that must find it and the child it names.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Break {
     /// The rule code (`CINY02Q`).
     pub code: &'static str,
-    /// The child's LAchildID in the return the finding is about.
+    /// The child's LAchildID in the return the finding is about; empty for a rule on the whole return
+    /// (a count that moved too far).
     pub child: String,
+}
+
+/// The thresholds a pair generator's return-level breaks must cross, by the name of the `param`
+/// that declares each in the rule files (`MaxChildrenChange = 0.25`): the caller reads them from the
+/// compiled rules, so the generator holds no threshold of its own. A return-level break whose
+/// threshold is not given is not made.
+#[derive(Clone, Debug, Default)]
+pub struct Thresholds(pub std::collections::BTreeMap<String, f64>);
+
+impl Thresholds {
+    /// The threshold declared as `name`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.get(name).copied()
+    }
+}
+
+/// Whether `now` moved from `before` by more than the share `limit`, upwards (`up`) or downwards, with
+/// a margin of one point so that rounding never decides.
+fn moved(before: usize, now: usize, limit: f64, up: bool) -> bool {
+    if before == 0 {
+        return false;
+    }
+    let change = (now as f64 - before as f64) / before as f64;
+    if up { change > limit + 0.01 } else { -change > limit + 0.01 }
 }
 
 /// This year's episode of a child whose episode was open at last year's end (`last_end`): the same
@@ -429,13 +458,14 @@ fn carry(e: &Episode, rng: &mut Rng, start: i32, end: i32) -> Episode {
 /// A consistent pair of censuses: last year's (ending 31 March `year - 1`) and this year's (ending
 /// 31 March `year`), each of `children` children, with no mistakes. Every child whose episode was
 /// open at last year's end is in this year's return with the same identifiers and dates; the rest of
-/// this year's children are new. Up to `breaks` children carried over are then changed, one break
-/// each, cycling through the year-on-year rules that look at one child (a child left out, a referral
-/// date, an episode replaced, a date of birth, a UPN, an ID, a plan's start, sex, ethnicity, an
-/// assessment's start, an enquiry's start); fewer when too few children fit. Returns (last year's
-/// XML, this year's XML, the findings the breaks must give: a changed ID gives two, the new ID's
-/// CINY06Q and the old ID's CINY01Q).
-pub fn cin_pair(children: usize, seed: u64, year: i32, breaks: usize) -> (String, String, Vec<Break>) {
+/// this year's children are new. Up to `breaks` breaks are then made, cycling through the
+/// year-on-year rules: for one child carried over each (a child left out, a referral date, an
+/// episode replaced, a date of birth, a UPN, an ID, a plan's start, sex, ethnicity, an assessment's
+/// start, an enquiry's start), and once each for the whole return (the number of children, of open
+/// episodes, of open plans moved past the threshold `limits` gives for it); fewer when too few
+/// children fit. Returns (last year's XML, this year's XML, the findings the breaks must give: a
+/// changed ID gives two, the new ID's CINY06Q and the old ID's CINY01Q).
+pub fn cin_pair(children: usize, seed: u64, year: i32, breaks: usize, limits: &Thresholds) -> (String, String, Vec<Break>) {
     let mut rng = Rng::new(seed);
     let mut before = children_of(children, 1, &mut rng, 0.0, year - 1);
     let (start, end) = (april(year - 1), april(year) - 1);
@@ -464,6 +494,7 @@ pub fn cin_pair(children: usize, seed: u64, year: i32, breaks: usize) -> (String
             None if c.dob < end - 5 * 365 => Some(upn(&mut rng)),
             None => None,
         };
+        let upn_new = c.upn.is_none() && upn.is_some();
         now.push(Child {
             id: c.id.clone(),
             upn,
@@ -472,23 +503,42 @@ pub fn cin_pair(children: usize, seed: u64, year: i32, breaks: usize) -> (String
             eth: c.eth.clone(),
             disabilities: c.disabilities.clone(),
             episode: carry(&c.episode, &mut rng, start, end),
+            carried: true,
+            upn_new,
         });
     }
     let fresh = children.saturating_sub(now.len());
     now.extend(children_of(fresh, children + 1, &mut rng, 0.0, year));
     let carried = before.iter().filter(|c| c.episode.closure.is_none()).count();
-    let made = inject(&mut now, carried, &mut rng, start, breaks);
+    let (mut made, whole) = inject(&mut now, carried, &mut rng, start, breaks);
+    let mut next = children + fresh + 1;
+    for code in whole {
+        if let Some(limit) = RETURN_BREAKS.iter().find(|(c, _)| *c == code).and_then(|(_, name)| limits.get(name))
+            && break_count(code, limit, &before, &mut now, &mut rng, &mut next, year)
+        {
+            made.push(Break { code, child: String::new() });
+        }
+    }
+    made.sort();
     (render(&before, seed, year - 1), render(&now, seed, year), made)
 }
 
-/// The kinds of break `cin_pair` makes, in turn.
-const BREAKS: &[&str] =
-    &["CINY01Q", "CINY02Q", "CINY03Q", "CINY04Q", "CINY05Q", "CINY06Q", "CINY07Q", "CINY08Q", "CINY09Q", "CINY11Q", "CINY12Q"];
+/// The kinds of break `cin_pair` makes, in turn: one child's, then the whole return's (made once each).
+const BREAKS: &[&str] = &[
+    "CINY01Q", "CINY02Q", "CINY03Q", "CINY04Q", "CINY05Q", "CINY06Q", "CINY07Q", "CINY08Q", "CINY09Q", "CINY11Q", "CINY12Q",
+    "CINY10Q", "CINY13Q", "CINY14Q",
+];
+
+/// The breaks of the whole return, each with the `param` that declares its threshold.
+const RETURN_BREAKS: &[(&str, &str)] =
+    &[("CINY10Q", "MaxChildrenChange"), ("CINY13Q", "MaxOpenEpisodesChange"), ("CINY14Q", "MaxPlansChange")];
 
 /// Changes up to `breaks` of the first `carried` children (those carried over from last year), one
-/// break each, and returns the findings they must give.
-fn inject(now: &mut Vec<Child>, carried: usize, rng: &mut Rng, start: i32, breaks: usize) -> Vec<Break> {
+/// break each, and returns the findings they must give, and the breaks of the whole return chosen
+/// (made by [`break_count`] once the children's are).
+fn inject(now: &mut Vec<Child>, carried: usize, rng: &mut Rng, start: i32, breaks: usize) -> (Vec<Break>, Vec<&'static str>) {
     let mut made = vec![];
+    let mut whole: Vec<&'static str> = vec![];
     let mut gone: Vec<usize> = vec![];
     let mut used = vec![false; carried];
     let mut kind = 0;
@@ -497,6 +547,16 @@ fn inject(now: &mut Vec<Child>, carried: usize, rng: &mut Rng, start: i32, break
     while changed < breaks && misses < BREAKS.len() {
         let code = BREAKS.get(kind % BREAKS.len()).copied().unwrap_or("CINY01Q");
         kind += 1;
+        if RETURN_BREAKS.iter().any(|(c, _)| *c == code) {
+            // Once for the return; a second turn is a miss, so the loop still ends.
+            if whole.contains(&code) {
+                misses += 1;
+            } else {
+                whole.push(code);
+                changed += 1;
+            }
+            continue;
+        }
         let fits = |c: &Child| -> bool {
             let e = &c.episode;
             match code {
@@ -504,7 +564,8 @@ fn inject(now: &mut Vec<Child>, carried: usize, rng: &mut Rng, start: i32, break
                 // Nothing else of the episode carries on that another rule would miss.
                 "CINY03Q" => e.assessments.is_empty() && e.s47.is_empty() && e.plans.is_empty() && e.cin_plans.is_empty(),
                 "CINY04Q" => c.dob + 1 < e.referral,
-                "CINY05Q" | "CINY06Q" => c.upn.is_some(),
+                // A UPN last year too: a UPN given for the first time changes nothing.
+                "CINY05Q" | "CINY06Q" => c.upn.is_some() && !c.upn_new,
                 "CINY07Q" => !e.plans.is_empty(),
                 "CINY08Q" => c.sex == "M" || c.sex == "F",
                 "CINY09Q" => c.eth != "NOBT" && c.eth != "REFU",
@@ -566,8 +627,81 @@ fn inject(now: &mut Vec<Child>, carried: usize, rng: &mut Rng, start: i32, break
             now.remove(i);
         }
     }
-    made.sort();
-    made
+    (made, whole)
+}
+
+/// The figures the return-level rules compare, for a census ending on `end`: the children, the
+/// episodes open on `end`, the child protection plans open on `end`.
+fn figures(children: &[Child], end: i32) -> [usize; 3] {
+    let open = |d: Option<i32>| d.is_none_or(|d| d > end);
+    [
+        children.len(),
+        children.iter().filter(|c| open(c.episode.closure)).count(),
+        children.iter().map(|c| c.episode.plans.iter().filter(|p| open(p.end)).count()).sum(),
+    ]
+}
+
+/// Moves one figure of this year's return (`now`) past `limit` from last year's (`before`), touching
+/// nothing any other year-on-year rule compares: CINY10Q adds children whose episodes closed this
+/// year (IDs from `next`), CINY13Q leaves open the closed episodes of children new this year, CINY14Q
+/// ends open plans this year (after their reviews) while their episodes stay open. False when too
+/// few children fit.
+fn break_count(
+    code: &str,
+    limit: f64,
+    before: &[Child],
+    now: &mut Vec<Child>,
+    rng: &mut Rng,
+    next: &mut usize,
+    year: i32,
+) -> bool {
+    let (start, end) = (april(year - 1), april(year) - 1);
+    let (was, is) = (figures(before, start - 1), figures(now, end));
+    match code {
+        "CINY10Q" => {
+            let mut n = is[0];
+            let mut tries = 0;
+            while !moved(was[0], n, limit, true) && tries < 20 * was[0] + 100 {
+                tries += 1;
+                let batch = children_of(1, *next, rng, 0.0, year);
+                *next += 1;
+                for c in batch.into_iter().filter(|c| c.episode.closure.is_some()) {
+                    now.push(c);
+                    n += 1;
+                }
+            }
+            moved(was[0], n, limit, true)
+        }
+        "CINY13Q" => {
+            let mut n = is[1];
+            for c in now.iter_mut().filter(|c| !c.carried && c.episode.closure.is_some() && !c.episode.nfa) {
+                if moved(was[1], n, limit, true) {
+                    break;
+                }
+                c.episode.closure = None;
+                c.episode.reason = None;
+                n += 1;
+            }
+            moved(was[1], n, limit, true)
+        }
+        "CINY14Q" => {
+            let mut n = is[2];
+            for p in now.iter_mut().flat_map(|c| c.episode.plans.iter_mut()) {
+                if moved(was[2], n, limit, false) {
+                    break;
+                }
+                if p.end.is_none() {
+                    let after = p.reviews.iter().copied().max().unwrap_or(p.start).max(p.start).max(start);
+                    if after < end {
+                        p.end = Some(after + 1);
+                        n -= 1;
+                    }
+                }
+            }
+            moved(was[2], n, limit, false)
+        }
+        _ => false,
+    }
 }
 
 pub mod templates;

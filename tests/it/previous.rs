@@ -17,6 +17,18 @@ fn continuity_terminal_and_json() {
 }
 
 #[test]
+fn a_2023_24_census_against_2022_23_compares_gender() {
+    // Both years record GenderCurrent: 2023-24's own form of CINY08Q compares it with no map. Last
+    // year's episodes all closed before its census date, so only the changed gender (C1) is found
+    // year on year.
+    let last = "tests/fixtures/previous/census-2022-23.xml";
+    in_suite("previous", || {
+        assert_cmd_snapshot!("cin_2023_24_human", fettle().args(["validate", LAST, "--previous", last]));
+        assert_cmd_snapshot!("cin_2023_24_json", fettle().args(["validate", "--format", "json", LAST, "--previous", last]));
+    });
+}
+
+#[test]
 fn every_report_names_last_years_file_and_both_rows() {
     // CSV, JUnit and SARIF on stdout; a finding on last year's row says so and names its file, one on
     // this year's row names last year's related row and its file.
@@ -119,58 +131,106 @@ fn scratch(test: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Every finding of `fettle validate this.xml --previous last.xml` in `dir`, as (code, child).
-fn findings(dir: &std::path::Path) -> Vec<(String, String)> {
-    let out =
-        fettle().current_dir(dir).args(["validate", "--format", "json", "this.xml", "--previous", "last.xml"]).output().unwrap();
+/// Every finding of `fettle validate THIS --previous LAST` in `dir` at or above `level` ("info" for
+/// all, "query" for every finding but the info ones), as (code, child; empty for a finding on the
+/// whole return).
+fn findings(dir: &std::path::Path, this: &str, last: &str, level: &str) -> Vec<(String, String)> {
+    let out = fettle().current_dir(dir).args(["validate", "--format", "json", this, "--previous", last]).output().unwrap();
     assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["previous"][0]["previous"], "last.xml", "{json}");
+    assert_eq!(json["previous"][0]["previous"], last, "{json}");
     let mut found: Vec<(String, String)> = json["findings"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|f| level == "info" || f["severity"] != "info")
         .map(|f| (f["code"].as_str().unwrap().to_string(), f["child"].as_str().unwrap_or("").to_string()))
         .collect();
     found.sort();
     found
 }
 
-#[test]
-fn a_generated_pair_of_years_finds_exactly_the_breaks_injected() {
-    let dir = scratch("pair");
-    // A clean pair: last year's open episodes carried over; no finding at all, of any rule.
-    let clean = fettle()
-        .current_dir(&dir)
-        .args(["generate", "cin", "--size", "3000", "--seed", "3", "--previous", "last.xml", "--out", "this.xml"])
-        .output()
-        .unwrap();
-    assert_eq!(clean.status.code(), Some(0), "{}", String::from_utf8_lossy(&clean.stderr));
-    assert!(clean.stdout.is_empty());
-    assert_eq!(findings(&dir), vec![]);
-    // The same pair with 33 breaks (each single-child rule three times): each break found, on its
-    // child, and nothing else.
-    let broken = fettle()
-        .current_dir(&dir)
-        .args(["generate", "cin", "--size", "3000", "--seed", "3", "--previous", "last.xml", "--out", "this.xml"])
-        .args(["--breaks", "33"])
-        .output()
-        .unwrap();
-    assert_eq!(broken.status.code(), Some(0), "{}", String::from_utf8_lossy(&broken.stderr));
-    let mut due: Vec<(String, String)> = String::from_utf8(broken.stdout)
+/// `fettle generate RET --previous LAST --out THIS` with `args`: the findings due it lists, sorted.
+fn generate_pair(dir: &std::path::Path, ret: &str, this: &str, last: &str, args: &[&str]) -> Vec<(String, String)> {
+    let run = fettle().current_dir(dir).args(["generate", ret, "--previous", last, "--out", this]).args(args).output().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let mut due: Vec<(String, String)> = String::from_utf8(run.stdout)
         .unwrap()
         .lines()
         .map(|l| {
-            let (code, child) = l.split_once(' ').unwrap();
+            let (code, child) = l.split_once(' ').unwrap_or((l, ""));
             (code.to_string(), child.to_string())
         })
         .collect();
     due.sort();
+    due
+}
+
+/// The year-on-year rules of a return's shipped rules: the codes of the rules that read last year.
+fn continuity_codes(ret: &str, prefix: &str) -> std::collections::BTreeSet<String> {
+    let out = fettle().args(["rules", "--return", ret, "--format", "json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut codes = std::collections::BTreeSet::new();
+    for r in json.as_array().unwrap() {
+        if let Some(c) = r["code"].as_str().filter(|c| c.starts_with(prefix)) {
+            codes.insert(c.to_string());
+        }
+    }
+    assert!(!codes.is_empty(), "no {prefix} rules listed: {json}");
+    codes
+}
+
+#[test]
+fn a_generated_pair_of_years_finds_exactly_the_breaks_injected() {
+    let dir = scratch("pair");
+    // A clean pair: last year's open episodes carried over; no finding at all, of any rule.
+    let clean = generate_pair(&dir, "cin", "this.xml", "last.xml", &["--size", "3000", "--seed", "3"]);
+    assert_eq!(clean, vec![]);
+    assert_eq!(findings(&dir, "this.xml", "last.xml", "info"), vec![]);
+    // The same pair with 36 breaks (each rule on one child three times, each rule on the whole
+    // return once: the number of children, of open episodes, of open plans moved past the threshold
+    // the rule file declares): each break found, on its child, and nothing else.
+    let due = generate_pair(&dir, "cin", "this.xml", "last.xml", &["--size", "3000", "--seed", "3", "--breaks", "36"]);
     // A changed ID is one break and two findings.
-    assert_eq!(due.len(), 36, "{due:?}");
-    let codes: std::collections::BTreeSet<&str> = due.iter().map(|(c, _)| c.as_str()).collect();
-    assert_eq!(codes.len(), 11, "every single-child year-on-year rule is broken: {codes:?}");
-    assert_eq!(findings(&dir), due);
+    assert_eq!(due.len(), 39, "{due:?}");
+    let codes: std::collections::BTreeSet<String> = due.iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(codes, continuity_codes("cin", "CINY"), "every year-on-year rule is broken");
+    assert_eq!(due.iter().filter(|(_, child)| child.is_empty()).count(), 3, "{due:?}");
+    assert_eq!(findings(&dir, "this.xml", "last.xml", "info"), due);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_generated_pair_of_disability_returns_finds_exactly_the_breaks_injected() {
+    // Folders of CSV files. Without breaks nothing is found but the info summary of recorded
+    // disability (DIS089), which every return has; with them, each break and nothing else.
+    let dir = scratch("disability-pair");
+    let size = ["--size", "400", "--seed", "4", "--csv"];
+    assert_eq!(generate_pair(&dir, "disability", "this", "last", &size), vec![]);
+    let quiet = findings(&dir, "this", "last", "info");
+    assert_eq!(quiet, vec![("DIS089".to_string(), String::new())]);
+    let due = generate_pair(&dir, "disability", "this", "last", &[&size[..], &["--breaks", "9"]].concat());
+    assert_eq!(due.len(), 9, "{due:?}");
+    let codes: std::collections::BTreeSet<String> = due.iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(codes, continuity_codes("disability", "DISY"), "every year-on-year rule is broken");
+    assert_eq!(findings(&dir, "this", "last", "query"), due);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_generated_pair_of_fgc_returns_finds_exactly_the_breaks_injected() {
+    // Workbooks. Without breaks nothing is found but the info findings on take-up and timing
+    // (FGC090-FGC099); with them, each break (a child whose 12-month outcome is due, left out) and
+    // nothing else.
+    let dir = scratch("fgc-pair");
+    let size = ["--size", "150", "--seed", "2"];
+    assert_eq!(generate_pair(&dir, "fgc", "this.xlsx", "last.xlsx", &size), vec![]);
+    assert_eq!(findings(&dir, "this.xlsx", "last.xlsx", "query"), vec![]);
+    let due = generate_pair(&dir, "fgc", "this.xlsx", "last.xlsx", &[&size[..], &["--breaks", "5"]].concat());
+    assert_eq!(due.len(), 5, "{due:?}");
+    let codes: std::collections::BTreeSet<String> = due.iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(codes, continuity_codes("fgc", "FGCY"), "every year-on-year rule is broken");
+    assert_eq!(findings(&dir, "this.xlsx", "last.xlsx", "query"), due);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -194,7 +254,33 @@ fn generating_a_pair_of_years() {
         );
         assert_cmd_snapshot!(
             "generate_pair_of_fgc",
-            fettle().current_dir(&dir).args(["generate", "fgc", "--out", "this.xlsx", "--previous", "last.xlsx"])
+            fettle().current_dir(&dir).args([
+                "generate",
+                "fgc",
+                "--out",
+                "this.xlsx",
+                "--previous",
+                "last.xlsx",
+                "--breaks",
+                "2"
+            ])
+        );
+        assert_cmd_snapshot!(
+            "generate_pair_of_disability",
+            fettle().current_dir(&dir).args([
+                "generate",
+                "disability",
+                "--out",
+                "d.xlsx",
+                "--previous",
+                "dl.xlsx",
+                "--breaks",
+                "3"
+            ])
+        );
+        assert_cmd_snapshot!(
+            "generate_pair_of_census_csv",
+            fettle().current_dir(&dir).args(["generate", "cin", "--csv", "--out", "t", "--previous", "l"])
         );
         assert_cmd_snapshot!(
             "generate_pair_same_file",
