@@ -13,7 +13,7 @@ use crate::check::Program;
 use crate::eval::dates;
 use crate::input::{self, Format, InputError, Sniff};
 use crate::library::{Compiled, Library};
-use crate::report::RuleInfo;
+use crate::report::{RuleInfo, RuleKey};
 use crate::schema::Schema;
 use crate::table::{Column, Dataset, Scalar};
 use std::collections::{BTreeMap, HashSet};
@@ -320,8 +320,8 @@ fn plain_title(template: &[crate::check::program::IPart]) -> String {
         .collect()
 }
 
-/// What reports show of each rule of a compiled set, by code.
-pub fn rule_infos(c: &Compiled) -> BTreeMap<String, RuleInfo> {
+/// What reports show of each rule of a compiled set, by return, year and code.
+pub fn rule_infos(c: &Compiled) -> BTreeMap<RuleKey, RuleInfo> {
     let mut m = BTreeMap::new();
     let Some(p) = &c.program else { return m };
     for r in &p.rules {
@@ -329,7 +329,7 @@ pub fn rule_infos(c: &Compiled) -> BTreeMap<String, RuleInfo> {
             r.check_span.map(|s| c.sources.snippet(s).split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
         let check = if text.chars().count() > 160 { format!("{}...", text.chars().take(157).collect::<String>()) } else { text };
         m.insert(
-            r.code.clone(),
+            RuleKey { ret: p.ret.clone(), year: p.year.clone(), code: r.code.clone() },
             RuleInfo {
                 code: r.code.clone(),
                 severity: r.severity,

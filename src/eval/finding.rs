@@ -68,6 +68,19 @@ pub struct Related {
     pub values: Vec<FieldValue>,
 }
 
+/// A value shown in a message: its byte range in the message and the field it is a value of (a
+/// `Table.Field` name), so that redaction replaces values and never look-alike text (`C1` inside
+/// `C12`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Quote {
+    /// Its first byte in the message.
+    pub start: usize,
+    /// The byte after it.
+    pub end: usize,
+    /// The field whose value it is.
+    pub field: String,
+}
+
 /// A problem met while reading, folded into a rule's finding about the same cell.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Merged {
@@ -78,6 +91,16 @@ pub struct Merged {
     /// The cell it is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The values its message shows.
+    #[serde(skip)]
+    pub quotes: Vec<Quote>,
+}
+
+impl Merged {
+    /// A finding folded into another.
+    pub fn of(f: &Finding) -> Merged {
+        Merged { code: f.code.clone(), message: f.message.clone(), location: f.location.clone(), quotes: f.quotes.clone() }
+    }
 }
 
 /// Where the rule is written.
@@ -98,6 +121,9 @@ pub struct Finding {
     pub severity: Severity,
     /// The message.
     pub message: String,
+    /// The values its message shows, where they are in it (for redaction).
+    #[serde(skip)]
+    pub quotes: Vec<Quote>,
     /// The submission.
     pub file: String,
     /// The table (module, sheet), if the finding is about one.

@@ -88,7 +88,7 @@ pub fn fold_inputs(out: &mut Vec<Finding>, inputs: Vec<(Finding, bool)>) {
             continue;
         }
         for t in targets {
-            into.push((t, Merged { code: inp.code.clone(), message: inp.message.clone(), location: inp.location.clone() }));
+            into.push((t, Merged::of(&inp)));
         }
     }
     drop(shown);
@@ -277,9 +277,7 @@ pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&
     for f in std::mem::take(out) {
         let into = own(&f).filter(|_| crosses.contains(f.code.as_str())).and_then(|at| unlinked.get(&at)).copied();
         match into.and_then(|g| inputs.get_mut(g)) {
-            Some((root, _)) => {
-                root.merged.push(Merged { code: f.code.clone(), message: f.message.clone(), location: f.location.clone() })
-            }
+            Some((root, _)) => root.merged.push(Merged::of(&f)),
             None => kept.push(f),
         }
     }
@@ -325,9 +323,7 @@ fn keyless_consequences(prog: &Program, data: &Dataset, findings: Vec<Finding>, 
             _ => None,
         };
         match root {
-            Some(&g) if g != i && findings.get(g).is_some_and(|r| r.severity >= f.severity) => {
-                into.push((g, Merged { code: f.code.clone(), message: f.message.clone(), location: f.location.clone() }))
-            }
+            Some(&g) if g != i && findings.get(g).is_some_and(|r| r.severity >= f.severity) => into.push((g, Merged::of(&f))),
             _ => kept.push(i),
         }
     }

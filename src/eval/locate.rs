@@ -160,6 +160,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
         code: rule.code.clone(),
         severity: rule.severity,
         message,
+        quotes: vec![],
         file: data.file.clone(),
         table: None,
         fields: rule.fields.iter().map(|(t, fid)| field_name(prog, *t, *fid)).collect(),
@@ -333,6 +334,7 @@ pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
         message: format!(
             "{more} more items fail this rule; only the first {limit} are listed (raise the limit with --max-per-rule)"
         ),
+        quotes: vec![],
         file: cx.data.file.clone(),
         table: None,
         fields: vec![],
@@ -365,7 +367,7 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
         };
         Some(Location::Xml { path, line: is.line })
     };
-    let (location, child, values) = match (is.table, is.row) {
+    let (location, child, values): (_, _, Vec<FieldValue>) = match (is.table, is.row) {
         (Some(t), Some(r)) => {
             let loc = at(Some((t, r))).or_else(|| location(data, prog, t, r, is.field));
             let vals = is
@@ -387,6 +389,7 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
         code: is.code.to_string(),
         severity: is.severity,
         message: is.message.clone(),
+        quotes: input_quotes(&is.message, values.first()),
         file: data.file.clone(),
         table,
         fields: match (is.table, is.field) {
@@ -407,6 +410,57 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
         explained: None,
         table_order: is.table.map_or(0, |t| t.0),
     }
+}
+
+/// The field a message hole shows a value of: a field read as is (`{LAchildID}`, `{o.UPN}`), or
+/// through a `let`, an `if`, a function or an aggregate's value (`{first(o.LAchildID ...)}`);
+/// `None` for a number, a yes/no or a hole that reads no field.
+pub fn hole_field(prog: &Program, rule: &RuleDef, e: &crate::check::program::IExpr) -> Option<String> {
+    use crate::check::program::{IKind, IStep, Type};
+    fn go(prog: &Program, rule: &RuleDef, e: &crate::check::program::IExpr, depth: usize) -> Option<String> {
+        if depth > 32 || matches!(e.ty, Type::Bool | Type::Int | Type::Dec | Type::Duration(_)) {
+            return None;
+        }
+        match &e.kind {
+            IKind::Field { table, field, .. } | IKind::Single { table, field } => Some(field_name(prog, *table, *field)),
+            IKind::Let(i) => rule.steps.iter().find_map(|s| match s {
+                IStep::Let(j, x) if j == i => go(prog, rule, x, depth + 1),
+                _ => None,
+            }),
+            IKind::If(_, a, b) => go(prog, rule, a, depth + 1).or_else(|| go(prog, rule, b, depth + 1)),
+            IKind::Call(_, xs) => xs.iter().find_map(|x| go(prog, rule, x, depth + 1)),
+            IKind::Agg { arg: Some(x), .. } => go(prog, rule, x, depth + 1),
+            IKind::Binary(_, a, b) => go(prog, rule, a, depth + 1).or_else(|| go(prog, rule, b, depth + 1)),
+            _ => None,
+        }
+    }
+    go(prog, rule, e, 0)
+}
+
+/// The values an input problem's message shows. By the input layer's convention a value is quoted
+/// in backticks: the problem's own value, and a key of another row after its field's name
+/// (``no `Child` row has LAchildID `C9` ``).
+fn input_quotes(message: &str, own: Option<&FieldValue>) -> Vec<Quote> {
+    let mut quotes = vec![];
+    let mut rest = 0;
+    while let Some(open) = message[rest..].find('`').map(|i| rest + i) {
+        let Some(close) = message[open + 1..].find('`').map(|i| open + 1 + i) else { break };
+        let (start, end) = (open + 1, close);
+        let token = &message[start..end];
+        let before = message[..open].trim_end();
+        let named = before.rsplit(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or("");
+        match own {
+            Some(v) if !token.is_empty() && token == v.value => {
+                quotes.push(Quote { start, end, field: v.field.clone() });
+            }
+            _ if !named.is_empty() && named.chars().next().is_some_and(char::is_uppercase) => {
+                quotes.push(Quote { start, end, field: named.to_string() });
+            }
+            _ => {}
+        }
+        rest = close + 1;
+    }
+    quotes
 }
 
 /// Where a sheet's or CSV file's cell is, from its column and row (line).

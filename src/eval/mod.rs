@@ -14,7 +14,7 @@ pub mod index;
 mod locate;
 
 pub use fault::{Checked, Fault};
-pub use finding::{FieldValue, Finding, Location, Merged, Related, RuleRef};
+pub use finding::{FieldValue, Finding, Location, Merged, Quote, Related, RuleRef};
 
 use crate::check::program::{Derivation, IExpr, IKind, IStep, Program, RuleDef, RuleScope, Source};
 use crate::schema::TableId;
@@ -344,23 +344,41 @@ fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, check: Option<&IExpr>) -> Check
             crate::check::program::IPart::Text(_) => Ok(None),
         })
         .collect::<Checked<_>>()?;
+    // The field each hole shows a value of (for redaction), worked out once per rule.
+    let hole_fields: Vec<Option<String>> = rule
+        .template
+        .iter()
+        .map(|p| match p {
+            crate::check::program::IPart::Expr(e) => locate::hole_field(cx.prog, rule, e),
+            crate::check::program::IPart::Text(_) => None,
+        })
+        .collect();
     let mut out = Vec::with_capacity(f.len);
     for (i, rel) in related.iter().enumerate() {
+        let mut quotes = vec![];
         let message = if holes.iter().all(Option::is_none) {
             rule.message.clone()
         } else {
-            rule.template
-                .iter()
-                .zip(&holes)
-                .map(|(p, h)| match (p, h) {
-                    (crate::check::program::IPart::Text(t), _) => Ok(t.clone()),
-                    (_, Some(v)) => Ok(locate::show(v.at(i)?)),
+            let mut m = String::new();
+            for ((p, h), field) in rule.template.iter().zip(&holes).zip(&hole_fields) {
+                match (p, h) {
+                    (crate::check::program::IPart::Text(t), _) => m.push_str(t),
+                    (_, Some(v)) => {
+                        let start = m.len();
+                        m.push_str(&locate::show(v.at(i)?));
+                        if let Some(field) = field {
+                            quotes.push(Quote { start, end: m.len(), field: field.clone() });
+                        }
+                    }
                     // INVARIANT: every hole of a template was evaluated above.
-                    (_, None) => Err(Fault::new("a hole of a message template was not evaluated")),
-                })
-                .collect::<Checked<String>>()?
+                    (_, None) => return Err(Fault::new("a hole of a message template was not evaluated")),
+                }
+            }
+            m
         };
-        out.push(locate::finding(cx, rule, f, i, message, rel)?);
+        let mut fd = locate::finding(cx, rule, f, i, message, rel)?;
+        fd.quotes = quotes;
+        out.push(fd);
     }
     Ok(out)
 }

@@ -1465,6 +1465,7 @@ mod tests {
             code: code.into(),
             severity: Severity::Error,
             message: "m".into(),
+            quotes: vec![],
             file: "fgc.xlsx".into(),
             table: None,
             fields: vec![],

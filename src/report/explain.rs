@@ -81,7 +81,7 @@ pub fn apply(run: &mut Run, explanations: &[Explanation], source: &str) {
         if u {
             continue;
         }
-        let why = if run.rules.get(&e.code).is_some_and(|r| r.severity != Severity::Query) {
+        let why = if run.rules_with_code(&e.code).any(|r| r.severity != Severity::Query) {
             format!("{} is not a query: errors must be fixed, not explained", e.code)
         } else if e.key.is_empty() {
             format!("the explanation of {} matches no query about the whole return", e.code)
@@ -92,6 +92,7 @@ pub fn apply(run: &mut Run, explanations: &[Explanation], source: &str) {
             code: "explain::unused".into(),
             severity: Severity::Query,
             message: why,
+            quotes: vec![],
             file: source.to_string(),
             table: None,
             fields: vec![],
@@ -124,9 +125,9 @@ pub fn collect_notes(run: &Run) -> String {
         out.push_str("No explained queries.\n");
     }
     for (code, list) in by_code {
-        let message = run
-            .rules
-            .get(code)
+        let message = list
+            .first()
+            .and_then(|f| run.rule_of(f))
             .map_or_else(|| list.first().map_or("", |f| f.message.as_str()).to_string(), |r| r.message.clone());
         let _ = writeln!(out, "{code}: {message}");
         for f in list {

@@ -9,7 +9,7 @@
 //! the rules is escaped. The output is deterministic: no timestamps.
 
 use super::Run;
-use super::xlsx::{by_child, by_rule, related_text, rule_title, values_text};
+use super::xlsx::{RuleGroup, by_child, by_rule, related_text, rule_title, values_text};
 use crate::eval::Finding;
 use crate::syntax::ast::Severity;
 use std::collections::{BTreeMap, BTreeSet};
@@ -226,8 +226,7 @@ pub fn render(run: &Run) -> String {
     );
 
     let groups = by_rule(run);
-    let ids: BTreeMap<&str, String> = groups.iter().enumerate().map(|(i, (_, c, _))| (*c, format!("rule-{}", i + 1))).collect();
-    summary(&mut o, run, &groups, &ids);
+    summary(&mut o, run, &groups);
     charts(&mut o, run, &groups);
 
     let multi = run.findings.iter().map(|f| f.file.as_str()).collect::<BTreeSet<_>>().len() > 1;
@@ -244,7 +243,7 @@ pub fn render(run: &Run) -> String {
         let _ = writeln!(o, "<p id=\"filter-status\" role=\"status\">Showing all {} findings.</p>", run.findings.len());
         o.push_str("<p id=\"no-match\" hidden>No findings match the filter.</p>\n</div>\n");
     }
-    by_rule_section(&mut o, run, &groups, &ids, multi);
+    by_rule_section(&mut o, run, &groups, multi);
     by_child_section(&mut o, run, multi);
     o.push_str("</section>\n</main>\n");
     let _ = writeln!(
@@ -256,7 +255,12 @@ pub fn render(run: &Run) -> String {
     o
 }
 
-fn summary(o: &mut String, run: &Run, groups: &[(Severity, &str, Vec<&Finding>)], ids: &BTreeMap<&str, String>) {
+/// The HTML id of the `i`th group of findings by rule.
+fn group_id(i: usize) -> String {
+    format!("rule-{}", i + 1)
+}
+
+fn summary(o: &mut String, run: &Run, groups: &[RuleGroup]) {
     let s = run.summary();
     o.push_str("<section id=\"summary\" aria-labelledby=\"h-summary\">\n<h2 id=\"h-summary\">Summary</h2>\n");
     o.push_str("<h3 id=\"h-by-severity\">By severity</h3>\n<table class=\"narrow\" aria-labelledby=\"h-by-severity\">\n");
@@ -279,15 +283,15 @@ fn summary(o: &mut String, run: &Run, groups: &[(Severity, &str, Vec<&Finding>)]
         "<table aria-labelledby=\"h-by-rule-summary\">\n<thead><tr><th scope=\"col\">Rule</th><th scope=\"col\">Severity</th>",
     );
     o.push_str("<th scope=\"col\" class=\"num\">Findings</th><th scope=\"col\">Message</th></tr></thead>\n<tbody>\n");
-    for (sev, code, list) in groups {
-        let id = ids.get(code).map_or("", String::as_str);
+    for (i, g) in groups.iter().enumerate() {
+        let id = group_id(i);
         let _ = writeln!(
             o,
             "<tr><td class=\"code\"><a href=\"#{id}\"><code>{}</code></a></td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            esc(code),
-            sev_badge(*sev),
-            list.len(),
-            esc(&rule_title(run, code, list))
+            esc(g.code),
+            sev_badge(g.severity),
+            g.findings.len(),
+            esc(&rule_title(g))
         );
     }
     o.push_str("</tbody>\n</table>\n</section>\n");
@@ -345,7 +349,7 @@ fn bar_chart(o: &mut String, id: &str, title: &str, desc: &str, bars: &[(String,
     o.push_str("</svg>\n");
 }
 
-fn charts(o: &mut String, run: &Run, groups: &[(Severity, &str, Vec<&Finding>)]) {
+fn charts(o: &mut String, run: &Run, groups: &[RuleGroup]) {
     o.push_str("<section id=\"charts\" aria-labelledby=\"h-charts\">\n<h2 id=\"h-charts\">Charts</h2>\n");
     if run.findings.is_empty() {
         o.push_str("<p>No findings to chart.</p>\n</section>\n");
@@ -353,13 +357,13 @@ fn charts(o: &mut String, run: &Run, groups: &[(Severity, &str, Vec<&Finding>)])
     }
     let mut rules: Vec<(String, usize, &str)> = groups
         .iter()
-        .map(|(sev, code, list)| {
-            let class = match sev {
+        .map(|g| {
+            let class = match g.severity {
                 Severity::Error => "bar-error",
                 Severity::Query => "bar-query",
                 Severity::Info => "bar-info",
             };
-            ((*code).to_string(), list.len(), class)
+            (g.code.to_string(), g.findings.len(), class)
         })
         .collect();
     rules.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -481,27 +485,28 @@ fn explained_html(f: &Finding) -> String {
     f.explained.as_deref().map(|e| format!("<span class=\"explained\">explained:</span> {}", esc(e))).unwrap_or_default()
 }
 
-fn by_rule_section(
-    o: &mut String,
-    run: &Run,
-    groups: &[(Severity, &str, Vec<&Finding>)],
-    ids: &BTreeMap<&str, String>,
-    multi: bool,
-) {
+fn by_rule_section(o: &mut String, run: &Run, groups: &[RuleGroup], multi: bool) {
     o.push_str("<section id=\"by-rule\" aria-labelledby=\"h-by-rule\">\n<h3 id=\"h-by-rule\">Findings by rule</h3>\n");
     let open = if run.findings.len() <= OPEN_UP_TO { " open" } else { "" };
-    for (sev, code, list) in groups {
-        let id = ids.get(code).map_or("", String::as_str);
+    for (i, g) in groups.iter().enumerate() {
+        let (id, code, list) = (group_id(i), g.code, &g.findings);
+        // A code that two returns or years of the run both have: the group says whose rule it is.
+        let whose = match g.rule {
+            Some(r) if run.rules_with_code(code).nth(1).is_some() => {
+                format!(" <span class=\"meta\">({} {})</span>", esc(&r.ret), esc(&r.year))
+            }
+            _ => String::new(),
+        };
         let _ = writeln!(
             o,
-            "<details class=\"group rule\" id=\"{id}\" data-code=\"{}\"{open}>\n<summary>{} <code>{}</code> {} <span class=\"count\">({})</span></summary>\n<div class=\"body\">",
+            "<details class=\"group rule\" id=\"{id}\" data-code=\"{}\"{open}>\n<summary>{} <code>{}</code>{whose} {} <span class=\"count\">({})</span></summary>\n<div class=\"body\">",
             esc(code),
-            sev_badge(*sev),
+            sev_badge(g.severity),
             esc(code),
-            esc(&rule_title(run, code, list)),
+            esc(&rule_title(g)),
             plural(list.len(), "finding", "findings"),
         );
-        if let Some(r) = run.rules.get(*code) {
+        if let Some(r) = g.rule {
             let _ = writeln!(
                 o,
                 "<p class=\"meta\">Rule at <code>{}:{}</code>: <code>{}</code></p>",
@@ -510,7 +515,7 @@ fn by_rule_section(
                 esc(&r.check)
             );
         }
-        let fix = run.rules.get(*code).and_then(|r| r.fix.clone()).or_else(|| list.iter().find_map(|f| f.fix.clone()));
+        let fix = g.rule.and_then(|r| r.fix.clone()).or_else(|| list.iter().find_map(|f| f.fix.clone()));
         if let Some(fix) = fix {
             let _ = writeln!(o, "<p><strong>Fix:</strong> {}</p>", esc(&fix));
         }

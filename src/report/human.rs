@@ -1,7 +1,7 @@
 //! The terminal report: findings grouped by rule, each with its child, place, values and fix, then a
 //! summary by severity and by rule.
 
-use super::{RuleInfo, Run, Summary};
+use super::{Run, Summary};
 use crate::eval::{Finding, Location};
 use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Renders findings for a terminal (no colour: output is stable for tests and pipes).
 pub fn render(run: &Run) -> String {
-    let (findings, files, texts) = (&run.findings, &run.files, &run.rules);
+    let (findings, files) = (&run.findings, &run.files);
     let mut out = String::new();
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
@@ -46,10 +46,10 @@ pub fn render(run: &Run) -> String {
     }
     for file in files {
         let fs = by_file.remove(file.as_str()).unwrap_or_default();
-        render_file(&mut out, file, &fs, texts);
+        render_file(&mut out, file, &fs, run);
     }
     for (file, fs) in by_file {
-        render_file(&mut out, file, &fs, texts);
+        render_file(&mut out, file, &fs, run);
     }
     for p in &run.previous {
         let _ = writeln!(out, "{}: checked against last year's `{}` ({})", p.file, p.previous, p.year);
@@ -76,7 +76,7 @@ pub fn render(run: &Run) -> String {
     out
 }
 
-fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<String, RuleInfo>) {
+fn render_file(out: &mut String, file: &str, fs: &[&Finding], run: &Run) {
     let _ = writeln!(out, "{}: {} finding{}", esc(file), fs.len(), if fs.len() == 1 { "" } else { "s" });
     // Group by rule, errors first, then queries, then info; codes in order.
     let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &str, &str), Vec<&Finding>> = BTreeMap::new();
@@ -89,7 +89,7 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<S
         let table = sev.0 == Severity::Info && list.iter().all(|f| f.row.is_none() && !f.values.is_empty());
         // A table of figures is titled by its rule's message up to the first figure.
         let template_head =
-            texts.get(*code).and_then(|r| r.message.split('{').next()).map(|h| h.trim_end_matches([' ', ',', ':', ';', '(']));
+            run.rule(file, code).and_then(|r| r.message.split('{').next()).map(|h| h.trim_end_matches([' ', ',', ':', ';', '(']));
         let title = if code.starts_with("input::invalid") || *code == "input::cell-error" {
             "values that do not fit their column's type"
         } else if table && template_head.is_some_and(|h| !h.is_empty()) {
@@ -98,7 +98,7 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], texts: &BTreeMap<S
             first
         };
         let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), esc(code), esc(title));
-        if let Some(r) = texts.get(*code) {
+        if let Some(r) = run.rule(file, code) {
             if r.check.is_empty() {
                 let _ = writeln!(out, "  rule: {}:{}", esc(&r.file), r.line);
             } else {

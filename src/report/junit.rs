@@ -33,7 +33,7 @@ fn cases<'a>(run: &'a Run, file: &'a str) -> Vec<Case<'a>> {
     codes
         .into_iter()
         .map(|code| {
-            let rule = run.rules.get(code);
+            let rule = run.rule(file, code);
             let list = by_rule.get(code).cloned().unwrap_or_default();
             let (failing, other) = list.into_iter().partition(|f| run.fails(f));
             Case {

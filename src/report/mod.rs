@@ -45,6 +45,25 @@ pub struct RuleInfo {
     pub fix: Option<String>,
 }
 
+/// A rule's key in a run: its return, year and code. Two years of one return in one run (a
+/// 2023-24 and a 2024-25 census) each keep their own rule text, which may differ under one code.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleKey {
+    /// The return.
+    pub ret: String,
+    /// The collection year.
+    pub year: String,
+    /// The rule's code.
+    pub code: String,
+}
+
+impl RuleKey {
+    /// The key of a rule.
+    pub fn of(r: &RuleInfo) -> RuleKey {
+        RuleKey { ret: r.ret.clone(), year: r.year.clone(), code: r.code.clone() }
+    }
+}
+
 /// One validation run, as every report format sees it.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -52,8 +71,8 @@ pub struct Run {
     pub findings: Vec<Finding>,
     /// The submissions validated, in order.
     pub files: Vec<String>,
-    /// The rules that ran, by code.
-    pub rules: BTreeMap<String, RuleInfo>,
+    /// The rules that ran, by return, year and code.
+    pub rules: BTreeMap<RuleKey, RuleInfo>,
     /// Each submission's return and year, by its name in `files`.
     pub returns: BTreeMap<String, (String, String)>,
     /// The lowest severity that fails the run (`--fail-on`); `None` when nothing does.
@@ -94,7 +113,7 @@ pub struct PreviousUse {
 
 impl Run {
     /// A run of sorted findings, with long values shortened for every report ([`shorten`]).
-    pub fn new(findings: Vec<Finding>, files: Vec<String>, rules: BTreeMap<String, RuleInfo>) -> Run {
+    pub fn new(findings: Vec<Finding>, files: Vec<String>, rules: BTreeMap<RuleKey, RuleInfo>) -> Run {
         let mut run = Run { findings, files, rules, ..Run::default() };
         shorten::apply(&mut run);
         run
@@ -104,6 +123,20 @@ impl Run {
     /// and not explained.
     pub fn fails(&self, f: &Finding) -> bool {
         self.fail_on.is_some_and(|s| f.severity >= s) && f.explained.is_none()
+    }
+    /// The rule of a code as a submission's own return and year have it (none for input, schema
+    /// and explanation checks, or when the submission's return is not known).
+    pub fn rule(&self, file: &str, code: &str) -> Option<&RuleInfo> {
+        let (ret, year) = self.returns.get(file)?;
+        self.rules.get(&RuleKey { ret: ret.clone(), year: year.clone(), code: code.to_string() })
+    }
+    /// The rule a finding is about, in its own file's return and year.
+    pub fn rule_of(&self, f: &Finding) -> Option<&RuleInfo> {
+        self.rule(&f.file, &f.code)
+    }
+    /// The rules of a code, one per return and year that has it.
+    pub fn rules_with_code<'a>(&'a self, code: &'a str) -> impl Iterator<Item = &'a RuleInfo> + 'a {
+        self.rules.values().filter(move |r| r.code == code)
     }
     /// The rules of a submission's own return and year (all rules when its return is not known).
     pub fn rules_of<'a>(&'a self, file: &str) -> impl Iterator<Item = &'a RuleInfo> + 'a {

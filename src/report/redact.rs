@@ -4,6 +4,7 @@
 //! stay together.
 
 use super::Run;
+use crate::eval::Quote;
 
 /// A stable pseudonym for a child id, with `salt` mixed in (empty for none).
 pub fn pseudonym(id: &str, salt: &str) -> String {
@@ -26,35 +27,44 @@ fn sensitive(field: &str) -> Option<bool> {
     }
 }
 
+/// What a sensitive value becomes: a pseudonym for an id, `(redacted)` for a date of birth.
+fn replacement(field: &str, value: &str, salt: &str) -> Option<String> {
+    match sensitive(field) {
+        Some(true) if !value.is_empty() => Some(pseudonym(value, salt)),
+        Some(false) if !value.is_empty() => Some("(redacted)".into()),
+        _ => None,
+    }
+}
+
+/// Replaces the sensitive values a message shows, by where they are ([`Quote`]s), never by
+/// searching its text: an id `C1` cannot touch `C12`.
+fn redact_message(message: &mut String, quotes: &mut Vec<Quote>, salt: &str) {
+    quotes.sort();
+    for q in quotes.iter().rev() {
+        let Some(value) = message.get(q.start..q.end) else { continue };
+        if let Some(new) = replacement(&q.field, value, salt) {
+            message.replace_range(q.start..q.end, &new);
+        }
+    }
+    // The ranges no longer hold: a message is redacted once.
+    quotes.clear();
+}
+
 /// Redacts a run in place, pseudonyms made with `salt` (empty for none).
 pub fn apply(run: &mut Run, salt: &str) {
-    let ids: Vec<String> = run.findings.iter().filter_map(|f| f.child.clone()).collect();
     for f in &mut run.findings {
         if let Some(c) = &f.child {
             f.child = Some(pseudonym(c, salt));
         }
         let values = f.values.iter_mut().chain(f.related.iter_mut().flat_map(|r| r.values.iter_mut()));
-        let mut replaced: Vec<(String, String)> = vec![];
         for v in values {
-            let new = match sensitive(&v.field) {
-                Some(true) if !v.value.is_empty() => pseudonym(&v.value, salt),
-                Some(false) if !v.value.is_empty() => "(redacted)".into(),
-                _ => continue,
-            };
-            replaced.push((std::mem::replace(&mut v.value, new.clone()), new));
+            if let Some(new) = replacement(&v.field, &v.value, salt) {
+                v.value = new;
+            }
         }
-        // The same values quoted in the message and in the reading problems folded into it.
-        for m in std::iter::once(&mut f.message).chain(f.merged.iter_mut().map(|m| &mut m.message)) {
-            for (old, new) in &replaced {
-                if m.contains(old.as_str()) {
-                    *m = m.replace(old.as_str(), new);
-                }
-            }
-            for id in &ids {
-                if m.contains(id.as_str()) {
-                    *m = m.replace(id.as_str(), &pseudonym(id, salt));
-                }
-            }
+        redact_message(&mut f.message, &mut f.quotes, salt);
+        for m in &mut f.merged {
+            redact_message(&mut m.message, &mut m.quotes, salt);
         }
     }
 }

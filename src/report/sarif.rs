@@ -6,7 +6,7 @@
 //! (`--previous`) is an artifact of the run and in its properties; a finding on one of its rows is
 //! located in it, and its rows related to a finding are located in it.
 
-use super::Run;
+use super::{RuleInfo, Run};
 use crate::eval::Location;
 use crate::syntax::ast::Severity;
 use serde_json::{Value, json};
@@ -80,13 +80,17 @@ fn input_rule(code: &str, severity: Severity) -> Value {
 
 /// Renders the run as a SARIF log.
 pub fn render(run: &Run) -> String {
-    let mut ids: Vec<&str> = run.rules.keys().map(String::as_str).collect();
+    // A rule's id is its code; when two returns or years of one run share a code (a 2023-24 and a
+    // 2024-25 census), each is qualified by its return and year so that ids stay unique.
+    let shared = |code: &str| run.rules_with_code(code).nth(1).is_some();
+    let id_of = |r: &RuleInfo| if shared(&r.code) { format!("{}/{}/{}", r.ret, r.year, r.code) } else { r.code.clone() };
+    let mut ids: Vec<String> = run.rules.values().map(id_of).collect();
     let mut rules: Vec<Value> = run
         .rules
         .values()
         .map(|r| {
             json!({
-                "id": r.code,
+                "id": id_of(r),
                 "shortDescription": { "text": r.title },
                 "fullDescription": { "text": format!("{} ({} {}): {}", r.title, r.ret, r.year, r.check) },
                 "defaultConfiguration": { "level": level(r.severity) },
@@ -96,19 +100,21 @@ pub fn render(run: &Run) -> String {
         .collect();
     // Every code that appears has its rule entry, input checks too.
     let mut extra: std::collections::BTreeMap<&str, Severity> = std::collections::BTreeMap::new();
-    for f in run.findings.iter().filter(|f| !run.rules.contains_key(&f.code)) {
+    for f in run.findings.iter().filter(|f| run.rule_of(f).is_none()) {
         let s = extra.entry(f.code.as_str()).or_insert(f.severity);
         *s = (*s).max(f.severity);
     }
     for (code, severity) in extra {
-        ids.push(code);
+        ids.push(code.to_string());
         rules.push(input_rule(code, severity));
     }
-    let index: std::collections::BTreeMap<&str, usize> = ids.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let index: std::collections::BTreeMap<&str, usize> = ids.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
     let results: Vec<Value> = run
         .findings
         .iter()
         .map(|f| {
+            let info = run.rule_of(f);
+            let id = info.map_or_else(|| f.code.clone(), id_of);
             let place = match (super::place_text(f), &f.location_file) {
                 (p, _) if p.is_empty() => p,
                 (p, Some(_)) => format!(", {p}"),
@@ -128,7 +134,6 @@ pub fn render(run: &Run) -> String {
                 let mut at = if run.rules_on_disk {
                     json!({ "physicalLocation": { "artifactLocation": { "uri": uri(&r.file) }, "region": { "startLine": r.line } } })
                 } else {
-                    let info = run.rules.get(&f.code);
                     let name = info.map_or_else(|| f.code.clone(), |i| format!("{}/{}/{}", i.ret, i.year, f.code));
                     json!({ "logicalLocations": [{ "name": f.code, "fullyQualifiedName": name, "kind": "resource" }] })
                 };
@@ -151,7 +156,7 @@ pub fn render(run: &Run) -> String {
                 related.push(at);
             }
             let mut res = json!({
-                "ruleId": f.code,
+                "ruleId": id,
                 "level": level(f.severity),
                 "message": { "text": text },
                 "locations": [location(
@@ -170,7 +175,7 @@ pub fn render(run: &Run) -> String {
                     "location": f.location.as_ref().map(ToString::to_string),
                 },
             });
-            if let (Some(i), Some(obj)) = (index.get(f.code.as_str()), res.as_object_mut()) {
+            if let (Some(i), Some(obj)) = (index.get(id.as_str()), res.as_object_mut()) {
                 obj.insert("ruleIndex".into(), json!(i));
             }
             if let (Some(file), Some(props)) = (&f.location_file, res.get_mut("properties").and_then(Value::as_object_mut)) {

@@ -15,7 +15,13 @@ pub const MAX_MESSAGE: usize = 2_000;
 /// Shortens every long text of every finding of a run, in place.
 pub fn apply(run: &mut Run) {
     for f in &mut run.findings {
-        shorten(&mut f.message, MAX_MESSAGE);
+        if let Some(cut) = shorten(&mut f.message, MAX_MESSAGE) {
+            // The values the message shows keep their places in what is left of it.
+            f.quotes.retain_mut(|q| {
+                q.end = q.end.min(cut);
+                q.start < q.end
+            });
+        }
         if let Some(e) = &mut f.explained {
             shorten(e, MAX_MESSAGE);
         }
@@ -28,12 +34,14 @@ pub fn apply(run: &mut Run) {
     }
 }
 
-/// Cuts `s` to its first `max` characters and says how long it was, if it is longer.
-pub fn shorten(s: &mut String, max: usize) {
-    let Some((cut, _)) = s.char_indices().nth(max) else { return };
+/// Cuts `s` to its first `max` characters and says how long it was, if it is longer; the byte
+/// where it was cut.
+pub fn shorten(s: &mut String, max: usize) -> Option<usize> {
+    let (cut, _) = s.char_indices().nth(max)?;
     let total = s.chars().count();
     s.truncate(cut);
     s.push_str(&format!("… ({} characters, shortened)", thousands(total)));
+    Some(cut)
 }
 
 /// `50000000` as `50,000,000`.

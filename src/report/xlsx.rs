@@ -6,7 +6,7 @@
 //! The content is deterministic: the same run gives the same cells, and the workbook's creation
 //! date is fixed so that the same run gives the same bytes.
 
-use super::Run;
+use super::{RuleInfo, RuleKey, Run};
 use crate::eval::Finding;
 use crate::syntax::ast::Severity;
 use rust_xlsxwriter::{
@@ -64,34 +64,52 @@ fn shown(v: &str) -> &str {
 
 /// The text shown for a rule in summaries: the message its findings share, else its message as
 /// written (with its `{...}` holes), else a description of the group.
-pub(crate) fn rule_title(run: &Run, code: &str, list: &[&Finding]) -> String {
+pub(crate) fn rule_title(g: &RuleGroup) -> String {
+    let list = &g.findings;
     let first = list.first().map_or("", |f| f.message.as_str());
     if !first.is_empty() && list.iter().all(|f| f.message == first) {
         first.to_string()
-    } else if let Some(r) = run.rules.get(code) {
+    } else if let Some(r) = g.rule {
         r.message.clone()
-    } else if code.starts_with("input::invalid") || code == "input::cell-error" {
+    } else if g.code.starts_with("input::invalid") || g.code == "input::cell-error" {
         "values that do not fit their column's type".to_string()
     } else {
         format!("{first} (and {} other messages)", list.len().saturating_sub(1))
     }
 }
 
-/// Findings grouped by rule: errors first, then queries, then info; codes in order.
-pub(crate) fn by_rule(run: &Run) -> Vec<(Severity, &str, Vec<&Finding>)> {
-    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &str), Vec<&Finding>> = BTreeMap::new();
-    let mut sev: BTreeMap<&str, Severity> = BTreeMap::new();
+/// The findings of one rule (of one return and year: two years of a return may each have a rule
+/// of the same code, with its own text), or of one input check.
+pub(crate) struct RuleGroup<'a> {
+    /// The rule's severity (or the group's highest).
+    pub severity: Severity,
+    /// The code.
+    pub code: &'a str,
+    /// The rule, when the code is one of a return's rules.
+    pub rule: Option<&'a RuleInfo>,
+    /// Its findings, in the run's order.
+    pub findings: Vec<&'a Finding>,
+}
+
+/// Findings grouped by rule: errors first, then queries, then info; codes in order (a code of two
+/// returns or years: in return and year order).
+pub(crate) fn by_rule(run: &Run) -> Vec<RuleGroup<'_>> {
+    type Key<'a> = (&'a str, Option<&'a RuleKey>);
+    let mut groups: BTreeMap<Key, (Option<&RuleInfo>, Severity, Vec<&Finding>)> = BTreeMap::new();
     for f in &run.findings {
-        // A code keeps one group, at the severity of its rule (or its highest finding).
-        let s = run.rules.get(&f.code).map(|r| r.severity).unwrap_or(f.severity);
-        let e = sev.entry(f.code.as_str()).or_insert(s);
-        *e = (*e).max(s);
+        let rule = run.returns.get(&f.file).and_then(|(ret, year)| {
+            run.rules.get_key_value(&RuleKey { ret: ret.clone(), year: year.clone(), code: f.code.clone() })
+        });
+        // A group is at the severity of its rule (or of its highest finding).
+        let g = groups.entry((f.code.as_str(), rule.map(|(k, _)| k))).or_insert((rule.map(|(_, r)| r), f.severity, vec![]));
+        g.1 = rule.map_or(g.1.max(f.severity), |(_, r)| r.severity);
+        g.2.push(f);
     }
-    for f in &run.findings {
-        let s = sev.get(f.code.as_str()).copied().unwrap_or(f.severity);
-        groups.entry((std::cmp::Reverse(s), f.code.as_str())).or_default().push(f);
-    }
-    groups.into_iter().map(|((s, c), l)| (s.0, c, l)).collect()
+    let mut out: Vec<RuleGroup> =
+        groups.into_iter().map(|((code, _), (rule, severity, findings))| RuleGroup { severity, code, rule, findings }).collect();
+    // Stable: groups of one severity keep their code (then return and year) order.
+    out.sort_by_key(|g| std::cmp::Reverse(g.severity));
+    out
 }
 
 /// Findings by child, children in LAchildID order.
@@ -277,13 +295,13 @@ fn summary_sheet(ws: &mut Worksheet, run: &Run, fmt: &Formats, children: usize, 
         ws.write_string_with_format(r, c as u16, *h, &fmt.head)?;
     }
     r += 1;
-    for (sev, code, list) in by_rule(run) {
-        let info = run.rules.get(code);
+    for g in by_rule(run) {
+        let (sev, code, list, info) = (g.severity, g.code, &g.findings, g.rule);
         let fix = info.and_then(|i| i.fix.clone()).or_else(|| list.iter().find_map(|f| f.fix.clone())).unwrap_or_default();
         ws.write_string(r, 0, cell_text(code))?;
         ws.write_string_with_format(r, 1, sev.as_str(), fmt.severity(sev))?;
         ws.write_number(r, 2, list.len() as f64)?;
-        ws.write_string_with_format(r, 3, cell_text(&rule_title(run, code, &list)), &fmt.wrap)?;
+        ws.write_string_with_format(r, 3, cell_text(&rule_title(&g)), &fmt.wrap)?;
         ws.write_string_with_format(r, 4, cell_text(&fix), &fmt.wrap)?;
         ws.write_string(r, 5, info.map(|i| format!("{}:{}", i.file, i.line)).unwrap_or_default())?;
         r += 1;

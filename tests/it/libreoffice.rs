@@ -284,6 +284,7 @@ fn finding(code: &str, severity: Severity, message: &str) -> Finding {
         code: code.into(),
         severity,
         message: message.into(),
+        quotes: vec![],
         file: "council.xlsx".into(),
         table: Some("Children".into()),
         fields: vec![],

@@ -5,7 +5,7 @@
 use super::{fettle, in_suite, root};
 use calamine::{Data, Reader, Xlsx};
 use fettle::eval::{FieldValue, Finding, Location, Merged, Related, RuleRef};
-use fettle::report::{RuleInfo, Run};
+use fettle::report::{RuleInfo, RuleKey, Run};
 use fettle::syntax::ast::Severity;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +30,7 @@ fn finding(code: &str, severity: Severity, message: &str, file: &str) -> Finding
         code: code.into(),
         severity,
         message: message.into(),
+        quotes: vec![],
         file: file.into(),
         table: None,
         fields: vec![],
@@ -105,6 +106,7 @@ fn fixture() -> Run {
         code: "input::invalid-date".into(),
         message: "PersonBirthDate `31/02/2031` names a day that does not exist".into(),
         location: cell("Referrals", "D5"),
+        quotes: vec![],
     }];
     error.fix = Some("Correct the date of birth or the referral date".into());
     error.rule = Some(RuleRef { file: fgc_rules.into(), line: 12 });
@@ -162,7 +164,7 @@ fn fixture() -> Run {
         &["Referrals.PersonBirthDate", "Referrals.ReferralDate"],
     );
     r.fix = error.fix.clone();
-    rules.insert(r.code.clone(), r);
+    rules.insert(RuleKey::of(&r), r);
     let r = rule(
         "FGC900",
         Severity::Info,
@@ -172,7 +174,7 @@ fn fixture() -> Run {
         "false",
         &["Referrals.Cohort"],
     );
-    rules.insert(r.code.clone(), r);
+    rules.insert(RuleKey::of(&r), r);
     let mut r = rule(
         "2887Q",
         Severity::Query,
@@ -183,7 +185,7 @@ fn fixture() -> Run {
         &["CINdetails.CINreferralDate"],
     );
     r.fix = query.fix.clone();
-    rules.insert(r.code.clone(), r);
+    rules.insert(RuleKey::of(&r), r);
     let r = rule(
         "8825Q",
         Severity::Query,
@@ -193,7 +195,7 @@ fn fixture() -> Run {
         "n < 3",
         &["CINdetails.CINreferralDate"],
     );
-    rules.insert(r.code.clone(), r);
+    rules.insert(RuleKey::of(&r), r);
     let r = rule(
         "1105Q",
         Severity::Query,
@@ -203,7 +205,7 @@ fn fixture() -> Run {
         "rate >= threshold",
         &[],
     );
-    rules.insert(r.code.clone(), r);
+    rules.insert(RuleKey::of(&r), r);
 
     let mut findings = vec![error, info, query, explained, whole];
     // In the deterministic order validate gives them: file, table, row, code.
@@ -419,6 +421,44 @@ fn junit_suites_follow_returns_and_fail_on() {
             assert_eq!(totals.1, 0);
         }
     }
+}
+
+/// Two years of one return in one run (a 2023-24 and a 2024-25 census): each file's findings and test
+/// cases carry its own year's rule text, where a rule changed between the years (8770Q), and SARIF
+/// rule ids stay unique.
+#[test]
+fn two_years_of_one_return_keep_their_own_rules() {
+    let files = ["tests/fixtures/previous/census-2023-24.xml", "samples/cin/census-2024-25.xml"];
+    let old = "8770Q Please check and either amend data or provide a reason: UPN or reason UPN missing expected for a child who is more than 5 years old";
+    let new = "8770Q Please check and either amend data or provide a reason: UPN is missing or reason UPN is missing or is UN1 for a child who is of school age.";
+    let out = fettle().arg("validate").args(files).args(["--format", "junit"]).output().unwrap();
+    let (_, suites) = junit_suites(&String::from_utf8_lossy(&out.stdout));
+    let case = |s: &Suite| s.cases.iter().find(|c| c.1.starts_with("8770Q ")).cloned().unwrap();
+    assert_eq!(case(&suites[0]), ("cin.2023-24".to_string(), old.to_string(), false));
+    assert_eq!(case(&suites[1]), ("cin.2024-25".to_string(), new.to_string(), false));
+
+    let out = fettle().arg("validate").args(files).args(["--format", "sarif"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "SARIF rule ids repeat");
+    assert!(ids.contains(&"cin/2023-24/8770Q") && ids.contains(&"cin/2024-25/8770Q"), "{ids:?}");
+    // A rule of one year only keeps its plain code (1570 did not exist in 2023-24).
+    assert!(ids.contains(&"1570"), "{ids:?}");
+    for res in doc["runs"][0]["results"].as_array().unwrap() {
+        let rule = &rules[res["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], res["ruleId"]);
+        if res["ruleId"] == "cin/2023-24/8770Q" {
+            assert!(res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().contains("2023-24"));
+        }
+    }
+    assert!(doc["runs"][0]["results"].as_array().unwrap().iter().any(|r| r["ruleId"] == "cin/2023-24/8770Q"));
+
+    // The HTML report says whose rule each group of a shared code is.
+    let out = fettle().arg("validate").args(files).args(["--format", "html"]).output().unwrap();
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(html.contains("<code>8770Q</code> <span class=\"meta\">(cin 2023-24)</span> Please check and either amend data or provide a reason: UPN or reason UPN missing expected"), "no 2023-24 group of 8770Q");
 }
 
 /// The structure a SARIF viewer relies on: every result points at its rule entry (input checks have

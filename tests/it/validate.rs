@@ -96,6 +96,39 @@ fn redact_replaces_child_ids_and_birth_dates() {
     assert_eq!(out.stdout, again.stdout);
 }
 
+/// Redaction replaces values where messages show them, never look-alike text: a child `C1` does not
+/// turn `C12` (another child's id in a message) into a pseudonym followed by `2`.
+#[test]
+fn redact_replaces_values_not_look_alike_text() {
+    let dir = std::env::temp_dir().join(format!("fettle-redact-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(super::root().join("samples/cin/csv")).unwrap() {
+        let e = e.unwrap();
+        let mut text = std::fs::read_to_string(e.path()).unwrap().replace("C0000001,", "C1,");
+        if e.file_name() == "ChildIdentifiers.csv" {
+            // C1 gets a finding of its own (4180), so that it is an id the run knows.
+            text = text.replacen("C1,,,UN1,2023-12-08,,F,", "C1,,,UN1,2023-12-08,,X,", 1);
+        }
+        if e.file_name() == "CINdetails.csv" {
+            // An episode of a child the return does not have: a message that shows `C12`.
+            text = text.replacen("C0000002,1,", "C12,1,", 1);
+        }
+        std::fs::write(dir.join(e.file_name()), text).unwrap();
+    }
+    let out = fettle().args(["validate", "--format", "json"]).arg(&dir).output().unwrap();
+    let plain = String::from_utf8_lossy(&out.stdout);
+    assert!(plain.contains("\"child\": \"C1\"") && plain.contains("`C12`"), "{plain}");
+    let out = fettle().args(["validate", "--redact", "--format", "json"]).arg(&dir).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (c1, c12) = (fettle::report::redact::pseudonym("C1", ""), fettle::report::redact::pseudonym("C12", ""));
+    assert!(text.contains(&c1), "{text}");
+    assert!(text.contains(&format!("`{c12}`")), "the other child's id in the message is its own pseudonym: {text}");
+    assert!(!text.contains(&format!("{c1}2")), "C12 was redacted as C1 followed by 2: {text}");
+    assert!(!text.contains("C12") && !text.contains("\"C1\""), "an id survived redaction: {text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn explained_queries_stop_failing_and_are_written_as_notes() {
     in_suite("validate", || {
