@@ -323,7 +323,7 @@ fn keyless_consequences(prog: &Program, data: &Dataset, findings: Vec<Finding>, 
             _ => None,
         };
         match root {
-            Some(&g) if g != i && findings.get(g).is_some_and(|r| r.severity >= f.severity) => into.push((g, Merged::of(&f))),
+            Some(&g) if g != i && findings.get(g).is_some_and(|r| r.severity >= f.severity) => into.push((g, Merged::of(f))),
             _ => kept.push(i),
         }
     }
