@@ -10,7 +10,7 @@ use fettle::check::program::{Program, RuleDef};
 use fettle::eval::{self, Finding};
 use fettle::input::Format;
 use fettle::library::Compiled;
-use fettle::report::{self, Run, Summary};
+use fettle::report::{self, RuleKey, Run, Summary};
 use fettle::submission::{self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -438,7 +438,8 @@ fn rule_views(c: &Compiled) -> BTreeMap<String, RuleView> {
     let mut m = BTreeMap::new();
     let Some(p) = &c.program else { return m };
     for r in &p.rules {
-        let Some(info) = infos.get(&r.code) else { continue };
+        let key = RuleKey { ret: p.ret.clone(), year: p.year.clone(), code: r.code.clone() };
+        let Some(info) = infos.get(&key) else { continue };
         m.insert(
             r.code.clone(),
             RuleView { info: info.clone(), text: rule_text(c.sources.snippet(r.span)), note: r.note.clone() },
