@@ -7,7 +7,7 @@ use super::text;
 use crate::check::builtins::ALL;
 use crate::library::Compiled;
 use crate::schema::{FieldId, Schema, TableId};
-use serde_json::{Value, json};
+use lsp_types::{CompletionItem, CompletionItemKind as Kind, CompletionList, CompletionResponse, Documentation};
 use std::collections::BTreeMap;
 
 /// Keywords of the rule language.
@@ -24,27 +24,24 @@ const KEYWORDS: &[&str] = &[
 /// Most code values offered at once.
 const MAX_CODES: usize = 2000;
 
-/// LSP completion item kinds.
-const FUNCTION: u32 = 3;
-const FIELD: u32 = 5;
-const VARIABLE: u32 = 6;
-const CLASS: u32 = 7;
-const ENUM: u32 = 13;
-const KEYWORD: u32 = 14;
-const ENUM_MEMBER: u32 = 20;
-const CONSTANT: u32 = 21;
-
-fn item(label: &str, kind: u32, detail: String, doc: Option<&str>) -> Value {
-    let mut v = json!({ "label": label, "kind": kind, "detail": detail });
-    if let (Some(d), Some(o)) = (doc.filter(|d| !d.is_empty()), v.as_object_mut()) {
-        o.insert("documentation".into(), json!(d));
+fn item(label: &str, kind: Kind, detail: String, doc: Option<&str>) -> CompletionItem {
+    CompletionItem {
+        label: label.to_string(),
+        kind: Some(kind),
+        detail: Some(detail),
+        documentation: doc.filter(|d| !d.is_empty()).map(|d| Documentation::String(d.to_string())),
+        ..CompletionItem::default()
     }
-    v
+}
+
+/// The reply: every item, and whether the list was cut.
+fn list(items: Vec<CompletionItem>, is_incomplete: bool) -> CompletionResponse {
+    CompletionResponse::List(CompletionList { is_incomplete, items })
 }
 
 /// Completion items at `offset` of `text`, from the first of `models` (best first) that knows the
 /// table before a `.`, else from the first.
-pub fn completion(models: &[&Compiled], text: &str, offset: usize) -> Value {
+pub fn completion(models: &[&Compiled], text: &str, offset: usize) -> CompletionResponse {
     let (start, _) = text::word_at(text, offset);
     let knows = |c: &&Compiled| {
         let (Some(p), Some(q)) = (c.program.as_deref(), text::qualifier(text, start.min(offset))) else { return false };
@@ -56,11 +53,11 @@ pub fn completion(models: &[&Compiled], text: &str, offset: usize) -> Value {
     let (in_string, in_comment) = text::string_or_comment(line);
     let mut items = vec![];
     if in_comment {
-        return json!({ "isIncomplete": false, "items": items });
+        return list(items, false);
     }
     let qualifier = text::qualifier(text, start.min(offset));
     if let (None, Some(_)) = (program, qualifier) {
-        return json!({ "isIncomplete": false, "items": items });
+        return list(items, false);
     }
     if let (Some(p), Some(q)) = (program, qualifier) {
         let s = &p.schema;
@@ -69,12 +66,12 @@ pub fn completion(models: &[&Compiled], text: &str, offset: usize) -> Value {
             Some(t) => items.extend(fields_of(s, &[t])),
             None if s.tables.iter().any(|t| t.name.starts_with(&format!("{q}."))) => {
                 for t in s.tables.iter().filter_map(|t| t.name.strip_prefix(&format!("{q}."))) {
-                    items.push(item(t, CLASS, format!("table of `{q}`"), None));
+                    items.push(item(t, Kind::CLASS, format!("table of `{q}`"), None));
                 }
             }
             None => items.extend(fields_of(s, &own_tables(s))),
         }
-        return json!({ "isIncomplete": false, "items": items });
+        return list(items, false);
     }
     if let (Some(p), Some(c)) = (program, compiled) {
         let s = &p.schema;
@@ -82,53 +79,48 @@ pub fn completion(models: &[&Compiled], text: &str, offset: usize) -> Value {
         for l in &s.code_lists {
             for (code, label) in &l.codes {
                 if codes < MAX_CODES {
-                    let mut it = item(code, ENUM_MEMBER, l.name.clone(), label.as_deref());
-                    if let Some(o) = it.as_object_mut() {
-                        o.insert("sortText".into(), json!(format!("~{code}")));
-                    }
-                    items.push(it);
+                    let it = item(code, Kind::ENUM_MEMBER, l.name.clone(), label.as_deref());
+                    items.push(CompletionItem { sort_text: Some(format!("~{code}")), ..it });
                     codes += 1;
                 }
             }
         }
         if in_string {
-            return json!({ "isIncomplete": codes >= MAX_CODES, "items": items });
+            return list(items, codes >= MAX_CODES);
         }
         for t in s.tables.iter().filter(|t| t.foreign.is_none()) {
-            items.push(item(&t.name, CLASS, "table".into(), t.label.as_deref()));
+            items.push(item(&t.name, Kind::CLASS, "table".into(), t.label.as_deref()));
         }
         for l in s.code_lists.iter().filter(|l| !l.name.contains('.')) {
-            items.push(item(&l.name, ENUM, format!("codes ({})", l.codes.len()), l.label.as_deref()));
+            items.push(item(&l.name, Kind::ENUM, format!("codes ({})", l.codes.len()), l.label.as_deref()));
         }
         items.extend(fields_of(s, &own_tables(s)));
         for (i, g) in p.globals.iter().enumerate() {
-            let (kind, word) = if g.is_param { (CONSTANT, "param") } else { (VARIABLE, "derive") };
+            let (kind, word) = if g.is_param { (Kind::CONSTANT, "param") } else { (Kind::VARIABLE, "derive") };
             let def = global_text(p, i, &c.sources);
             items.push(item(&g.name, kind, format!("{word}: {}", type_text(&g.expr.ty, s)), def.as_deref()));
         }
     } else if in_string {
-        return json!({ "isIncomplete": false, "items": items });
+        return list(items, false);
     }
     for (name, b) in ALL {
-        let mut it = item(name, FUNCTION, signature(*b), Some(b.describe()));
-        if let Some(o) = it.as_object_mut() {
-            o.insert("insertText".into(), json!(format!("{name}(")));
-        }
-        items.push(it);
+        let it = item(name, Kind::FUNCTION, signature(*b), Some(b.describe()));
+        items.push(CompletionItem { insert_text: Some(format!("{name}(")), ..it });
     }
     for (a, doc) in AGGREGATES {
-        let mut it = item(a.as_str(), FUNCTION, format!("{}(x in Table where ..., value)", a.as_str()), Some(doc));
-        if let Some(o) = it.as_object_mut() {
-            o.insert("insertText".into(), json!(format!("{}(", a.as_str())));
-        }
-        items.push(it);
+        let it = item(a.as_str(), Kind::FUNCTION, format!("{}(x in Table where ..., value)", a.as_str()), Some(doc));
+        items.push(CompletionItem { insert_text: Some(format!("{}(", a.as_str())), ..it });
     }
-    items.extend(KEYWORDS.iter().map(|k| json!({ "label": k, "kind": KEYWORD })));
-    json!({ "isIncomplete": false, "items": items })
+    items.extend(KEYWORDS.iter().map(|k| CompletionItem {
+        label: k.to_string(),
+        kind: Some(Kind::KEYWORD),
+        ..CompletionItem::default()
+    }));
+    list(items, false)
 }
 
 /// One item per field name of the tables; the detail lists the tables that have it.
-fn fields_of(s: &Schema, tables: &[TableId]) -> Vec<Value> {
+fn fields_of(s: &Schema, tables: &[TableId]) -> Vec<CompletionItem> {
     let mut by_name: BTreeMap<&str, Vec<(TableId, FieldId)>> = BTreeMap::new();
     for &t in tables {
         for (i, f) in s.table(t).fields.iter().enumerate() {
@@ -140,7 +132,7 @@ fn fields_of(s: &Schema, tables: &[TableId]) -> Vec<Value> {
         let detail: Vec<String> =
             places.iter().map(|&(t, f)| format!("{}: {}", s.table(t).name, s.field(t, f).ty.describe(s))).collect();
         let doc = places.iter().find_map(|&(t, f)| s.field(t, f).label.as_deref());
-        out.push(item(name, FIELD, detail.join("; "), doc));
+        out.push(item(name, Kind::FIELD, detail.join("; "), doc));
     }
     out
 }

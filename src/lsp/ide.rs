@@ -13,7 +13,7 @@ use crate::library::Compiled;
 use crate::schema::{CodeListId, FieldId, Schema, TableId};
 use crate::span::Span;
 use crate::syntax::ast::AggFn;
-use serde_json::{Value, json};
+use lsp_types::{GotoDefinitionResponse, Hover, HoverContents, Location, MarkupContent, MarkupKind};
 use std::collections::HashMap;
 
 /// Aggregates and what they compute.
@@ -111,7 +111,7 @@ fn near_fields(s: &Schema, name: &str, context: TableId) -> Option<Vec<(TableId,
 }
 
 /// Hover text at `offset`.
-pub fn hover(c: &Compiled, text: &str, offset: usize) -> Option<Value> {
+pub fn hover(c: &Compiled, text: &str, offset: usize) -> Option<Hover> {
     let p = c.program.as_deref()?;
     let s = &p.schema;
     let (sym, start, end) = resolve(p, text, offset)?;
@@ -185,19 +185,22 @@ pub fn hover(c: &Compiled, text: &str, offset: usize) -> Option<Value> {
         }
     };
     let ix = LineIndex::new(text);
-    Some(json!({ "contents": { "kind": "markdown", "value": md }, "range": ix.json_range(start, end) }))
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: md }),
+        range: Some(ix.range(start, end)),
+    })
 }
 
-/// Where the name at `offset` is declared: a location, several, or `null`.
-pub fn definition(c: &Compiled, uris: &HashMap<String, String>, text: &str, offset: usize) -> Value {
-    let Some(p) = c.program.as_deref() else { return Value::Null };
-    let Some((sym, _, _)) = resolve(p, text, offset) else { return Value::Null };
-    let spans = declarations(p, &sym);
-    let locations: Vec<Value> = spans.into_iter().filter_map(|sp| location(&c.sources, uris, sp)).collect();
-    match <[Value; 1]>::try_from(locations) {
-        Ok([one]) => one,
-        Err(v) if v.is_empty() => Value::Null,
-        Err(v) => Value::Array(v),
+/// Where the name at `offset` is declared: a location, several, or none.
+pub fn definition(c: &Compiled, uris: &HashMap<String, String>, text: &str, offset: usize) -> Option<GotoDefinitionResponse> {
+    let p = c.program.as_deref()?;
+    let (sym, _, _) = resolve(p, text, offset)?;
+    let mut locations: Vec<Location> =
+        declarations(p, &sym).into_iter().filter_map(|sp| location(&c.sources, uris, sp)).collect();
+    match locations.len() {
+        0 => None,
+        1 => locations.pop().map(GotoDefinitionResponse::Scalar),
+        _ => Some(GotoDefinitionResponse::Array(locations)),
     }
 }
 
@@ -209,14 +212,14 @@ pub fn references(
     text: &str,
     offset: usize,
     declaration: bool,
-) -> Option<Vec<Value>> {
+) -> Option<Vec<Location>> {
     let p = c.program.as_deref()?;
     let (sym, start, end) = resolve(p, text, offset)?;
     let word = text.get(start..end)?;
     let declared: Vec<Span> = declarations(p, &sym);
     let mut out = vec![];
     for (id, src) in c.sources.iter() {
-        let Some(uri) = uris.get(&src.name) else { continue };
+        let Some(uri) = uris.get(&src.name).and_then(|u| text::lsp_uri(u)) else { continue };
         let ix = LineIndex::new(&src.text);
         let b = src.text.as_bytes();
         for (at, _) in src.text.match_indices(word) {
@@ -234,7 +237,7 @@ pub fn references(
             if is_decl && !declaration {
                 continue;
             }
-            out.push(json!({ "uri": uri, "range": ix.json_range(at, after) }));
+            out.push(Location { uri: uri.clone(), range: ix.range(at, after) });
         }
     }
     Some(out)

@@ -2,7 +2,8 @@
 //!
 //! Diagnostics as you type (the whole rule set of a document is compiled on every change, with the
 //! open documents' text in place of their files), completion, hover, go to definition, references
-//! and formatting. Messages are [`lsp_server::Message`]s with parameters typed by [`lsp_types`]; a
+//! and formatting. Messages are [`lsp_server::Message`]s with parameters and replies typed by
+//! [`lsp_types`] (a reply is of its request's `Result` type, see [`reply`]); a
 //! frame is read by [`rpc::read_frame`] (bounded, see there) and written by lsp-server. The server
 //! never panics on input: a bad frame or message is skipped with a line on stderr, a request with
 //! bad parameters is answered with an error, and a failure while answering one request becomes an
@@ -20,15 +21,15 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument, Exit, Notification as _,
     PublishDiagnostics,
 };
-use lsp_types::request::{Completion, Formatting, GotoDefinition, HoverRequest, References, Request as _, Shutdown};
+use lsp_types::request::{Completion, Formatting, GotoDefinition, HoverRequest, Initialize, References, Request as _, Shutdown};
 use lsp_types::{
-    CompletionOptions, DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    DidSaveTextDocumentParams, DocumentFormattingParams, InitializeResult, OneOf, ReferenceParams, SaveOptions,
-    ServerCapabilities, ServerInfo, TextDocumentContentChangeEvent, TextDocumentPositionParams, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+    CompletionOptions, Diagnostic, DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DidSaveTextDocumentParams, DocumentFormattingParams, InitializeResult, OneOf, PublishDiagnosticsParams, ReferenceParams,
+    SaveOptions, ServerCapabilities, ServerInfo, TextDocumentContentChangeEvent, TextDocumentPositionParams,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit,
 };
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::{self, Write};
 use text::LineIndex;
 use workspace::Workspace;
@@ -101,6 +102,25 @@ enum Failure {
     Params(String),
     /// The method is not served.
     Method,
+    /// The reply could not be written as JSON.
+    Internal(String),
+}
+
+/// A request's result as JSON: the compiler checks that it is of the type the protocol gives the
+/// request `R`.
+fn reply<R: lsp_types::request::Request>(result: R::Result) -> Result<Value, Failure> {
+    serde_json::to_value(result).map_err(|e| Failure::Internal(format!("cannot write the reply: {e}")))
+}
+
+/// A notification `N` with its typed parameters (`None`, said on stderr, if they cannot be JSON).
+fn notification<N: lsp_types::notification::Notification>(params: N::Params) -> Option<Message> {
+    match serde_json::to_value(params) {
+        Ok(params) => Some(Notification { method: N::METHOD.to_string(), params }.into()),
+        Err(e) => {
+            eprintln!("fettle lsp: cannot write `{}`: {e}", N::METHOD);
+            None
+        }
+    }
 }
 
 /// A request's typed parameters.
@@ -127,7 +147,10 @@ impl Server {
         let err = |id: RequestId, code: ErrorCode, m: &str| Response::new_err(id, code as i32, m.to_string());
         if method == "initialize" {
             self.initialized = true;
-            return Response::new_ok(id, capabilities());
+            return match reply::<Initialize>(capabilities()) {
+                Ok(caps) => Response { id, response_result: Ok(caps) },
+                Err(_) => err(id, ErrorCode::InternalError, "cannot write the capabilities"),
+            };
         }
         if !self.initialized {
             return err(id, ErrorCode::ServerNotInitialized, "the server is not initialized");
@@ -136,57 +159,51 @@ impl Server {
             return err(id, ErrorCode::InvalidRequest, "the server is shutting down");
         }
         match self.answer(&method, &p) {
-            Ok(result) => Response::new_ok(id, result),
+            Ok(result) => Response { id, response_result: Ok(result) },
             Err(Failure::Params(why)) => err(id, ErrorCode::InvalidParams, &why),
             Err(Failure::Method) => err(id, ErrorCode::MethodNotFound, &format!("`{method}` is not served")),
+            Err(Failure::Internal(why)) => err(id, ErrorCode::InternalError, &why),
         }
     }
 
     fn answer(&mut self, method: &str, p: &Value) -> Result<Value, Failure> {
-        Ok(match method {
+        match method {
             Shutdown::METHOD => {
                 self.shutdown = true;
-                Value::Null
+                reply::<Shutdown>(())
             }
-            Completion::METHOD => self.at_position(p, |ws, uri, text, offset| {
+            Completion::METHOD => reply::<Completion>(self.at_position(p, |ws, uri, text, offset| {
                 let models: Vec<&Compiled> = ws.models(uri).into_iter().map(|(c, _)| c).collect();
-                complete::completion(&models, text, offset)
-            })?,
-            HoverRequest::METHOD => self.at_position(p, |ws, uri, text, offset| {
-                ws.models(uri).into_iter().find_map(|(c, _)| ide::hover(c, text, offset)).unwrap_or(Value::Null)
-            })?,
-            GotoDefinition::METHOD => self.at_position(p, |ws, uri, text, offset| {
-                ws.models(uri)
-                    .into_iter()
-                    .map(|(c, uris)| ide::definition(c, uris, text, offset))
-                    .find(|v| !v.is_null())
-                    .unwrap_or(Value::Null)
-            })?,
+                Some(complete::completion(&models, text, offset))
+            })?),
+            HoverRequest::METHOD => reply::<HoverRequest>(self.at_position(p, |ws, uri, text, offset| {
+                ws.models(uri).into_iter().find_map(|(c, _)| ide::hover(c, text, offset))
+            })?),
+            GotoDefinition::METHOD => reply::<GotoDefinition>(self.at_position(p, |ws, uri, text, offset| {
+                ws.models(uri).into_iter().find_map(|(c, uris)| ide::definition(c, uris, text, offset))
+            })?),
             References::METHOD => {
                 let declaration = params::<ReferenceParams>(p)?.context.include_declaration;
-                self.at_position(p, |ws, uri, text, offset| {
-                    ws.models(uri)
-                        .into_iter()
-                        .find_map(|(c, uris)| ide::references(c, uris, text, offset, declaration))
-                        .map_or(Value::Null, Value::Array)
-                })?
+                reply::<References>(self.at_position(p, |ws, uri, text, offset| {
+                    ws.models(uri).into_iter().find_map(|(c, uris)| ide::references(c, uris, text, offset, declaration))
+                })?)
             }
             Formatting::METHOD => {
                 let uri = params::<DocumentFormattingParams>(p)?.text_document.uri;
-                match self.ws.docs.get(uri.as_str()) {
+                reply::<Formatting>(match self.ws.docs.get(uri.as_str()) {
                     Some(d) if self.ws.is_rules(uri.as_str()) => format(&d.text),
-                    _ => Value::Null,
-                }
+                    _ => None,
+                })
             }
-            _ => return Err(Failure::Method),
-        })
+            _ => Err(Failure::Method),
+        }
     }
 
-    /// Answers a request about a position in an open document (`null` for a document not open).
-    fn at_position(&self, p: &Value, f: impl Fn(&Workspace, &str, &str, usize) -> Value) -> Result<Value, Failure> {
+    /// Answers a request about a position in an open document (`None` for a document not open).
+    fn at_position<T>(&self, p: &Value, f: impl Fn(&Workspace, &str, &str, usize) -> Option<T>) -> Result<Option<T>, Failure> {
         let at = params::<TextDocumentPositionParams>(p)?;
         let uri = at.text_document.uri.as_str();
-        let Some(doc) = self.ws.docs.get(uri).filter(|_| self.ws.is_rules(uri)) else { return Ok(Value::Null) };
+        let Some(doc) = self.ws.docs.get(uri).filter(|_| self.ws.is_rules(uri)) else { return Ok(None) };
         let offset = LineIndex::new(&doc.text).offset(at.position.line, at.position.character);
         Ok(f(&self.ws, uri, &doc.text, offset))
     }
@@ -240,7 +257,7 @@ impl Server {
                 let disk = self.ws.docs.get(uri).and_then(|d| d.path.as_ref()).and_then(|p| std::fs::read_to_string(p).ok());
                 let Some(disk) = disk else {
                     self.ws.docs.remove(uri);
-                    return vec![publish(uri, vec![])];
+                    return publish(uri, vec![]).into_iter().collect();
                 };
                 self.ws.open(uri, disk);
                 let out = self.publish_all(uri);
@@ -253,12 +270,16 @@ impl Server {
     }
 
     fn publish_all(&mut self, uri: &str) -> Vec<Message> {
-        self.ws.refresh(uri).into_iter().map(|(u, diags)| publish(&u, diags)).collect()
+        self.ws.refresh(uri).into_iter().filter_map(|(u, diags)| publish(&u, diags)).collect()
     }
 }
 
-fn publish(uri: &str, diagnostics: Vec<Value>) -> Message {
-    Notification::new(PublishDiagnostics::METHOD.to_string(), json!({ "uri": uri, "diagnostics": diagnostics })).into()
+fn publish(uri: &str, diagnostics: Vec<Diagnostic>) -> Option<Message> {
+    let Some(uri) = text::lsp_uri(uri) else {
+        eprintln!("fettle lsp: no diagnostics for `{uri}`, which is not a URI");
+        return None;
+    };
+    notification::<PublishDiagnostics>(PublishDiagnosticsParams { uri, diagnostics, version: None })
 }
 
 /// Applies one `contentChanges` entry: the whole text, or a range edit.
@@ -274,18 +295,19 @@ fn apply_change(text: &mut String, change: &TextDocumentContentChangeEvent) {
     text.replace_range(a..b, &change.text);
 }
 
-/// One edit replacing the whole document with its formatted text; `null` when it does not parse.
-fn format(text: &str) -> Value {
+/// One edit replacing the whole document with its formatted text, none when it is formatted; `None`
+/// when it does not parse.
+fn format(text: &str) -> Option<Vec<TextEdit>> {
     let (parsed, diags) = crate::syntax::parse(crate::span::FileId(0), text);
-    let Some(ast) = parsed.filter(|_| diags.iter().all(|d| d.level != crate::diag::Level::Error)) else { return Value::Null };
+    let ast = parsed.filter(|_| diags.iter().all(|d| d.level != crate::diag::Level::Error))?;
     let formatted = crate::syntax::format::format(text, &ast);
     if formatted == text {
-        return json!([]);
+        return Some(vec![]);
     }
-    json!([{ "range": LineIndex::new(text).json_range(0, text.len()), "newText": formatted }])
+    Some(vec![TextEdit { range: LineIndex::new(text).range(0, text.len()), new_text: formatted }])
 }
 
-fn capabilities() -> Value {
+fn capabilities() -> InitializeResult {
     let caps = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
             open_close: Some(true),
@@ -304,5 +326,5 @@ fn capabilities() -> Value {
         ..ServerCapabilities::default()
     };
     let server_info = ServerInfo { name: "fettle".to_string(), version: Some(env!("CARGO_PKG_VERSION").to_string()) };
-    json!(InitializeResult { capabilities: caps, server_info: Some(server_info) })
+    InitializeResult { capabilities: caps, server_info: Some(server_info) }
 }

@@ -3,7 +3,7 @@
 //! LSP positions count UTF-16 code units within a line; fettle spans are byte offsets. Identifiers
 //! are ASCII, so scanning bytes for them never splits a character.
 
-use serde_json::{Value, json};
+use lsp_types::{Position, Range, Uri};
 use std::path::{Path, PathBuf};
 
 /// Line starts of a text, for converting between byte offsets and LSP positions.
@@ -47,23 +47,21 @@ impl<'a> LineIndex<'a> {
         start + content.len()
     }
 
-    /// An LSP position object.
-    pub fn json_position(&self, offset: usize) -> Value {
+    /// The LSP position of a byte offset.
+    pub fn lsp_position(&self, offset: usize) -> Position {
         let (line, character) = self.position(offset);
-        json!({ "line": line, "character": character })
+        Position { line, character }
     }
 
-    /// An LSP range object for a byte range.
-    pub fn json_range(&self, start: usize, end: usize) -> Value {
-        json!({ "start": self.json_position(start), "end": self.json_position(end.max(start)) })
+    /// The LSP range of a byte range.
+    pub fn range(&self, start: usize, end: usize) -> Range {
+        Range { start: self.lsp_position(start), end: self.lsp_position(end.max(start)) }
     }
+}
 
-    /// The byte offset of an LSP position object (`None` when it is malformed).
-    pub fn offset_of(&self, pos: &Value) -> Option<usize> {
-        let line = pos.get("line")?.as_u64()?;
-        let character = pos.get("character")?.as_u64()?;
-        Some(self.offset(u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(character).unwrap_or(u32::MAX)))
-    }
+/// A URI as lsp-types holds it (`None` when the text is not a URI).
+pub fn lsp_uri(uri: &str) -> Option<Uri> {
+    uri.parse().ok()
 }
 
 /// The path of a `file:` URI (`None` for other schemes or a malformed URI).

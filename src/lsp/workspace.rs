@@ -17,7 +17,7 @@ use super::text::{self, LineIndex};
 use crate::diag::{Diag, Level};
 use crate::library::{Compiled, Library};
 use crate::span::{Sources, Span};
-use serde_json::{Value, json};
+use lsp_types::{Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Range};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -159,14 +159,14 @@ impl Workspace {
 
     /// Compiles a document's set; returns `(uri, diagnostics)` for every file of the set, and empty
     /// lists for files that have left it.
-    pub fn refresh(&mut self, uri: &str) -> Vec<(String, Vec<Value>)> {
+    pub fn refresh(&mut self, uri: &str) -> Vec<(String, Vec<Diagnostic>)> {
         if !self.is_rules(uri) {
             return vec![];
         }
         let Some((lib, key, uris)) = self.library_for(uri, true) else { return vec![] };
         let compiled = lib.compile(&key.1, &key.2);
         let names = lib.sets.get(&(key.1.clone(), key.2.clone())).map(|v| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>());
-        let mut by_file: BTreeMap<String, Vec<Value>> = names.unwrap_or_default().into_iter().map(|n| (n, vec![])).collect();
+        let mut by_file: BTreeMap<String, Vec<Diagnostic>> = names.unwrap_or_default().into_iter().map(|n| (n, vec![])).collect();
         let uri_of = |name: &str| uris.get(name).cloned();
         for d in &compiled.diags {
             let Some(src) = compiled.sources.get(d.span.file) else { continue };
@@ -178,14 +178,14 @@ impl Workspace {
         if let Some((diag, _)) = &lone {
             // The unknown names all follow from the missing schema: one diagnostic says so.
             for list in by_file.values_mut() {
-                list.retain(|d| d["code"].as_str().is_some_and(|c| !c.starts_with("check::")));
+                list.retain(|d| matches!(&d.code, Some(NumberOrString::String(c)) if !c.starts_with("check::")));
             }
             let file = compiled.sources.get(diag.span.file).map(|s| s.name.clone()).unwrap_or_default();
             if let Some(list) = by_file.get_mut(&file) {
                 list.insert(0, to_lsp(diag, &compiled.sources, &uri_of));
             }
         }
-        let mut out: Vec<(String, Vec<Value>)> =
+        let mut out: Vec<(String, Vec<Diagnostic>)> =
             by_file.into_iter().filter_map(|(name, diags)| Some((uri_of(&name)?, diags))).collect();
         let now: BTreeSet<String> = out.iter().map(|(u, _)| u.clone()).collect();
         let broken = if let Some((_, shipped)) = lone {
@@ -288,44 +288,43 @@ fn subfolders(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The LSP range of a span in its file.
-pub fn range_of(sources: &Sources, span: Span) -> Option<Value> {
+pub fn range_of(sources: &Sources, span: Span) -> Option<Range> {
     let src = sources.get(span.file)?;
-    Some(LineIndex::new(&src.text).json_range(span.start as usize, span.end as usize))
+    Some(LineIndex::new(&src.text).range(span.start as usize, span.end as usize))
 }
 
 /// An LSP location of a span, when its file has a URI.
-pub fn location(sources: &Sources, uris: &HashMap<String, String>, span: Span) -> Option<Value> {
+pub fn location(sources: &Sources, uris: &HashMap<String, String>, span: Span) -> Option<Location> {
     let src = sources.get(span.file)?;
-    Some(json!({ "uri": uris.get(&src.name)?, "range": range_of(sources, span)? }))
+    Some(Location { uri: text::lsp_uri(uris.get(&src.name)?)?, range: range_of(sources, span)? })
 }
 
 /// Converts a diagnostic.
-fn to_lsp(d: &Diag, sources: &Sources, uri_of: &dyn Fn(&str) -> Option<String>) -> Value {
+fn to_lsp(d: &Diag, sources: &Sources, uri_of: &dyn Fn(&str) -> Option<String>) -> Diagnostic {
     let mut message = d.message.clone();
     if let Some(h) = &d.help {
         message.push_str("\nhelp: ");
         message.push_str(h);
     }
-    let related: Vec<Value> = d
+    let related: Vec<DiagnosticRelatedInformation> = d
         .related
         .iter()
         .filter_map(|(span, label)| {
-            let uri = uri_of(&sources.get(span.file)?.name)?;
+            let uri = text::lsp_uri(&uri_of(&sources.get(span.file)?.name)?)?;
             let msg = if label.is_empty() { d.message.as_str() } else { label.as_str() };
-            Some(json!({ "location": { "uri": uri, "range": range_of(sources, *span)? }, "message": msg }))
+            Some(DiagnosticRelatedInformation {
+                location: Location { uri, range: range_of(sources, *span)? },
+                message: msg.to_string(),
+            })
         })
         .collect();
-    let mut v = json!({
-        "range": range_of(sources, d.span),
-        "severity": if d.level == Level::Error { 1 } else { 2 },
-        "code": d.code,
-        "source": "fettle",
-        "message": message,
-    });
-    if !related.is_empty()
-        && let Some(o) = v.as_object_mut()
-    {
-        o.insert("relatedInformation".into(), Value::Array(related));
+    Diagnostic {
+        range: range_of(sources, d.span).unwrap_or_default(),
+        severity: Some(if d.level == Level::Error { DiagnosticSeverity::ERROR } else { DiagnosticSeverity::WARNING }),
+        code: Some(NumberOrString::String(d.code.to_string())),
+        source: Some("fettle".to_string()),
+        message,
+        related_information: (!related.is_empty()).then_some(related),
+        ..Diagnostic::default()
     }
-    v
 }
