@@ -322,7 +322,8 @@ fn check(rules: Option<&PathBuf>) -> u8 {
         }
     };
     if lib.sets.is_empty() {
-        err("error: no rule files found\n");
+        let place = rules.map(|r| format!(" in `{}`", r.display())).unwrap_or_default();
+        err(&format!("error: no rule files found{place}\n"));
         return 2;
     }
     let mut failed = false;
@@ -573,7 +574,8 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
         }
     }
     if files.is_empty() {
-        err("error: no .fettle files found\n");
+        let named: Vec<String> = roots.iter().map(|p| format!("`{}`", p.display())).collect();
+        err(&format!("error: no .fettle files found in {}\n", named.join(", ")));
         return 2;
     }
     let mut changed = 0;

@@ -31,7 +31,8 @@ pub fn read(book: &Rulebook, paths: &[PathBuf], ret: Option<&str>) -> Read {
     }
     let subs = discover(paths).map_err(|e| format!("--previous: {e}"))?;
     if subs.is_empty() {
-        return Err("--previous: no xml, xlsx or csv files found".into());
+        let named: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        return Err(format!("--previous: no xml, xlsx or csv files found in {}", named.join(", ")));
     }
     let read: Vec<Result<Loaded, String>> = subs
         .par_iter()

@@ -306,7 +306,8 @@ fn discover(paths: &[PathBuf]) -> Result<Vec<(Format, Vec<PathBuf>, String)>, St
 fn triggered(p: &Program, paths: &[PathBuf]) -> Result<Triggered, String> {
     let subs = discover(paths)?;
     if subs.is_empty() {
-        return Err("no xml, xlsx or csv files found".into());
+        let named: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        return Err(format!("no xml, xlsx or csv files found in {}", named.join(", ")));
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (format, files, display) in &subs {

@@ -423,3 +423,29 @@ fn fettle_serve_checks_its_writes_to_stdout() {
         insta::assert_snapshot!("serve-stdout-lost", e);
     });
 }
+
+/// "No files found" names the folders looked in, in every command that looks for files (issue 16).
+#[test]
+fn no_files_found_names_the_folder() {
+    let dir = scratch("no-files");
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    std::fs::write(dir.join("empty/notes.txt"), "not a return").unwrap();
+    let census = sample(&dir, "cin/census-2024-25.xml");
+    in_suite("edges", || {
+        let mut c = fettle_in(&dir);
+        c.args(["validate", "empty"]);
+        assert_cmd_snapshot!("no-files-validate", c);
+        let mut c = fettle_in(&dir);
+        c.args(["validate", &census, "--previous", "empty"]);
+        assert_cmd_snapshot!("no-files-previous", c);
+        let mut c = fettle_in(&dir);
+        c.args(["coverage", "--return", "cin", "empty"]);
+        assert_cmd_snapshot!("no-files-coverage", c);
+        let mut c = fettle_in(&dir);
+        c.args(["check", "empty"]);
+        assert_cmd_snapshot!("no-files-check", c);
+        let mut c = fettle_in(&dir);
+        c.args(["fmt", "empty"]);
+        assert_cmd_snapshot!("no-files-fmt", c);
+    });
+}
