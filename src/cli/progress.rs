@@ -24,9 +24,7 @@ impl Display {
     /// stderr is a terminal.
     pub(super) fn new(on: bool, files: usize, total_bytes: u64) -> Display {
         let reading = (on && std::io::stderr().is_terminal()).then(|| {
-            let bar = bar(total_bytes, "{spinner} reading{msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})");
-            bar.set_message(files_message(0, files));
-            bar
+            bar(total_bytes, "{spinner} reading{msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})", files_message(0, files))
         });
         Display { reading, rules: OnceLock::new(), total_bytes, read: AtomicU64::new(0), files, files_read: AtomicUsize::new(0) }
     }
@@ -44,7 +42,7 @@ impl Display {
         if let Some(reading) = &self.reading {
             let elapsed = reading.elapsed();
             reading.finish_and_clear();
-            let bar = bar(rules, "{spinner} running rules [{bar:30}] {pos}/{len} ({elapsed})");
+            let bar = bar(rules, "{spinner} running rules [{bar:30}] {pos}/{len} ({elapsed})", String::new());
             // The time shown is the run's, not the rules' alone.
             bar.set_elapsed(elapsed);
             let _ = self.rules.set(bar);
@@ -90,10 +88,12 @@ impl Progress for Display {
     }
 }
 
-/// A bar on stderr of `len` steps, redrawn ten times a second even when nothing moves.
-fn bar(len: u64, template: &str) -> ProgressBar {
+/// A bar on stderr of `len` steps with its message, redrawn ten times a second even when nothing
+/// moves. The message is set before the first frame is drawn, so that no frame lacks it.
+fn bar(len: u64, template: &str, message: String) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     bar.set_style(style(template));
+    bar.set_message(message);
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
 }

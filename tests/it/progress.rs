@@ -38,8 +38,14 @@ fn validate(args: &[&str]) -> Command {
 
 #[test]
 fn a_terminal_sees_bytes_then_rules_and_stdout_stays_the_same() {
-    for format in ["human", "json", "sarif"] {
-        let (code, out, term) = on_terminal(validate(&["--format", format]));
+    for format in ["human", "json", "csv", "junit", "sarif", "xlsx", "html", "collect-notes"] {
+        // The Excel report is a file (`--output`); every other format is written to stdout.
+        let to = std::env::temp_dir().join(format!("fettle-progress-{}.xlsx", std::process::id()));
+        let mut args = vec!["--format", format];
+        if format == "xlsx" {
+            args.extend(["--output", to.to_str().unwrap()]);
+        }
+        let (code, out, term) = on_terminal(validate(&args));
         // indicatif draws at most 20 frames a second, so which frames a loaded machine shows
         // varies: at least one frame of the bar must reach the terminal, in its own words.
         let reading = term.contains("reading 0/2 files") || term.contains("reading 1/2 files");
@@ -49,7 +55,8 @@ fn a_terminal_sees_bytes_then_rules_and_stdout_stays_the_same() {
         }
         // The bar is wiped at the end: the last thing on the terminal is a cleared line.
         assert!(term.ends_with("\r\x1b[2K"), "{format}: {:?}", &term[term.len().saturating_sub(80)..]);
-        let piped = validate(&["--format", format]).output().unwrap();
+        let piped = validate(&args).output().unwrap();
+        let _ = std::fs::remove_file(&to);
         assert_eq!(code, piped.status.code());
         assert_eq!(out, piped.stdout, "{format}: stdout differs on a terminal");
         assert!(!String::from_utf8_lossy(&out).contains("running rules"));
@@ -62,4 +69,49 @@ fn no_progress_is_drawn_in_a_pipe_or_with_no_progress() {
     assert_eq!(String::from_utf8_lossy(&piped.stderr), "", "stderr of a piped run");
     let (_, _, term) = on_terminal(validate(&["--format", "json", "--no-progress"]));
     assert_eq!(term, "", "--no-progress on a terminal");
+}
+
+/// The `X/Y` of bytes read in each frame of the reading bar.
+fn reading_frames(term: &str) -> Vec<(String, String)> {
+    term.split(['\r', '\n'])
+        .filter(|f| f.contains("reading"))
+        .filter_map(|f| {
+            let bytes = f.split("] ").nth(1)?.split(" (").next()?;
+            let (done, total) = bytes.split_once('/')?;
+            Some((done.trim().to_string(), total.trim().to_string()))
+        })
+        .collect()
+}
+
+/// One large census (40,000 children, about 50 MB) shows the bytes read growing while it is read,
+/// then the rules; with other files after it, the bar is there from the start (the first frame is
+/// of reading, before every file is read), not only once the files are read (issue 16).
+#[test]
+fn one_large_file_shows_bytes_read_and_many_files_show_from_the_start() {
+    let dir = std::env::temp_dir().join(format!("fettle-progress-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("census.xml");
+    let made = fettle().args(["generate", "cin", "--size", "40000", "--out"]).arg(&big).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+
+    let mut one = fettle();
+    one.args(["validate", "--format", "json"]).arg(&big);
+    let (code, _, term) = on_terminal(one);
+    assert!(code.is_some_and(|c| c < 2), "{code:?}");
+    let frames = reading_frames(&term);
+    assert!(frames.iter().any(|(done, total)| done != total && done != "0 B"), "a frame shows part of the file read: {frames:?}");
+    assert!(!term.contains(" files"), "one file: no count of files: {term:?}");
+    assert!(term.contains("running rules"), "then the rules: {term:?}");
+
+    let mut many = fettle();
+    many.args(["validate", "--format", "json"])
+        .arg(&big)
+        .args(["samples/cin/census-2024-25.xml", "samples/fgc/fgc-2024-25.xlsx"]);
+    let (_, _, term) = on_terminal(many);
+    let first = term.split(['\r', '\n']).find(|f| f.contains("reading") || f.contains("running rules")).unwrap_or("");
+    assert!(
+        ["reading 0/3 files", "reading 1/3 files", "reading 2/3 files"].iter().any(|r| first.contains(r)),
+        "the first frame is of reading: {first:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
