@@ -294,21 +294,16 @@ struct Rel {
 
 fn parse_rels(xml: &[u8]) -> Vec<Rel> {
     let mut out = vec![];
-    let mut reader = Reader::from_reader(xml);
-    let mut buf = vec![];
-    while let Ok(ev) = reader.read_event_into(&mut buf) {
-        match ev {
-            Event::Start(e) | Event::Empty(e) if e.local_name().into_inner() == "Relationship" => out.push(Rel {
-                id: attr(&e, "Id").unwrap_or_default(),
-                typ: attr(&e, "Type").unwrap_or_default(),
-                target: attr(&e, "Target").unwrap_or_default(),
-                external: attr(&e, "TargetMode").is_some_and(|m| m.eq_ignore_ascii_case("external")),
-            }),
-            Event::Eof => break,
-            _ => {}
+    each_element(xml, |e| {
+        if e.local_name().into_inner() == "Relationship" {
+            out.push(Rel {
+                id: attr(e, "Id").unwrap_or_default(),
+                typ: attr(e, "Type").unwrap_or_default(),
+                target: attr(e, "Target").unwrap_or_default(),
+                external: attr(e, "TargetMode").is_some_and(|m| m.eq_ignore_ascii_case("external")),
+            });
         }
-        buf.clear();
-    }
+    });
     out
 }
 
@@ -570,18 +565,11 @@ pub fn annotate_bytes(bytes: &[u8], name: &str, findings: &[&Finding]) -> Result
 /// The sheets of `workbook.xml`, in order: name and relationship id.
 fn workbook_sheets(xml: &[u8]) -> Vec<(String, String)> {
     let mut out = vec![];
-    let mut reader = Reader::from_reader(xml);
-    let mut buf = vec![];
-    while let Ok(ev) = reader.read_event_into(&mut buf) {
-        match ev {
-            Event::Start(e) | Event::Empty(e) if e.local_name().into_inner() == "sheet" => {
-                out.push((attr(&e, "name").unwrap_or_default(), attr(&e, "id").unwrap_or_default()));
-            }
-            Event::Eof => break,
-            _ => {}
+    each_element(xml, |e| {
+        if e.local_name().into_inner() == "sheet" {
+            out.push((attr(e, "name").unwrap_or_default(), attr(e, "id").unwrap_or_default()));
         }
-        buf.clear();
-    }
+    });
     out
 }
 
@@ -592,6 +580,33 @@ fn prefix_of(e: &BytesStart) -> String {
 
 fn xml_err(e: impl std::fmt::Display) -> String {
     format!("is not well-formed XML ({e})")
+}
+
+/// Calls `f` on each start or empty element of `xml`, in order, up to its end or the first part
+/// that is not well-formed.
+fn each_element(xml: &[u8], mut f: impl FnMut(&BytesStart)) {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = vec![];
+    while let Ok(ev) = reader.read_event_into(&mut buf) {
+        match &ev {
+            Event::Start(e) | Event::Empty(e) => f(e),
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// Writes one event to `out` as it was read.
+fn put(out: &mut Vec<u8>, ev: &Event) -> Result<(), String> {
+    quick_xml::Writer::new(out).write_event(ev.borrow()).map_err(xml_err)
+}
+
+/// Writes the empty element `e` (`<x/>`) opened and closed around `inner`: `<x>inner</x>`.
+fn put_around(out: &mut Vec<u8>, e: &BytesStart, inner: &[u8]) -> Result<(), String> {
+    put(out, &Event::Start(e.borrow()))?;
+    out.extend_from_slice(inner);
+    put(out, &Event::End(e.to_end()))
 }
 
 /// A sheet part after [`edit_sheet`]: its XML, and whether the notes' drawing was linked (not when
@@ -644,8 +659,7 @@ impl CellWriter<'_> {
     }
 
     fn raw(&mut self, ev: &Event) -> Result<(), String> {
-        let mut w = quick_xml::Writer::new(&mut self.out);
-        w.write_event(ev.borrow()).map_err(xml_err)
+        put(&mut self.out, ev)
     }
 }
 
@@ -944,8 +958,7 @@ fn merge_comments(xml: &[u8], cells: &BTreeMap<(u32, u16), &Mark>) -> Result<Vec
         }
         out.extend_from_slice(before.as_bytes());
         if !skip {
-            let mut w = quick_xml::Writer::new(&mut out);
-            w.write_event(ev.borrow()).map_err(xml_err)?;
+            put(&mut out, &ev)?;
         }
         out.extend_from_slice(after.as_bytes());
         buf.clear();
@@ -1013,14 +1026,10 @@ fn append_to_root(xml: &[u8], add: &str) -> Result<Vec<u8>, String> {
     let mut depth = 0usize;
     loop {
         let ev = reader.read_event_into(&mut buf).map_err(xml_err)?;
-        let mut w = quick_xml::Writer::new(&mut out);
         match &ev {
             Event::Start(_) => depth += 1,
             Event::Empty(e) if depth == 0 => {
-                w.write_event(Event::Start(e.borrow())).map_err(xml_err)?;
-                out.extend_from_slice(add.as_bytes());
-                let mut w = quick_xml::Writer::new(&mut out);
-                w.write_event(Event::End(e.to_end())).map_err(xml_err)?;
+                put_around(&mut out, e, add.as_bytes())?;
                 buf.clear();
                 continue;
             }
@@ -1033,8 +1042,7 @@ fn append_to_root(xml: &[u8], add: &str) -> Result<Vec<u8>, String> {
             Event::Eof => break,
             _ => {}
         }
-        let mut w = quick_xml::Writer::new(&mut out);
-        w.write_event(ev.borrow()).map_err(xml_err)?;
+        put(&mut out, &ev)?;
         buf.clear();
     }
     Ok(out)
@@ -1043,18 +1051,11 @@ fn append_to_root(xml: &[u8], add: &str) -> Result<Vec<u8>, String> {
 /// `[Content_Types].xml` with the new parts' types (and VML's, when it has none).
 fn add_content_types(xml: &[u8], overrides: &[(String, &str)], vml: bool) -> Result<Vec<u8>, String> {
     let mut has_vml = false;
-    let mut reader = Reader::from_reader(xml);
-    let mut buf = vec![];
-    while let Ok(ev) = reader.read_event_into(&mut buf) {
-        match ev {
-            Event::Start(e) | Event::Empty(e) if e.local_name().into_inner() == "Default" => {
-                has_vml |= attr(&e, "Extension").is_some_and(|x| x.eq_ignore_ascii_case("vml"));
-            }
-            Event::Eof => break,
-            _ => {}
+    each_element(xml, |e| {
+        if e.local_name().into_inner() == "Default" {
+            has_vml |= attr(e, "Extension").is_some_and(|x| x.eq_ignore_ascii_case("vml"));
         }
-        buf.clear();
-    }
+    });
     let mut add = String::new();
     if vml && !has_vml {
         add.push_str(&format!("<Default Extension=\"vml\" ContentType=\"{CT_VML}\"/>"));
@@ -1069,20 +1070,14 @@ fn add_content_types(xml: &[u8], overrides: &[(String, &str)], vml: bool) -> Res
 /// filter range named as Excel names an autofilter's.
 fn add_sheet(xml: &[u8], name: &str, rid: &str, index: usize, filter: Option<&str>) -> Result<Vec<u8>, String> {
     let mut max_id = 0u64;
-    let mut reader = Reader::from_reader(xml);
-    let mut buf = vec![];
-    while let Ok(ev) = reader.read_event_into(&mut buf) {
-        match ev {
-            Event::Start(e) | Event::Empty(e) if e.local_name().into_inner() == "sheet" => {
-                max_id = max_id.max(attr(&e, "sheetId").and_then(|s| s.parse().ok()).unwrap_or(0));
-            }
-            Event::Eof => break,
-            _ => {}
+    each_element(xml, |e| {
+        if e.local_name().into_inner() == "sheet" {
+            max_id = max_id.max(attr(e, "sheetId").and_then(|s| s.parse().ok()).unwrap_or(0));
         }
-        buf.clear();
-    }
+    });
     let mut out = Vec::with_capacity(xml.len() + 512);
     let mut reader = Reader::from_reader(xml);
+    let mut buf = vec![];
     let mut depth = 0usize;
     let mut prefix = String::new();
     let mut named = filter.is_none();
@@ -1113,16 +1108,13 @@ fn add_sheet(xml: &[u8], name: &str, rid: &str, index: usize, filter: Option<&st
                     && (local.into_inner() == "sheets" || local.into_inner() == "definedNames")
                 {
                     // An empty list: opened and closed around what is added.
-                    let mut w = quick_xml::Writer::new(&mut out);
-                    w.write_event(Event::Start(e.borrow())).map_err(xml_err)?;
-                    if local.into_inner() == "sheets" {
-                        out.extend_from_slice(sheet_entry(&prefix, name, max_id + 1, rid).as_bytes());
+                    let inner = if local.into_inner() == "sheets" {
+                        sheet_entry(&prefix, name, max_id + 1, rid)
                     } else {
-                        out.extend_from_slice(defined(&prefix).as_bytes());
                         named = true;
-                    }
-                    let mut w = quick_xml::Writer::new(&mut out);
-                    w.write_event(Event::End(e.to_end())).map_err(xml_err)?;
+                        defined(&prefix)
+                    };
+                    put_around(&mut out, e, inner.as_bytes())?;
                     buf.clear();
                     continue;
                 }
@@ -1148,8 +1140,7 @@ fn add_sheet(xml: &[u8], name: &str, rid: &str, index: usize, filter: Option<&st
             Event::Eof => break,
             _ => {}
         }
-        let mut w = quick_xml::Writer::new(&mut out);
-        w.write_event(ev.borrow()).map_err(xml_err)?;
+        put(&mut out, &ev)?;
         buf.clear();
     }
     Ok(out)
@@ -1205,8 +1196,7 @@ impl StyleBook {
                 && stack.len() >= 3
                 && !matches!(ev, Event::End(_) if stack.len() == 3)
             {
-                let mut w = quick_xml::Writer::new(children);
-                w.write_event(ev.borrow()).map_err(xml_err)?;
+                put(children, &ev)?;
             }
             match &ev {
                 Event::Start(e) | Event::Empty(e) => {
@@ -1345,13 +1335,10 @@ impl StyleBook {
                         }
                     }
                     start.push_attribute(Attribute::from(("count", (count + n).to_string().as_str())));
-                    let mut w = quick_xml::Writer::new(&mut out);
-                    w.write_event(Event::Start(start.borrow())).map_err(xml_err)?;
                     if matches!(ev, Event::Empty(_)) {
-                        out.extend_from_slice(add.as_bytes());
-                        let mut w = quick_xml::Writer::new(&mut out);
-                        w.write_event(Event::End(start.to_end())).map_err(xml_err)?;
+                        put_around(&mut out, &start, add.as_bytes())?;
                     } else {
+                        put(&mut out, &Event::Start(start.borrow()))?;
                         depth += 1;
                     }
                     buf.clear();
@@ -1369,8 +1356,7 @@ impl StyleBook {
                 Event::Eof => break,
                 _ => {}
             }
-            let mut w = quick_xml::Writer::new(&mut out);
-            w.write_event(ev.borrow()).map_err(xml_err)?;
+            put(&mut out, &ev)?;
             buf.clear();
         }
         Ok(out)
