@@ -557,3 +557,42 @@ fn annotated_copy_keeps_the_councils_own_notes() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A blank template as LibreOffice opens it: LibreOffice's own saved copy opens on the main data
+/// sheet with the Lists sheet hidden, and the Notes sheet it loads has the title above its header row.
+#[test]
+fn templates_open_on_the_data_sheet_in_libreoffice() {
+    if !libreoffice_here() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fettle-lo-templates-{}", std::process::id()));
+    let (xlsx, fods) = (dir.join("xlsx"), dir.join("fods"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let returns = [("fgc", "Referrals"), ("disability", "Children")];
+    let paths: Vec<std::path::PathBuf> = returns.iter().map(|(ret, _)| dir.join(format!("{ret}.xlsx"))).collect();
+    for ((ret, _), p) in returns.iter().zip(&paths) {
+        assert!(fettle().args(["template", ret, "--out"]).arg(p).status().unwrap().success());
+    }
+    let files: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    convert(&dir, "xlsx", &xlsx, &files);
+    convert(&dir, "fods", &fods, &files);
+    for (ret, main) in returns {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(xlsx.join(format!("{ret}.xlsx"))).unwrap()).unwrap();
+        let mut book = String::new();
+        zip.by_name("xl/workbook.xml").unwrap().read_to_string(&mut book).unwrap();
+        let names: Vec<&str> = book.split("<sheet name=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+        let active: usize = book.split("activeTab=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("0").parse().unwrap();
+        assert_eq!(names.get(active), Some(&main), "{ret}: LibreOffice opens it on {:?} of {names:?}", names.get(active));
+        let tables = read_fods(&fods.join(format!("{ret}.fods")));
+        let shown = |name: &str| tables.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{ret}: no {name}")).shown;
+        assert!(!shown("Lists") && shown(main), "{ret}: Lists hidden, {main} shown");
+        let notes = tables.iter().find(|t| t.name == "Notes").unwrap();
+        let text =
+            |r: usize, c: usize| notes.rows.get(r).and_then(|r| r.cells.get(c)).map(|c| c.text.clone()).unwrap_or_default();
+        assert!(text(0, 0).contains(&format!("({ret} 2024-25)")), "{ret}: the title first: {:?}", text(0, 0));
+        assert_eq!([text(2, 0), text(2, 1)], ["Sheet", "Column"], "{ret}: the header under the title");
+        assert!(!text(3, 0).is_empty(), "{ret}: columns explained under the header");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -551,6 +551,12 @@ fn sarif_is_valid_against_the_schema() {
             let text = String::from_utf8_lossy(&out.stdout);
             check(sample, &text);
             let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            // Rule descriptions are plain titles, never messages with unfilled `{holes}`.
+            for rule in doc["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap() {
+                for d in ["shortDescription", "fullDescription"] {
+                    assert!(!rule[d]["text"].as_str().unwrap_or("").contains('{'), "{sample}: {rule}");
+                }
+            }
             for res in doc["runs"][0]["results"].as_array().unwrap() {
                 assert!(res["ruleIndex"].is_u64(), "{sample}: {} has no rule entry", res["ruleId"]);
                 // A rule file named as a place exists on disk.
@@ -772,4 +778,26 @@ fn templates_open_on_the_data_sheet_with_lists_hidden() {
         assert_eq!([at(2, 0), at(2, 1)], ["Sheet", "Column"], "{ret}: header under the title");
         assert!(!at(3, 0).is_empty(), "{ret}: columns explained under the header");
     }
+}
+
+/// The Excel report read back as a spreadsheet program reads it (calamine): its Findings sheet lists
+/// errors, then queries, then info (issue 16), on a sample with more info than errors.
+#[test]
+fn xlsx_findings_sheet_lists_errors_then_queries_then_info() {
+    let dir = temp_dir("xlsx-order");
+    let out = dir.join("report.xlsx");
+    let run =
+        fettle().args(["validate", "samples/fgc/fgc-2024-25.xlsx", "--format", "xlsx", "--output"]).arg(&out).output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    let mut wb: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let sheet = wb.worksheet_range("Findings").unwrap();
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(ToString::to_string).collect()).collect();
+    let col = rows[0].iter().position(|h| h == "Severity").unwrap();
+    let severities: Vec<&str> = rows[1..].iter().map(|r| r[col].as_str()).collect();
+    let rank = |s: &str| ["error", "query", "info"].iter().position(|x| *x == s).unwrap();
+    for s in ["error", "query", "info"] {
+        assert!(severities.contains(&s), "the sample has {s} findings: {severities:?}");
+    }
+    assert!(rank(severities[0]) == 0 && severities.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{severities:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
