@@ -1,6 +1,7 @@
 //! Builds a [`Dataset`] row by row for the readers, typing every cell on the way in. A cell read
 //! with a repair (spaces trimmed, a date in another form...) is counted, and each kind of repair in
-//! a column becomes one info finding that counts the cells and shows the first ones.
+//! a column becomes one finding (an info; a query for a time of day) that counts the cells and
+//! shows the first ones.
 
 use super::coerce::{Interner, Repair, Repairs, coerce};
 use crate::schema::{FieldId, FieldType, Schema, TableId};
@@ -230,9 +231,9 @@ impl<'s> Builder<'s> {
             }
             let held = match raw {
                 // Spaces that do not show are named.
-                Raw::Text(s) => shown(&s.replace('\u{a0}', "<NBSP>").replace('\u{feff}', "<BOM>").replace('\t', "<TAB>")),
+                Raw::Text(s) => shown_spaces(s),
                 Raw::Number(x) => super::coerce::format_number(*x),
-                Raw::Date(d) => d.format("%Y-%m-%d").to_string(),
+                Raw::Date(d) => super::coerce::format_date_time(d),
                 Raw::Bool(b) => b.to_string(),
                 Raw::Empty | Raw::Error(_) => String::new(),
             };
@@ -241,7 +242,7 @@ impl<'s> Builder<'s> {
         }
     }
 
-    /// The info findings of the cells read with a repair: one per table, field and kind.
+    /// The findings of the cells read with a repair: one per table, field and kind.
     fn repairs_said(&mut self) {
         let schema = self.schema;
         for ((t, f, r), log) in std::mem::take(&mut self.repairs) {
@@ -264,7 +265,7 @@ impl<'s> Builder<'s> {
                 field: Some(f),
                 row: None,
                 message,
-                severity: Severity::Info,
+                severity: r.severity(),
                 line: if log.cell.is_none() { log.line } else { 0 },
                 path: None,
                 cause: None,
@@ -335,6 +336,11 @@ impl<'s> Builder<'s> {
         self.repairs_said();
         finish(self.schema, self.data)
     }
+}
+
+/// [`shown`], with spaces that do not show named (`<NBSP>`, `<BOM>`, `<TAB>`).
+pub(super) fn shown_spaces(text: &str) -> String {
+    shown(&text.replace('\u{a0}', "<NBSP>").replace('\u{feff}', "<BOM>").replace('\t', "<TAB>"))
 }
 
 /// A cell's text as shown in a message: control characters dropped, at most 60 characters.

@@ -1,18 +1,21 @@
 //! Typing raw cells: text to dates, numbers, yes/no and lists, as councils actually write them.
 //!
-//! Accepted: dates as `YYYY-MM-DD` (with stray spaces, or a time after it), `DD/MM/YYYY`, `D/M/YYYY`,
+//! Accepted: dates as `YYYY-MM-DD` (with stray spaces, or a time of day after it: `T14:30`,
+//! ` 00:00:00.000`, `T09:30:00Z`, `T00:00:00+01:00`), `DD/MM/YYYY`, `D/M/YYYY`,
 //! `DD-MM-YYYY`, `DD.MM.YYYY`, `YYYY/MM/DD`, and Excel serial numbers; yes/no as `true`, `false`, `1`,
 //! `0`, `yes`, `no`, `y`, `n` in any case; numbers with surrounding spaces and with commas as thousands
 //! separators (`1,234`; a comma anywhere else, as in `3,0`, is not a number); lists separated by `,`
 //! or `;`. A value that does not fit becomes missing, and its raw text is kept for the finding.
 //!
 //! Nothing is repaired without a word: every value read otherwise than exactly as written (spaces
-//! trimmed, a date in another form, an Excel serial, thousands separators) comes back with its
-//! [`Repairs`], which the builder reports as info findings (`input::repaired-*`).
+//! trimmed, a date in another form, an Excel serial, thousands separators, a time dropped) comes
+//! back with its [`Repairs`], which the builder reports as findings (`input::repaired-*`): an info,
+//! or a query for a time of day other than midnight ([`Repair::severity`]).
 
 use crate::schema::{Booleans, FieldType};
+use crate::syntax::ast::Severity;
 use crate::table::{Raw, Scalar};
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use std::sync::Arc;
 
 /// Why a raw value did not fit its type.
@@ -61,8 +64,12 @@ pub enum Repair {
     Trimmed,
     /// A date in another form than `YYYY-MM-DD` (`31/03/2025`, `2025/03/31`).
     DateForm,
-    /// A date followed by a time (`2025-03-31T00:00:00`), the time dropped.
+    /// A date followed by midnight (`2025-03-31T00:00:00`), the time dropped: nothing is lost.
     DateTime,
+    /// A date with a time of day other than midnight (`2025-03-30T23:00:00`, an Excel date-time
+    /// cell showing 14:30, the serial `45747.5`), the time dropped: a query, as the date read may not
+    /// be the date meant.
+    TimeOfDay,
     /// A number in a date column, read as an Excel serial day number.
     Serial,
     /// Commas between groups of three digits (`1,234`), dropped.
@@ -73,11 +80,12 @@ pub enum Repair {
 
 impl Repair {
     /// Every kind of repair, in the order they are reported.
-    pub const ALL: [Repair; 7] = [
+    pub const ALL: [Repair; 8] = [
         Repair::Blank,
         Repair::Trimmed,
         Repair::DateForm,
         Repair::DateTime,
+        Repair::TimeOfDay,
         Repair::Serial,
         Repair::Thousands,
         Repair::WholeNumber,
@@ -90,6 +98,7 @@ impl Repair {
             Repair::Trimmed => "input::repaired-spaces",
             Repair::DateForm => "input::repaired-date-form",
             Repair::DateTime => "input::repaired-date-time",
+            Repair::TimeOfDay => "input::repaired-time-of-day",
             Repair::Serial => "input::repaired-excel-serial",
             Repair::Thousands => "input::repaired-thousands",
             Repair::WholeNumber => "input::repaired-whole-number",
@@ -102,10 +111,23 @@ impl Repair {
             Repair::Blank => "held only spaces and were read as empty",
             Repair::Trimmed => "had spaces around the value, dropped when read",
             Repair::DateForm => "held a date not written YYYY-MM-DD (the DfE's form)",
-            Repair::DateTime => "held a date with a time, read as the date alone",
+            Repair::DateTime => "held a date with a time of midnight, read as the date alone",
+            Repair::TimeOfDay => {
+                "held a date with a time of day other than midnight, read as the date alone (check it is the date meant)"
+            }
             Repair::Serial => "held a number, read as an Excel date (days since 1900)",
             Repair::Thousands => "held a number with commas between groups of three digits, read without them",
             Repair::WholeNumber => "held a whole number written with a decimal point or an exponent, read as a whole number",
+        }
+    }
+
+    /// How the finding is reported: a time of day other than midnight is a query (the date read
+    /// may be a day out, or not the event's date at all); every other repair loses nothing and is
+    /// an info.
+    pub fn severity(self) -> Severity {
+        match self {
+            Repair::TimeOfDay => Severity::Query,
+            _ => Severity::Info,
         }
     }
 
@@ -196,7 +218,7 @@ pub fn coerce(raw: &Raw, ty: &FieldType, bools: &Booleans, strings: &mut Interne
             FieldType::Date => {
                 let d = serial_date(*x).ok_or((format_number(*x), Misfit::Date))?;
                 let r = Repairs::NONE.with(Repair::Serial);
-                Ok((Scalar::Date(d), if x.fract() == 0.0 { r } else { r.with(Repair::DateTime) }))
+                Ok((Scalar::Date(d), if x.fract() == 0.0 { r } else { r.with(Repair::TimeOfDay) }))
             }
             FieldType::Bool if *x == 1.0 => Ok(plain(Scalar::Bool(true))),
             FieldType::Bool if *x == 0.0 => Ok(plain(Scalar::Bool(false))),
@@ -204,13 +226,26 @@ pub fn coerce(raw: &Raw, ty: &FieldType, bools: &Booleans, strings: &mut Interne
             _ => text(&format_number(*x), ty, bools, strings),
         },
         Raw::Date(d) => match ty {
-            FieldType::Date => Ok(plain(Scalar::Date(d.num_days_from_ce()))),
-            _ => text(&d.format("%Y-%m-%d").to_string(), ty, bools, strings),
+            FieldType::Date => {
+                let r = if d.time() == chrono::NaiveTime::MIN { Repairs::NONE } else { Repairs::NONE.with(Repair::TimeOfDay) };
+                Ok((Scalar::Date(d.date().num_days_from_ce()), r))
+            }
+            _ => text(&format_date_time(d), ty, bools, strings),
         },
         Raw::Bool(b) => match ty {
             FieldType::Bool => Ok(plain(Scalar::Bool(*b))),
             _ => text(if *b { "true" } else { "false" }, ty, bools, strings),
         },
+    }
+}
+
+/// The text of an xlsx date cell: `2025-03-31`, or `2025-03-31 14:30:00` when it holds a time of day
+/// (with milliseconds when it has them).
+pub fn format_date_time(d: &NaiveDateTime) -> String {
+    match (d.time() == chrono::NaiveTime::MIN, d.nanosecond()) {
+        (true, _) => d.format("%Y-%m-%d").to_string(),
+        (false, 0) => d.format("%Y-%m-%d %H:%M:%S").to_string(),
+        (false, _) => d.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
     }
 }
 
@@ -321,27 +356,58 @@ fn read_date(t: &str) -> Option<(NaiveDate, Repairs)> {
         }
     }
     let form = Repairs::NONE.with(Repair::DateForm);
-    // ISO date, possibly followed by a time (`2024-03-31T00:00:00`, `2024-03-31 00:00`).
-    let head = t.get(..10).unwrap_or(t);
-    if let Ok(d) = NaiveDate::parse_from_str(head, "%Y-%m-%d")
-        && (t.len() == 10 || t.get(10..11).is_some_and(|c| c == "T" || c == " "))
-    {
+    // A date, possibly followed by a time (`2024-03-31T00:00:00`, `2024-03-31 00:00`,
+    // `31/03/2024 14:30`).
+    let (head, time) = match t.split_once(['T', ' ']) {
+        Some((head, time)) => (head, Some(time_of_day(time.trim_start())?)),
+        None => (t, None),
+    };
+    let with_time = |r: Repairs| time.map_or(r, |time| r.with(time));
+    if let Ok(d) = NaiveDate::parse_from_str(head, "%Y-%m-%d") {
         // `2024-3-5` is a date in another form.
         let r = if head.len() == 10 && head.get(4..5) == Some("-") && head.get(7..8) == Some("-") { Repairs::NONE } else { form };
-        return Some((d, if t.len() == 10 { r } else { r.with(Repair::DateTime) }));
+        return Some((d, with_time(r)));
     }
     for fmt in ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d"] {
-        if let Ok(d) = NaiveDate::parse_from_str(t, fmt) {
-            return Some((d, form));
+        if let Ok(d) = NaiveDate::parse_from_str(head, fmt) {
+            return Some((d, with_time(form)));
         }
     }
-    // `31/03/2024 00:00:00`
-    if let Some((d, _)) = t.split_once(' ')
-        && d.contains('/')
-    {
-        return NaiveDate::parse_from_str(d, "%d/%m/%Y").ok().map(|d| (d, form.with(Repair::DateTime)));
-    }
     None
+}
+
+/// What the time after a date says: [`Repair::DateTime`] for midnight, [`Repair::TimeOfDay`] for
+/// any other time; `None` when it is not a time of day (`HH:MM`, `HH:MM:SS`, with a fraction of a
+/// second and a time zone, `Z` or `+01:00`, allowed), and the text is then not a date.
+fn time_of_day(t: &str) -> Option<Repair> {
+    let t = t.strip_suffix('Z').unwrap_or(t);
+    // A time zone after the time: `+01:00`, `-05:00`.
+    let t = match t.rfind(['+', '-']) {
+        Some(i) => {
+            let zone = t.get(i + 1..)?;
+            let ok =
+                zone.len() == 5 && zone.get(2..3) == Some(":") && zone.bytes().filter(|b| *b != b':').all(|b| b.is_ascii_digit());
+            if !ok {
+                return None;
+            }
+            t.get(..i)?
+        }
+        None => t,
+    };
+    let (hms, fraction) = t.split_once('.').unwrap_or((t, ""));
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let parts: Vec<&str> = hms.split(':').collect();
+    let numbers: Option<Vec<u32>> =
+        parts.iter().map(|p| (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse().ok()).flatten()).collect();
+    let n = numbers?;
+    let fits = matches!(n.as_slice(), [h, m] | [h, m, _] if *h < 24 && *m < 60) && n.get(2).is_none_or(|s| *s < 60);
+    if !fits || (n.len() == 2 && !fraction.is_empty()) {
+        return None;
+    }
+    let midnight = n.iter().all(|x| *x == 0) && fraction.bytes().all(|b| b == b'0');
+    Some(if midnight { Repair::DateTime } else { Repair::TimeOfDay })
 }
 
 /// An Excel serial day number (1900 system, with its phantom 29 February 1900) as days from CE.
@@ -358,7 +424,41 @@ pub fn serial_date(x: f64) -> Option<i32> {
 
 #[cfg(test)]
 mod tests {
-    use super::without_thousands;
+    use super::{Repair, Repairs, read_date, without_thousands};
+
+    #[test]
+    fn a_time_after_a_date_is_midnight_or_a_time_of_day() {
+        let form = Repairs::NONE.with(Repair::DateForm);
+        let midnight = Repairs::NONE.with(Repair::DateTime);
+        let time = Repairs::NONE.with(Repair::TimeOfDay);
+        for (text, read) in [
+            ("2025-03-31", Some(Repairs::NONE)),
+            ("2025-03-31T00:00:00", Some(midnight)),
+            ("2025-03-31 00:00", Some(midnight)),
+            ("2025-03-31T00:00:00.000", Some(midnight)),
+            ("2025-03-31T00:00:00Z", Some(midnight)),
+            ("2025-03-31T00:00:00+01:00", Some(midnight)),
+            ("2025-03-31  00:00", Some(midnight)),
+            ("2025-03-31T14:30", Some(time)),
+            ("2025-03-30T23:00:00Z", Some(time)),
+            ("2025-03-31T00:00:00.001", Some(time)),
+            ("2025-03-31T09:30:00-05:00", Some(time)),
+            ("31/03/2025 00:00:00", Some(form.and(midnight))),
+            ("31/03/2025 09:30", Some(form.and(time))),
+            ("2025/03/31 10:00", Some(form.and(time))),
+            ("2025-3-31 00:00", Some(form.and(midnight))),
+            ("2025-03-31 foo", None),
+            ("2025-03-31T", None),
+            ("2025-03-31T24:00", None),
+            ("2025-03-31T12:60", None),
+            ("2025-03-31T12:00.5", None),
+            ("2025-03-31T1:00", None),
+            ("2025-03-31T12:00+1", None),
+            ("31/03/2025 x", None),
+        ] {
+            assert_eq!(read_date(text).map(|(_, r)| r), read, "{text}");
+        }
+    }
 
     #[test]
     fn commas_are_thousands_separators_or_nothing() {

@@ -377,9 +377,11 @@ fn raw_of(d: &Data) -> Raw<'_> {
         Data::Bool(b) => Raw::Bool(*b),
         Data::Error(e) => Raw::Error(e.to_string()),
         Data::DateTime(x) => {
-            let (y, m, d, ..) = x.to_ymd_hms_milli();
-            match chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d)) {
-                Some(date) if x.is_datetime() && x.as_f64() >= 1.0 => Raw::Date(date),
+            let (y, m, d, h, min, s, milli) = x.to_ymd_hms_milli();
+            let at = chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d))
+                .and_then(|date| date.and_hms_milli_opt(u32::from(h), u32::from(min), u32::from(s), u32::from(milli)));
+            match at {
+                Some(at) if x.is_datetime() && x.as_f64() >= 1.0 => Raw::Date(at),
                 _ => Raw::Number(x.as_f64()),
             }
         }
@@ -392,6 +394,8 @@ fn text<'r>(raw: &'r Raw) -> Cow<'r, str> {
         Raw::Empty => Cow::Borrowed(""),
         Raw::Text(s) => Cow::Borrowed(clean(s)),
         Raw::Number(x) => Cow::Owned(Scalar::Dec(*x).display()),
+        // The date alone, as the parent's key is matched (a time in a date cell is said when the
+        // cell is read as a field: `input::repaired-time-of-day`).
         Raw::Date(d) => Cow::Owned(d.format("%Y-%m-%d").to_string()),
         Raw::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
         Raw::Error(e) => Cow::Borrowed(e.as_str()),
@@ -464,6 +468,21 @@ impl Names {
     fn knows(&self, n: &str) -> bool {
         self.fields.contains_key(n) || self.links.contains_key(n)
     }
+    /// The name of the field (else the key part) that the header `written` (normalised: `n`) is
+    /// read as, when `written` spells none of its names exactly; `None` when it does.
+    fn loose(&self, schema: &Schema, t: TableId, n: &str, written: &str) -> Option<String> {
+        let spelt = |fs: &crate::schema::FieldSchema| {
+            let exact = std::iter::once(&fs.name).chain(&fs.headers).any(|h| h == written);
+            (!exact).then(|| fs.name.clone())
+        };
+        if let Some(f) = self.fields.get(n) {
+            return spelt(schema.field(t, *f));
+        }
+        let p = schema.table(t).parent?;
+        let k = *self.links.get(n)?;
+        let (kt, kf) = full_key(schema, p).into_iter().nth(k)?;
+        spelt(schema.field(kt, kf))
+    }
 }
 
 /// The key fields that identify a row of `t` in the whole file: its root's key first, then each
@@ -496,6 +515,10 @@ struct Columns {
     links: Vec<Option<usize>>,
     /// Header cells that name no field and no key part: `(column, text)`.
     unknown: Vec<(usize, String)>,
+    /// Header cells read as a field or key part whose name they do not spell exactly (another
+    /// case, spaces around, a space or hyphen for an underscore): `(column, text as written, the
+    /// name read)`.
+    loose: Vec<(usize, String, String)>,
 }
 
 impl Columns {
@@ -506,6 +529,7 @@ impl Columns {
             fields: vec![None; schema.table(t).fields.len()],
             links: vec![None; names.links.values().max().map_or(0, |m| m + 1)],
             unknown: vec![],
+            loose: vec![],
         };
         for c in header.cols() {
             let cell = header.cell(c);
@@ -514,6 +538,11 @@ impl Columns {
             if !n.is_empty() && !names.knows(&n) {
                 cols.unknown.push((c, said.into_owned()));
                 continue;
+            }
+            if let Raw::Text(written) = cell
+                && let Some(name) = names.loose(schema, t, &n, written)
+            {
+                cols.loose.push((c, written.to_string(), name));
             }
             if let Some(k) = names.links.get(&n).and_then(|k| cols.links.get_mut(*k))
                 && k.is_none()
@@ -693,6 +722,15 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
         }
         best.map(|(_, c)| c)
     };
+    for (c, written, name) in &cols.loose {
+        let at = col_letters(grid.col0 + *c as u32);
+        let message = format!(
+            "the column headed `{}` (column {at}) in {place} was read as `{name}`, a header not written as the template writes it",
+            super::builder::shown_spaces(written)
+        );
+        let cell = Some((grid.col0 + *c as u32, header_pos));
+        b.issue(InputIssue { cell, ..InputIssue::of_table("input::repaired-header", t, Severity::Info, message) });
+    }
     let mut said = vec![false; cols.unknown.len()];
     for (f, fs) in ts.data_fields() {
         if cols.fields.get(f.0 as usize).copied().flatten().is_some() {

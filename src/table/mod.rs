@@ -238,8 +238,8 @@ pub enum Raw<'a> {
     Text(&'a str),
     /// A number (xlsx).
     Number(f64),
-    /// A date (xlsx date cell).
-    Date(chrono::NaiveDate),
+    /// A date (xlsx date cell), with the time of day the cell holds (midnight for a plain date).
+    Date(chrono::NaiveDateTime),
     /// A yes/no cell (xlsx).
     Bool(bool),
     /// A spreadsheet error value such as `#REF!`.

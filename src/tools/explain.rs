@@ -203,7 +203,11 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
     ),
     (
         "input::repaired-date-time",
-        "Spreadsheets and CSV: dates with a time of day (2025-03-31T00:00:00, an Excel date-time) were read as the date alone; the DfE's fields are dates.",
+        "Spreadsheets and CSV: dates followed by a time of midnight (2025-03-31T00:00:00, 31/03/2025 00:00) were read as the date alone, losing nothing. The DfE's date fields are xs:date, which holds no time: its portal refuses `2025-03-31T00:00:00` in the census XML, so the date alone is what it accepts. A time other than midnight is input::repaired-time-of-day.",
+    ),
+    (
+        "input::repaired-time-of-day",
+        "Spreadsheets and CSV: dates holding a time of day other than midnight (an Excel date-time cell showing 31/03/2025 14:30, the serial 45747.5, the text 2025-03-30T23:00:00Z) were read as the date alone. The DfE's date fields are xs:date, which holds no time: its portal refuses a date with a time in the census XML, so whatever writes the file must drop the time, as fettle did, and the DfE sees only the date. It is a query, not an info, because a time of day in a date column is a sign the date may not be the one meant: a timestamp of when the record was entered rather than the day of the event, or a date moved between time zones (midnight in British Summer Time is 23:00 the day before in UTC, so the date read is a day early). One finding per column shows the first cells, what they held and the date read; check those dates, and format the column as a date without a time.",
     ),
     (
         "input::repaired-excel-serial",
@@ -216,6 +220,10 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
     (
         "input::repaired-whole-number",
         "Spreadsheets and CSV: whole numbers written with a decimal point or an exponent (3.0, 1e3) were read as whole numbers.",
+    ),
+    (
+        "input::repaired-header",
+        "Spreadsheets and CSV: a column header that does not spell the template's name exactly, but differs from it only in case, spaces around it, or a space or hyphen where the name has an underscore (`referraldate`, ` ReferralDate `), was read as that column. One finding per column names the header as written and the column it was read as. The DfE's names are exact (its XML schema compares element names letter for letter, and its own tools may not match a header written otherwise), so write the header as the template does.",
     ),
     (
         "input::invalid-bool",

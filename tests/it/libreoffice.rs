@@ -596,3 +596,38 @@ fn templates_open_on_the_data_sheet_in_libreoffice() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The JSON findings about repairs of one validate run, without the file's name.
+fn repairs_of(path: &Path) -> Vec<(String, String, String)> {
+    let out = fettle().args(["validate", "--format", "json"]).arg(path).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"].as_str().is_some_and(|c| c.starts_with("input::repaired")))
+        .map(|f| (f["code"].to_string(), f["severity"].to_string(), f["message"].to_string()))
+        .collect()
+}
+
+/// Date cells holding a time of day, in a workbook saved by LibreOffice: the time is said as a
+/// query, as in the workbook before LibreOffice saved it (`repairs::date_cells_with_a_time_of_day_are_said`).
+#[test]
+fn date_time_cells_saved_by_libreoffice_are_said() {
+    if !libreoffice_here() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fettle-lo-date-time-{}", std::process::id()));
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let book = dir.join("fgc.xlsx");
+    super::repairs::date_time_workbook(&book);
+    convert(&dir, "xlsx", &out, &[&book]);
+    let (before, after) = (repairs_of(&book), repairs_of(&out.join("fgc.xlsx")));
+    assert!(
+        before.iter().any(|(code, severity, _)| code.contains("repaired-time-of-day") && severity == "\"query\""),
+        "{before:?}"
+    );
+    assert_eq!(after, before);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -56,7 +56,7 @@ fn repair_blocks(human: &str) -> String {
     let mut out = vec![];
     let mut on = false;
     for line in human.lines() {
-        if line.starts_with("info[input::repaired") {
+        if line.starts_with("info[input::repaired") || line.starts_with("query[input::repaired") {
             on = true;
         } else if line.is_empty() {
             on = false;
@@ -90,7 +90,7 @@ fn check(name: &str, dir: &Path, path: &str, codes: &[&str]) {
     let human = repair_blocks(&run("human"));
     let json = repair_findings(&run("json"));
     for code in codes {
-        assert!(human.contains(&format!("info[{code}]")), "{name}: no {code} in\n{human}");
+        assert!(human.contains(&format!("[{code}]")), "{name}: no {code} in\n{human}");
     }
     in_suite("repairs", || {
         insta::assert_snapshot!(format!("{name}-human"), human);
@@ -134,9 +134,11 @@ fn dates_in_other_forms_are_said() {
 
 #[test]
 fn dates_with_a_time_are_said() {
-    csv_case("date-time", &["input::repaired-date-time", "input::repaired-date-form"], &|f| {
+    csv_case("date-time", &["input::repaired-date-time", "input::repaired-date-form", "input::repaired-time-of-day"], &|f| {
         edit(f, "Referrals", "OfferDate", &[1, 2], &|v| format!("{v}T00:00:00"));
-        edit(f, "Referrals", "OfferDate", &[3], &|v| format!("{}/{}/{} 09:30:00", &v[8..10], &v[5..7], &v[0..4]));
+        edit(f, "Referrals", "OfferDate", &[3], &|v| format!("{}/{}/{} 00:00", &v[8..10], &v[5..7], &v[0..4]));
+        edit(f, "Referrals", "ConferenceDate", &[1], &|v| format!("{v}T09:30:00Z"));
+        edit(f, "Referrals", "ConferenceDate", &[2], &|v| format!("{}/{}/{} 09:30", &v[8..10], &v[5..7], &v[0..4]));
     });
 }
 
@@ -154,31 +156,97 @@ fn whole_numbers_with_a_point_are_said() {
     });
 }
 
+/// Headers written otherwise than the template writes them (another case, spaces around) are read
+/// as their columns, and each is said.
+#[test]
+fn loose_headers_are_said() {
+    csv_case("headers", &["input::repaired-header"], &|f| {
+        for (file, grid) in f.iter_mut() {
+            for h in grid[0].iter_mut() {
+                *h = match (file.as_str(), h.as_str()) {
+                    ("Referrals", "ReferralDate") => "referraldate".into(),
+                    ("Referrals", "Sex") => " Sex ".into(),
+                    ("Referrals", "LAchildID") => "LACHILDID".into(),
+                    ("About", "PeriodEnd") => "periodEnd\u{a0}".into(),
+                    _ => h.clone(),
+                };
+            }
+        }
+    });
+}
+
+/// Writes the shipped FGC sample as a workbook, each cell as text except where `cell` writes it
+/// (given the sheet, the data row (1: the first under the header), the column's header and the text).
+pub fn sample_workbook(path: &Path, cell: &dyn Fn(&mut rust_xlsxwriter::Worksheet, (u32, u16), &str, usize, &str) -> bool) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (sheet, rows) in sample() {
+        let ws = book.add_worksheet();
+        ws.set_name(&sheet).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let at = (r as u32, c as u16);
+                if !(r > 0 && cell(ws, at, &rows[0][c], r, v)) && !v.is_empty() {
+                    ws.write_string(at.0, at.1, v).unwrap();
+                }
+            }
+        }
+    }
+    book.save(path).unwrap();
+}
+
+/// The day of a `YYYY-MM-DD` text.
+fn day(v: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").unwrap()
+}
+
 /// A workbook whose referral dates are plain numbers (Excel serials, one with a time of day).
 #[test]
 fn excel_serials_are_said() {
     let name = "excel-serial";
     let dir = scratch(name);
-    let mut book = rust_xlsxwriter::Workbook::new();
-    for (sheet, rows) in sample() {
-        let ws = book.add_worksheet();
-        ws.set_name(&sheet).unwrap();
-        let date_col = rows[0].iter().position(|h| h == "ReferralDate");
-        for (r, row) in rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                let (r32, c16) = (r as u32, c as u16);
-                if Some(c) == date_col && (1..=3).contains(&r) {
-                    let d = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").unwrap();
-                    let serial = (d - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days() as f64;
-                    ws.write_number(r32, c16, if r == 3 { serial + 0.5 } else { serial }).unwrap();
-                } else if !v.is_empty() {
-                    ws.write_string(r32, c16, v).unwrap();
-                }
-            }
+    sample_workbook(&dir.join("fgc.xlsx"), &|ws, (r, c), head, row, v| {
+        if head != "ReferralDate" || !(1..=3).contains(&row) {
+            return false;
         }
-    }
-    book.save(dir.join("fgc.xlsx")).unwrap();
-    check(name, &dir, "fgc.xlsx", &["input::repaired-excel-serial", "input::repaired-date-time"]);
+        let serial = (day(v) - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days() as f64;
+        ws.write_number(r, c, if row == 3 { serial + 0.5 } else { serial }).unwrap();
+        true
+    });
+    check(name, &dir, "fgc.xlsx", &["input::repaired-excel-serial", "input::repaired-time-of-day"]);
+}
+
+/// Writes the offer dates of the FGC sample as Excel date-time cells: rows 1 and 2 with a time of
+/// day (14:30, and 23:00 the day before, as a date moved from British Summer Time to UTC), row 3 at
+/// midnight shown as a date (a plain date cell, no repair).
+pub fn date_time_workbook(path: &Path) {
+    use chrono::Datelike;
+    use rust_xlsxwriter::{ExcelDateTime, Format};
+    let with_time = Format::new().set_num_format("dd/mm/yyyy hh:mm");
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    sample_workbook(path, &|ws, (r, c), head, row, v| {
+        if head != "OfferDate" || !(1..=3).contains(&row) || v.is_empty() {
+            return false;
+        }
+        let d = day(v);
+        let at = |d: chrono::NaiveDate| ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).unwrap();
+        let (cell, format) = match row {
+            1 => (at(d).and_hms(14, 30, 0).unwrap(), &with_time),
+            2 => (at(d.pred_opt().unwrap()).and_hms(23, 0, 0).unwrap(), &with_time),
+            _ => (at(d), &date),
+        };
+        ws.write_datetime_with_format(r, c, cell, format).unwrap();
+        true
+    });
+}
+
+/// Date cells holding a time of day: the time is not dropped silently but said as a query (the
+/// date read may not be the one meant); a date cell at midnight is read as it is.
+#[test]
+fn date_cells_with_a_time_of_day_are_said() {
+    let name = "date-time-cells";
+    let dir = scratch(name);
+    date_time_workbook(&dir.join("fgc.xlsx"));
+    check(name, &dir, "fgc.xlsx", &["input::repaired-time-of-day"]);
 }
 
 /// A value read exactly as written is not a repair: the shipped samples have none.
@@ -188,5 +256,15 @@ fn exact_values_are_not_repairs() {
         let out = fettle().args(["validate", s, "--format", "json"]).output().unwrap();
         let json = String::from_utf8(out.stdout).unwrap();
         assert_eq!(repair_findings(&json), "[]", "{s}");
+    }
+}
+
+/// What `fettle explain` says of the repairs that drop a time and of a header read loosely: what
+/// was read, and what the DfE does with it.
+#[test]
+fn explain_texts_of_times_and_headers() {
+    for code in ["input::repaired-date-time", "input::repaired-time-of-day", "input::repaired-header"] {
+        let name = format!("explain-{}", code.trim_start_matches("input::"));
+        in_suite("repairs", || insta_cmd::assert_cmd_snapshot!(name, fettle().args(["explain", code])));
     }
 }

@@ -801,3 +801,85 @@ fn xlsx_findings_sheet_lists_errors_then_queries_then_info() {
     assert!(rank(severities[0]) == 0 && severities.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{severities:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The notes fettle writes into an annotated copy, by comment part and cell (`xl/fettle-notes1.xml`,
+/// `K2`), read from the package as any spreadsheet program reads them.
+fn annotated_notes(path: &Path) -> BTreeMap<(String, String), String> {
+    use quick_xml::events::Event;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let names: Vec<String> =
+        zip.file_names().filter_map(Result::ok).filter(|n| n.starts_with("xl/fettle-notes")).map(|n| n.into_owned()).collect();
+    let mut notes = BTreeMap::new();
+    for name in names {
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(&name).unwrap(), &mut xml).unwrap();
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        let (mut at, mut text, mut inside) = (String::new(), String::new(), false);
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Start(e) if e.name().as_ref() == "comment" => {
+                    let r = e.attributes().flatten().find(|a| a.key.as_ref() == "ref").unwrap();
+                    at = r.value.to_string();
+                    text.clear();
+                }
+                Event::Start(e) if e.name().as_ref() == "t" => inside = true,
+                Event::End(e) if e.name().as_ref() == "t" => inside = false,
+                Event::Text(t) if inside => text.push_str(&t.xml10_content()),
+                Event::GeneralRef(r) if inside => {
+                    let entity = format!("&{};", r.xml10_content());
+                    text.push_str(&quick_xml::escape::unescape(&entity).unwrap());
+                }
+                Event::End(e) if e.name().as_ref() == "comment" => {
+                    notes.insert((name.clone(), at.clone()), text.clone());
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+    }
+    notes
+}
+
+/// A problem met while reading a cell that the DfE's rule also reports is one finding, and the
+/// annotated copy's note on that cell says both: the rule's message, then what was met while
+/// reading (`also`). The FGC sample as a workbook whose first referral date is a day that does not
+/// exist (`input::invalid-date`, folded into the rule that needs the referral date).
+#[test]
+fn annotated_notes_say_what_was_folded() {
+    let dir = temp_dir("annotate-also");
+    let book = dir.join("fgc.xlsx");
+    super::repairs::sample_workbook(&book, &|ws, (r, c), head, row, _| {
+        if head != "ReferralDate" || row != 1 {
+            return false;
+        }
+        ws.write_string(r, c, "31/02/2025").unwrap();
+        true
+    });
+    let copy = dir.join("annotated.xlsx");
+    let out = fettle().arg("validate").arg(&book).arg("--annotate").arg(&copy).args(["--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let folded: Vec<&serde_json::Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["also"].as_array().is_some_and(|a| !a.is_empty())).collect();
+    assert!(
+        folded.iter().any(|f| f["also"][0]["code"] == "input::invalid-date"),
+        "the invalid date is folded into a rule's finding: {folded:#?}"
+    );
+    assert!(
+        !report["findings"].as_array().unwrap().iter().any(|f| f["code"] == "input::invalid-date"),
+        "and is not a finding of its own"
+    );
+    let notes = annotated_notes(&copy);
+    // The sample's own folds (birth dates that do not exist) and the referral date's.
+    let folded: Vec<String> = notes
+        .iter()
+        .filter(|(_, text)| text.contains("; also "))
+        .map(|((part, at), text)| format!("{part} {at}:\n{text}"))
+        .collect();
+    assert!(
+        folded.iter().any(|n| n.contains(" K2:\n") && n.contains("also input::invalid-date: ReferralDate `31/02/2025`")),
+        "the referral date's note (Referrals!K2) says what was folded: {notes:#?}"
+    );
+    in_suite("reports", || insta::assert_snapshot!("annotate-also", folded.join("\n\n")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
