@@ -154,6 +154,52 @@ impl<'s> Builder<'s> {
         self.put(t, row, f, value, line, false);
     }
 
+    /// Checks a spreadsheet or CSV cell's text against the length and patterns that the return's
+    /// XML schema gives the element it becomes (`rule`, of the element `elem`): the DfE portal
+    /// refuses the census file written from a UPN of 12 characters as it refuses the XML. A value
+    /// that fails is kept (the rules see it as written) and is a `schema::length` or
+    /// `schema::pattern` error, which `eval::fold` folds into the DfE rule's finding on the cell.
+    pub fn check_shape(&mut self, t: TableId, row: u32, f: FieldId, rule: &crate::layout::ValueRule, elem: &str) {
+        let Some(Scalar::Text(text)) =
+            self.data.table(t).and_then(|x| x.columns.get(f.0 as usize)).and_then(|c| c.values.get(row as usize))
+        else {
+            return;
+        };
+        let n = text.chars().count() as u32;
+        let (code, what) = match rule.length {
+            Some((lo, hi)) if n < lo || hi.is_some_and(|h| n > h) => {
+                let want = match hi {
+                    Some(h) if h == lo => format!("exactly {lo}"),
+                    Some(h) => format!("{lo} to {h}"),
+                    None => format!("at least {lo}"),
+                };
+                ("schema::length", format!("has {n} characters; the DfE's schema asks for {want} in `<{elem}>`"))
+            }
+            _ if !rule.patterns.is_empty() && !rule.patterns.iter().any(|(_, re)| re.is_match(text)) => {
+                let pats: Vec<String> = rule.patterns.iter().map(|(p, _)| format!("`{p}`")).collect();
+                (
+                    "schema::pattern",
+                    format!("does not match the pattern {} that the DfE's schema gives `<{elem}>`", pats.join(" or ")),
+                )
+            }
+            _ => return,
+        };
+        let message =
+            format!("{} `{}` {what}; the DfE portal rejects a census file with this", self.schema.field(t, f).name, shown(text));
+        self.data.issues.push(InputIssue {
+            line: 0,
+            path: None,
+            code,
+            table: Some(t),
+            field: Some(f),
+            row: Some(row),
+            message,
+            severity: Severity::Error,
+            cause: None,
+            cell: None,
+        });
+    }
+
     /// Sets a cell to a value typed by the reader (XML, by the layout).
     pub fn set_value(&mut self, t: TableId, row: u32, f: FieldId, value: Scalar, line: u32) {
         let list = matches!(self.schema.field(t, f).ty, FieldType::List(_));

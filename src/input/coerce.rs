@@ -362,6 +362,10 @@ fn read_date(t: &str) -> Option<(NaiveDate, Repairs)> {
         Some((head, time)) => (head, Some(time_of_day(time.trim_start())?)),
         None => (t, None),
     };
+    // chrono skips spaces before a number (`2021-\n01-01`): a date has none.
+    if head.contains(char::is_whitespace) {
+        return None;
+    }
     let with_time = |r: Repairs| time.map_or(r, |time| r.with(time));
     if let Ok(d) = NaiveDate::parse_from_str(head, "%Y-%m-%d") {
         // `2024-3-5` is a date in another form.
@@ -455,6 +459,8 @@ mod tests {
             ("2025-03-31T1:00", None),
             ("2025-03-31T12:00+1", None),
             ("31/03/2025 x", None),
+            ("2021-\n01-01", None),
+            ("31/\n03/2025", None),
         ] {
             assert_eq!(read_date(text).map(|(_, r)| r), read, "{text}");
         }

@@ -606,6 +606,18 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
         };
     }
     let link = ts.parent.map(|p| Link::new(b, t, p, &cols, &grid.name));
+    // The length and patterns the return's XML schema gives each field's element (the CIN census:
+    // LAchildID, UPN, FormerUPN, LEA, SerialNo), checked here as the DfE checks the XML.
+    let mut shapes: Vec<Option<(&crate::layout::ValueRule, &str)>> = vec![None; ts.fields.len()];
+    for e in schema.layout.iter().flat_map(|l| &l.elements) {
+        if let Some((et, ef)) = e.field
+            && et == t
+            && (e.value.length.is_some() || !e.value.patterns.is_empty())
+            && let Some(slot @ None) = shapes.get_mut(ef.0 as usize)
+        {
+            *slot = Some((&e.value, e.name.as_str()));
+        }
+    }
     for (pos, line) in grid.rows.iter().skip(h + 1) {
         if cols.is_blank(line) {
             continue;
@@ -639,6 +651,9 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
             let raw = c.map_or(Raw::Empty, |c| line.cell(c));
             if !matches!(raw, Raw::Empty) {
                 b.set(t, row, FieldId(f as u32), &raw, *pos);
+                if let Some(Some((rule, elem))) = shapes.get(f) {
+                    b.check_shape(t, row, FieldId(f as u32), rule, elem);
+                }
             }
         }
     }

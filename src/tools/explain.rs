@@ -174,11 +174,11 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
     ),
     (
         "schema::pattern",
-        "An XML value that does not have the shape the schema gives it (a UPN is a letter and 12 digits, or a letter, 11 digits and a letter; a serial number is at least three digits). The DfE portal rejects the file.",
+        "An XML value that does not have the shape the schema gives it (a UPN is a letter and 12 digits, or a letter, 11 digits and a letter; a serial number is at least three digits). The DfE portal rejects the file. A census given as a spreadsheet or CSV files is checked the same way, as each cell becomes that element when the census is written as XML.",
     ),
     (
         "schema::length",
-        "An XML value that is shorter or longer than the schema allows, such as an empty `<LAchildID>`. The DfE portal rejects the file.",
+        "An XML value that is shorter or longer than the schema allows, such as an empty `<LAchildID>`. The DfE portal rejects the file. A census given as a spreadsheet or CSV files is checked the same way (an empty cell is missing rather than too short).",
     ),
     (
         "check::pattern",

@@ -175,9 +175,13 @@ fn loose_headers_are_said() {
     });
 }
 
-/// Writes the shipped FGC sample as a workbook, each cell as text except where `cell` writes it
-/// (given the sheet, the data row (1: the first under the header), the column's header and the text).
-pub fn sample_workbook(path: &Path, cell: &dyn Fn(&mut rust_xlsxwriter::Worksheet, (u32, u16), &str, usize, &str) -> bool) {
+/// Writes one cell of a workbook made by [`sample_workbook`] (given the sheet, the cell's row and
+/// column, the column's header, the data row (1: the first under the header) and the text), saying
+/// whether it did.
+pub type CellWriter<'a> = &'a dyn Fn(&mut rust_xlsxwriter::Worksheet, (u32, u16), &str, usize, &str) -> bool;
+
+/// Writes the shipped FGC sample as a workbook, each cell as text except where `cell` writes it.
+pub fn sample_workbook(path: &Path, cell: CellWriter) {
     let mut book = rust_xlsxwriter::Workbook::new();
     for (sheet, rows) in sample() {
         let ws = book.add_worksheet();
@@ -185,7 +189,8 @@ pub fn sample_workbook(path: &Path, cell: &dyn Fn(&mut rust_xlsxwriter::Workshee
         for (r, row) in rows.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {
                 let at = (r as u32, c as u16);
-                if !(r > 0 && cell(ws, at, &rows[0][c], r, v)) && !v.is_empty() {
+                let written = r > 0 && cell(ws, at, &rows[0][c], r, v);
+                if !written && !v.is_empty() {
                     ws.write_string(at.0, at.1, v).unwrap();
                 }
             }
