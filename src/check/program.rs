@@ -272,8 +272,9 @@ impl Const {
     }
 }
 
-/// A typed expression.
-#[derive(Clone, Debug)]
+/// A typed expression. Equality is structural: spans compare equal (see [`Span`]), so two copies of
+/// one expression, or the same expression written twice, are equal.
+#[derive(Clone, Debug, PartialEq)]
 pub struct IExpr {
     /// What it computes.
     pub kind: IKind,
@@ -284,7 +285,7 @@ pub struct IExpr {
 }
 
 /// Where an aggregate's items come from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Source {
     /// Rows of `table` below the row of `anchor` (a table that is the variable's own table or one of
     /// its ancestors).
@@ -300,7 +301,8 @@ pub enum Source {
     All {
         /// The rows' table.
         table: TableId,
-        /// `(inner key, outer key)` pairs taken from the filter's `==` conjuncts.
+        /// `(inner key, outer key)` pairs taken from the filter's `==` conjuncts (check/plan.rs):
+        /// the pairs are made by a hash join on them.
         keys: Vec<(IExpr, IExpr)>,
     },
     /// The rows of the current group (group rules only).
@@ -312,8 +314,38 @@ pub enum Source {
     List(Box<IExpr>),
 }
 
+/// How `eval` computes an aggregate, decided once at check time (check/plan.rs). `eval` executes
+/// the plan it is given and never looks at the shape of the filter to choose another.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AggPlan {
+    /// Make the (outer item, inner item) pairs of the source (rows below an anchor, a group's rows,
+    /// a list's items, every row of a table, or rows of equal keys by hash join), a bounded slice
+    /// of outer items at a time, keep those that pass the filter and fold them.
+    Pairs,
+    /// `count`, `exists` or `none` over a join on keys, counted per key without making the pairs:
+    /// linear however many rows share a key.
+    CountPerKey(Box<KeyedJoin>),
+    /// `min` or `max` of a value of the inner row (the expression) over a join on keys, from the
+    /// two most extreme values of each key, without making the pairs.
+    ExtremePerKey(Box<KeyedJoin>, Box<IExpr>),
+}
+
+/// A join on keys computed per key: its source is [`Source::All`] with keys, and its filter is
+/// exactly the keys' `==` conjuncts and the conjuncts below (copies of the filter's own).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeyedJoin {
+    /// Conjuncts that read only the inner row (`o.Sex == "1"`): a row that fails one is not joined.
+    pub inner: Vec<IExpr>,
+    /// Conjuncts that do not read the inner row (`present(UPN)`): an item that fails one joins no row.
+    pub outer: Vec<IExpr>,
+    /// `o != this`: the variable whose row (of the joined table) is not joined to its own item.
+    pub not_self: Option<VarId>,
+    /// `o.V != V`: a value of the inner row and one of the outer item that must differ.
+    pub differs: Option<(IExpr, IExpr)>,
+}
+
 /// Expression kinds.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum IKind {
     /// A constant.
     Const(Const),
@@ -388,6 +420,9 @@ pub enum IKind {
         filter: Option<Box<IExpr>>,
         /// Value or predicate.
         arg: Option<Box<IExpr>>,
+        /// How it is computed. Its expressions are copies of the filter's and the argument's:
+        /// [`IExpr::walk`] does not visit them again.
+        plan: AggPlan,
     },
 }
 

@@ -921,7 +921,8 @@ impl<'d> Checker<'d> {
             }
             s => s,
         };
-        IExpr { kind: IKind::Agg { func, source, var, filter, arg: iarg.map(Box::new) }, ty, span }
+        let plan = super::plan::aggregate(func, &source, var, filter.as_deref(), iarg.as_ref());
+        IExpr { kind: IKind::Agg { func, source, var, filter, arg: iarg.map(Box::new), plan }, ty, span }
     }
 
     /// Resolves the `from` of an aggregate: rows below an anchor, every row, a group's rows, or a list.

@@ -7,7 +7,7 @@
 use super::fault::{Checked, Fault};
 use super::frame::{Bind, Frame, Val, cold, gather, try_vec};
 use super::index::Index;
-use crate::check::program::{IExpr, IKind, Program, Source};
+use crate::check::program::{AggPlan, IExpr, IKind, KeyedJoin, Program, Source};
 use crate::syntax::ast::{AggFn, BinOp, Unit};
 use crate::table::{Dataset, NONE, Scalar};
 use std::cmp::Ordering;
@@ -24,6 +24,25 @@ pub struct Ctx<'a> {
     pub index: &'a Index,
     /// Values of globals computed so far.
     pub globals: &'a [Scalar],
+    /// How plans are executed.
+    pub opts: Options,
+}
+
+/// How the evaluator executes plans. Every run uses the defaults; tests give others to compare a
+/// plan with the pairs it stands for, each run its own options (no switch shared between tests).
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Execute the per-key plans ([`AggPlan::CountPerKey`], [`AggPlan::ExtremePerKey`]). When
+    /// false, every aggregate makes its pairs: the reference the per-key plans must agree with.
+    pub per_key: bool,
+    /// The most pairs an aggregate makes at a time.
+    pub pairs_at_once: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { per_key: true, pairs_at_once: PAIRS_AT_ONCE }
+    }
 }
 
 /// The pairs an aggregate ranges over: the frame of (outer item, inner item) and each pair's outer item.
@@ -231,8 +250,8 @@ fn eval_node(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
             }
             Val::col(out)
         }
-        IKind::Agg { func, source, var, filter, arg } => {
-            aggregate(cx, f, *func, source, var.0, filter.as_deref(), arg.as_deref())?
+        IKind::Agg { func, source, var, filter, arg, plan } => {
+            aggregate(cx, f, *func, source, var.0, filter.as_deref(), arg.as_deref(), plan)?
         }
     })
 }
@@ -381,14 +400,6 @@ pub fn pairs(cx: &Ctx, f: &Frame, source: &Source, var: u32) -> Checked<Pairs> {
 /// aggregate over more is computed a slice of outer items at a time, so its memory stays bounded
 /// even where a key shared by thousands of rows makes the pairs quadratic.
 const PAIRS_AT_ONCE: usize = 2_000_000;
-
-fn pairs_at_once() -> usize {
-    #[cfg(test)]
-    if tests::SMALL_SLICES.load(std::sync::atomic::Ordering::Relaxed) {
-        return 5;
-    }
-    PAIRS_AT_ONCE
-}
 
 /// [`pairs`] with at most `limit` inner items per outer item, the first ones in order: enough to
 /// name some rows a finding is about without making every pair when a key is shared by thousands.
@@ -546,80 +557,6 @@ fn hashed(keys: &[Val], rows: impl Iterator<Item = usize>) -> Checked<Vec<(u64, 
     Ok(out)
 }
 
-/// What a conjunct of a join's filter depends on.
-enum Term<'e> {
-    /// One of the `==` conjuncts the join's keys were taken from.
-    Key,
-    /// Only the inner row (`o.Sex == "1"`).
-    Inner(&'e IExpr),
-    /// Only the outer item (`present(UPN)`).
-    Outer(&'e IExpr),
-    /// `o != this`: the inner row is not the outer item's own row.
-    NotSelf(u32),
-    /// `o.V != V`: a value of the inner row differs from one of the outer item (of the same type).
-    Differs(&'e IExpr, &'e IExpr),
-}
-
-/// The conjuncts of `e` (`a and b and c`).
-fn conjuncts<'e>(e: &'e IExpr, out: &mut Vec<&'e IExpr>) {
-    match &e.kind {
-        IKind::Binary(BinOp::And, a, b) => {
-            conjuncts(a, out);
-            conjuncts(b, out);
-        }
-        _ => out.push(e),
-    }
-}
-
-/// The variables an expression reads, and whether it needs more than its variables' rows (rule
-/// `let`s, a group key, or an aggregate of its own).
-fn reads(e: &IExpr) -> (Vec<u32>, bool) {
-    let (mut vars, mut context) = (vec![], false);
-    e.walk(&mut |x| match &x.kind {
-        IKind::Field { var, .. } | IKind::Row(var) | IKind::Item(var) | IKind::ItemPos(var) => vars.push(var.0),
-        IKind::Let(_) | IKind::GroupKey | IKind::Agg { .. } => context = true,
-        _ => {}
-    });
-    (vars, context)
-}
-
-/// Sorts a filter's conjunct into a [`Term`], when it is one of them.
-fn term<'e>(e: &'e IExpr, var: u32, keys: &[(IExpr, IExpr)]) -> Option<Term<'e>> {
-    let (vars, context) = reads(e);
-    let inner = vars.contains(&var);
-    if !inner {
-        return Some(Term::Outer(e));
-    }
-    if !context && vars.iter().all(|v| *v == var) {
-        return Some(Term::Inner(e));
-    }
-    match &e.kind {
-        IKind::Binary(BinOp::Eq, a, b) if keys.iter().any(|(i, o)| (same(i, a) && same(o, b)) || (same(i, b) && same(o, a))) => {
-            Some(Term::Key)
-        }
-        IKind::Binary(BinOp::Ne, a, b) => match (&a.kind, &b.kind) {
-            (IKind::Row(x), IKind::Row(y)) | (IKind::Row(y), IKind::Row(x)) if x.0 == var && y.0 != var => {
-                Some(Term::NotSelf(y.0))
-            }
-            _ if a.ty == b.ty && inner_only(a, var) && !reads(b).0.contains(&var) => Some(Term::Differs(a, b)),
-            _ if a.ty == b.ty && inner_only(b, var) && !reads(a).0.contains(&var) => Some(Term::Differs(b, a)),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Whether `e` reads the inner row and nothing else of its context.
-fn inner_only(e: &IExpr, var: u32) -> bool {
-    let (vars, context) = reads(e);
-    !context && !vars.is_empty() && vars.iter().all(|v| *v == var)
-}
-
-/// Whether two expressions are the same one (the key conjuncts are copies of the filter's own).
-fn same(a: &IExpr, b: &IExpr) -> bool {
-    a.span == b.span && format!("{:?}", a.kind) == format!("{:?}", b.kind)
-}
-
 /// Inner rows grouped by join key: sorted by key hash, each run of one hash checked to hold one key,
 /// so a lookup that matches the hash and the run's first key is exact.
 struct Runs {
@@ -663,74 +600,51 @@ impl Runs {
     }
 }
 
-/// `count`, `exists`, `none`, `min` and `max` over a join on keys, without making the pairs: the
-/// inner rows that pass the filter's inner-only conjuncts are grouped by key once, and each outer
-/// item looks its key up. `o != this` takes the item's own row off a count; `o.V != V` counts the
-/// rows of the key less those of the key and value, and takes `min`/`max` of `o.V` from the two
-/// most extreme values of the key. Linear however many rows share a key, where the pairs would be
-/// quadratic (a placeholder UPN on every child, one FamilyID on every referral). `None` when the
-/// filter or the value needs anything else: the pairs are made then.
+/// Executes a per-key plan ([`AggPlan::CountPerKey`], [`AggPlan::ExtremePerKey`]): `count`,
+/// `exists`, `none`, `min` and `max` over a join on keys, without making the pairs: the inner rows
+/// that pass the plan's inner conjuncts are grouped by key once, and each outer item looks its key
+/// up. `o != this` takes the item's own row off a count; `o.V != V` counts the rows of the key less
+/// those of the key and value, and takes `min`/`max` of `o.V` from the two most extreme values of
+/// the key. Linear however many rows share a key, where the pairs would be quadratic (a placeholder
+/// UPN on every child, one FamilyID on every referral). `None` on a hash collision between two
+/// keys: the pairs are made then.
 #[allow(clippy::too_many_arguments)]
-fn grouped_join(
+fn per_key(
     cx: &Ctx,
     f: &Frame,
     func: AggFn,
     table: crate::schema::TableId,
     keys: &[(IExpr, IExpr)],
     var: u32,
-    filter: Option<&IExpr>,
-    arg: Option<&IExpr>,
+    join: &KeyedJoin,
+    value: Option<&IExpr>,
 ) -> Checked<Option<Vec<Scalar>>> {
-    #[cfg(test)]
-    if tests::PAIRS_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
-        return Ok(None);
-    }
-    let counting = matches!(func, AggFn::Count | AggFn::Exists | AggFn::None);
-    if !counting && !matches!(func, AggFn::Min | AggFn::Max) {
-        return Ok(None);
-    }
-    let mut parts = vec![];
-    if let Some(e) = filter {
-        conjuncts(e, &mut parts);
-    }
-    let Some(terms) = parts.iter().map(|e| term(e, var, keys)).collect::<Option<Vec<Term>>>() else { return Ok(None) };
-    let (mut not_self, mut differs) = (None, None);
-    for t in &terms {
-        match t {
-            Term::NotSelf(w) if not_self.is_none() => match f.var(*w) {
-                Bind::Rows { table: t, rows } if *t == table => not_self = Some(rows.clone()),
-                _ => return Ok(None),
-            },
-            Term::Differs(a, b) if differs.is_none() => differs = Some((*a, *b)),
-            Term::NotSelf(_) | Term::Differs(..) => return Ok(None),
-            _ => {}
-        }
-    }
-    let value = match (counting, arg) {
-        (true, _) => None,
-        (false, Some(a)) if not_self.is_none() && inner_only(a, var) && differs.is_none_or(|(d, _)| same(d, a)) => Some(a),
-        (false, _) => return Ok(None),
+    // INVARIANT: `o != this` names a variable bound to rows of the joined table (check/plan.rs
+    // plans it only when its type is a row of that table).
+    let not_self = match join.not_self {
+        None => None,
+        Some(w) => match f.var(w.0) {
+            Bind::Rows { table: t, rows } if *t == table => Some(rows.clone()),
+            _ => return Err(unbound(w.0, "rows of the joined table")),
+        },
     };
     let len = table_len(cx, table)?;
     let mut all = Frame { len, ..Frame::default() };
     all.bind(var, Bind::Rows { table, rows: Arc::new((0..len as u32).collect()) });
     let mut inner_ok = vec![true; len];
     let mut outer_ok = vec![true; f.len];
-    for t in &terms {
-        let (frame, ok, e) = match t {
-            Term::Inner(e) => (&all, &mut inner_ok, *e),
-            Term::Outer(e) => (f, &mut outer_ok, *e),
-            Term::Key | Term::NotSelf(_) | Term::Differs(..) => continue,
-        };
-        let v = eval(cx, frame, e)?;
-        for (i, k) in ok.iter_mut().enumerate() {
-            *k = *k && truth(v.at(i)?) == Some(true);
+    for (frame, ok, conjuncts) in [(&all, &mut inner_ok, &join.inner), (f, &mut outer_ok, &join.outer)] {
+        for e in conjuncts {
+            let v = eval(cx, frame, e)?;
+            for (i, k) in ok.iter_mut().enumerate() {
+                *k = *k && truth(v.at(i)?) == Some(true);
+            }
         }
     }
     let inner_keys: Vec<Val> = keys.iter().map(|(k, _)| eval(cx, &all, k)).collect::<Checked<_>>()?;
     let outer_keys: Vec<Val> = keys.iter().map(|(_, k)| eval(cx, f, k)).collect::<Checked<_>>()?;
     // `o.V != V`: the values of both sides, and the keys extended by them.
-    let differ = match differs {
+    let differ = match &join.differs {
         Some((a, b)) => Some((eval(cx, &all, a)?, eval(cx, f, b)?)),
         None => None,
     };
@@ -919,6 +833,7 @@ pub fn filter_mask(cx: &Ctx, p: &Pairs, filter: Option<&IExpr>) -> Checked<Vec<b
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn aggregate(
     cx: &Ctx,
     f: &Frame,
@@ -927,13 +842,29 @@ fn aggregate(
     var: u32,
     filter: Option<&IExpr>,
     arg: Option<&IExpr>,
+    plan: &AggPlan,
 ) -> Checked<Val> {
     let n = f.len;
-    if let Source::All { table, keys } = source
-        && !keys.is_empty()
-        && let Some(values) = grouped_join(cx, f, func, *table, keys, var, filter, arg)?
-    {
-        return Ok(Val::col(values));
+    let per_key_plan = match plan {
+        AggPlan::Pairs => None,
+        _ if !cx.opts.per_key => None,
+        AggPlan::CountPerKey(join) => Some((join, None)),
+        AggPlan::ExtremePerKey(join, value) => Some((join, Some(&**value))),
+    };
+    if let Some((join, value)) = per_key_plan {
+        // INVARIANT: check/plan.rs plans per key only `count`, `exists` and `none` (no value) and
+        // `min` and `max` (a value) over every row of a table joined on keys.
+        let counting = matches!(func, AggFn::Count | AggFn::Exists | AggFn::None);
+        let fits = if value.is_some() { matches!(func, AggFn::Min | AggFn::Max) } else { counting };
+        let (Source::All { table, keys }, true) = (source, fits) else {
+            return Err(Fault::new(format!("a per-key plan was made for `{func:?}` over a source that is not a join on keys")));
+        };
+        if keys.is_empty() {
+            return Err(Fault::new("a per-key plan was made for a join without keys"));
+        }
+        if let Some(values) = per_key(cx, f, func, *table, keys, var, join, value)? {
+            return Ok(Val::col(values));
+        }
     }
     let mut out = vec![Scalar::Null; n];
     // Accumulators, by outer item: counts (count, exists, none; share's numerators), share's
@@ -945,7 +876,7 @@ fn aggregate(
     let mut sets: Vec<HashSet<Key>> = if func == AggFn::Distinct { vec![HashSet::new(); n] } else { vec![] };
     let mut from = 0;
     loop {
-        let (p, next) = pairs_from(cx, f, source, var, usize::MAX, from, pairs_at_once())?;
+        let (p, next) = pairs_from(cx, f, source, var, usize::MAX, from, cx.opts.pairs_at_once)?;
         let keep = filter_mask(cx, &p, filter)?;
         let value = match arg {
             Some(a) => Some(eval(cx, &p.frame, a)?),
@@ -1088,51 +1019,26 @@ fn aggregate(
 #[cfg(test)]
 pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use super::Options;
 
-    /// Makes every join build its pairs (the reference the counted join is compared with).
-    pub(crate) static PAIRS_ONLY: AtomicBool = AtomicBool::new(false);
-    /// Makes aggregates take their pairs five at a time.
-    pub(crate) static SMALL_SLICES: AtomicBool = AtomicBool::new(false);
+    /// Every join makes its pairs: the reference the per-key plans are compared with.
+    const PAIRS_ONLY: Options = Options { per_key: false, pairs_at_once: super::PAIRS_AT_ONCE };
+    /// Every join makes its pairs, five at a time.
+    const SMALL_SLICES: Options = Options { per_key: false, pairs_at_once: 5 };
 
-    /// The switches above are process-wide (eval runs rules on rayon's threads, so a thread-local
-    /// would not reach them): a test that compares runs with and without them holds this lock for
-    /// its whole body, so no other test flips a switch between its runs (which made both runs take
-    /// the same path and the comparison unable to fail).
-    static SWITCHES: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-    /// Holds [`SWITCHES`]; turns both switches off when taken and when dropped (also on a panic).
-    struct Switches(#[allow(dead_code, reason = "held for its lock")] std::sync::MutexGuard<'static, ()>);
-
-    impl Switches {
-        fn take() -> Switches {
-            let guard = SWITCHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            PAIRS_ONLY.store(false, Ordering::SeqCst);
-            SMALL_SLICES.store(false, Ordering::SeqCst);
-            Switches(guard)
-        }
-    }
-
-    impl Drop for Switches {
-        fn drop(&mut self) {
-            PAIRS_ONLY.store(false, Ordering::SeqCst);
-            SMALL_SLICES.store(false, Ordering::SeqCst);
-        }
-    }
-
-    fn findings(xml: &str) -> Vec<String> {
+    fn findings(xml: &str, opts: Options) -> Vec<String> {
         let lib = crate::library::Library::shipped();
         let prog = lib.compile("cin", "2024-25").program.unwrap();
         let data = crate::input::xml::read(&prog.schema, xml.as_bytes(), "x.xml").unwrap();
-        let p = super::super::prepare(&prog, data).unwrap();
+        let p = super::super::prepare_with(&prog, data, opts).unwrap();
         super::super::run(&prog, &p, &|_| true).unwrap().iter().map(|f| format!("{f:?}")).collect()
     }
 
-    fn fgc_findings(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    fn fgc_findings(files: &[(String, Vec<u8>)], opts: Options) -> Vec<String> {
         let lib = crate::library::Library::shipped();
         let prog = lib.compile("fgc", "2024-25").program.unwrap();
         let data = crate::input::read_bytes(&prog.schema, crate::input::Format::Csv, files, "fgc").unwrap();
-        let p = super::super::prepare(&prog, data).unwrap();
+        let p = super::super::prepare_with(&prog, data, opts).unwrap();
         super::super::run(&prog, &p, &|_| true).unwrap().iter().map(|f| format!("{f:?}")).collect()
     }
 
@@ -1141,7 +1047,6 @@ pub(crate) mod tests {
     /// every referral has one FamilyID.
     #[test]
     fn grouped_joins_agree_with_pairs_on_families() {
-        let _switches = Switches::take();
         let files: Vec<(String, Vec<u8>)> = crate::generate::templates::csv(&crate::generate::templates::fgc(5, 120))
             .into_iter()
             .map(|(n, t)| (n, t.into_bytes()))
@@ -1163,10 +1068,8 @@ pub(crate) mod tests {
             })
             .collect();
         for (i, set) in [&files, &one_family].into_iter().enumerate() {
-            let grouped = fgc_findings(set);
-            PAIRS_ONLY.store(true, Ordering::Relaxed);
-            let paired = fgc_findings(set);
-            PAIRS_ONLY.store(false, Ordering::Relaxed);
+            let grouped = fgc_findings(set, Options::default());
+            let paired = fgc_findings(set, PAIRS_ONLY);
             assert_eq!(grouped, paired, "set {i}");
             if i == 1 {
                 assert!(grouped.iter().any(|f| f.contains("FGC050")), "one family, many referral dates");
@@ -1180,7 +1083,6 @@ pub(crate) mod tests {
     /// quadratic).
     #[test]
     fn counted_joins_agree_with_pairs() {
-        let _switches = Switches::take();
         let normal = crate::generate::cin_xml(400, 11, 0.3, 2025);
         let mut shared = normal.clone();
         for (tag, value) in [("LAchildID", "C1"), ("UPN", "A123456789012")] {
@@ -1197,17 +1099,13 @@ pub(crate) mod tests {
             shared = out;
         }
         for doc in [&normal, &shared] {
-            let counted = findings(doc);
-            PAIRS_ONLY.store(true, Ordering::Relaxed);
-            let paired = findings(doc);
-            SMALL_SLICES.store(true, Ordering::Relaxed);
-            let sliced = findings(doc);
-            SMALL_SLICES.store(false, Ordering::Relaxed);
-            PAIRS_ONLY.store(false, Ordering::Relaxed);
+            let counted = findings(doc, Options::default());
+            let paired = findings(doc, PAIRS_ONLY);
+            let sliced = findings(doc, SMALL_SLICES);
             assert_eq!(counted, paired);
             assert_eq!(sliced, paired);
         }
-        let dup = findings(&shared).iter().filter(|f| f.contains("code: \"8510\"")).count();
+        let dup = findings(&shared, Options::default()).iter().filter(|f| f.contains("code: \"8510\"")).count();
         assert_eq!(dup, 400, "every child shares its LAchildID");
     }
 }

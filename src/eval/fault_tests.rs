@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use super::{Fault, prepare, run};
-use crate::check::program::{IExpr, IKind, IStep, Program};
+use crate::check::program::{AggPlan, Const, IExpr, IKind, IStep, Program, Type, VarId};
 use crate::schema::FieldId;
 use crate::table::Dataset;
 
@@ -89,4 +89,51 @@ fn a_plan_reading_an_unbound_variable_is_a_fault() {
     let IKind::Field { var, .. } = &mut lhs.kind else { panic!("`A` is a field") };
     var.0 = 3;
     assert_fault(run_all(&prog, data), "variable 3 is not bound to rows");
+}
+
+const JOIN_RULES: &str = "return t 2024-25\ntable T { xml \"R/T\" field K: text }\n\
+rule X1 error \"K is shared\" on T {\n  forbid exists(o in T where o.K == K and o != this)\n  example pass { T { K: \"a\" } T { K: \"b\" } }\n  example fail { T { K: \"a\" } T { K: \"a\" } }\n}\n";
+
+/// The program of [`JOIN_RULES`] and the data of its failing example (two rows share K: two findings).
+fn join_program_and_data() -> (Program, Dataset) {
+    let mut lib = crate::library::Library::default();
+    lib.sets.insert(("t".into(), "2024-25".into()), vec![("t.fettle".into(), JOIN_RULES.into())]);
+    let prog = (*lib.compile("t", "2024-25").program.expect("the rules compile")).clone();
+    let rule = &prog.rules[0];
+    let ex = rule.examples.iter().find(|e| e.fail).unwrap();
+    let data = crate::input::records::read(&prog.schema, &crate::examples::example_records(rule, ex), "example");
+    (prog, data)
+}
+
+/// The per-key plan of the rule's `exists`.
+fn join_plan(prog: &mut Program) -> &mut AggPlan {
+    let IStep::Forbid(e) = &mut prog.rules[0].steps[0] else { panic!("the rule forbids") };
+    let IKind::Agg { plan, .. } = &mut e.kind else { panic!("`exists` is an aggregate") };
+    plan
+}
+
+#[test]
+fn the_unbroken_join_finds_both_rows() {
+    let (mut prog, data) = join_program_and_data();
+    assert!(matches!(join_plan(&mut prog), AggPlan::CountPerKey(_)), "counted per key");
+    assert_eq!(run_all(&prog, data), Ok(2));
+}
+
+#[test]
+fn a_per_key_plan_taking_off_an_unbound_row_is_a_fault() {
+    let (mut prog, data) = join_program_and_data();
+    let AggPlan::CountPerKey(join) = join_plan(&mut prog) else { panic!("counted per key") };
+    join.not_self = Some(VarId(7));
+    assert_fault(run_all(&prog, data), "variable 7 is not bound to rows of the joined table");
+}
+
+#[test]
+fn a_per_key_plan_for_an_aggregate_it_cannot_compute_is_a_fault() {
+    let (mut prog, data) = join_program_and_data();
+    let plan = join_plan(&mut prog);
+    let AggPlan::CountPerKey(join) = plan.clone() else { panic!("counted per key") };
+    // `exists` has no value: a plan for `min` or `max` of one does not fit it.
+    let value = IExpr { kind: IKind::Const(Const::Int(1)), ty: Type::Int, span: Default::default() };
+    *plan = AggPlan::ExtremePerKey(join, Box::new(value));
+    assert_fault(run_all(&prog, data), "a per-key plan was made for `Exists`");
 }

@@ -20,6 +20,7 @@ use crate::check::program::{Derivation, IExpr, IKind, IStep, Program, RuleDef, R
 use crate::schema::TableId;
 use crate::syntax::ast::{AggFn, Severity};
 use crate::table::{Dataset, Scalar};
+pub use expr::Options;
 use expr::{Ctx, eval, filter_mask, pairs_limited};
 use frame::{Bind, Csr, Frame, Val};
 use index::Index;
@@ -38,6 +39,8 @@ pub struct Prepared {
     pub index: Index,
     /// Global values, by index.
     pub globals: Vec<Scalar>,
+    /// How plans are executed, in preparing and in every run of rules on this data.
+    pub opts: Options,
 }
 
 /// Computes derived values and fields, in dependency order.
@@ -45,7 +48,12 @@ pub struct Prepared {
 /// INVARIANT: `prog.order` names every global and derived field of the program by its index, and
 /// a derived field's column is in the data (check, `Dataset::empty`); a step that is not is a
 /// [`Fault`].
-pub fn prepare(prog: &Program, mut data: Dataset) -> Checked<Prepared> {
+pub fn prepare(prog: &Program, data: Dataset) -> Checked<Prepared> {
+    prepare_with(prog, data, Options::default())
+}
+
+/// [`prepare`], executing plans as `opts` says (tests compare the per-key plans with the pairs).
+pub fn prepare_with(prog: &Program, mut data: Dataset, opts: Options) -> Checked<Prepared> {
     let index = Index::new(&prog.schema, &data);
     let mut globals = vec![Scalar::Null; prog.globals.len()];
     for step in &prog.order {
@@ -53,7 +61,7 @@ pub fn prepare(prog: &Program, mut data: Dataset) -> Checked<Prepared> {
             Derivation::Global(i) => {
                 let g = prog.globals.get(*i).ok_or_else(|| Fault::new(format!("global {i} is not one of the program's")))?;
                 let v = {
-                    let cx = Ctx { prog, data: &data, index: &index, globals: &globals };
+                    let cx = Ctx { prog, data: &data, index: &index, globals: &globals, opts };
                     let f = Frame { len: 1, ..Frame::default() };
                     eval(&cx, &f, &g.expr)
                         .and_then(|v| v.at(0).cloned())
@@ -70,7 +78,7 @@ pub fn prepare(prog: &Program, mut data: Dataset) -> Checked<Prepared> {
                     .map(|t| t.len)
                     .ok_or_else(|| Fault::new(format!("table {} is not in the data", d.table.0)))?;
                 let v = {
-                    let cx = Ctx { prog, data: &data, index: &index, globals: &globals };
+                    let cx = Ctx { prog, data: &data, index: &index, globals: &globals, opts };
                     let mut f = Frame { len, ..Frame::default() };
                     f.bind(0, Bind::Rows { table: d.table, rows: Arc::new((0..len as u32).collect()) });
                     eval(&cx, &f, &d.expr)
@@ -87,7 +95,7 @@ pub fn prepare(prog: &Program, mut data: Dataset) -> Checked<Prepared> {
             }
         }
     }
-    Ok(Prepared { data, index, globals })
+    Ok(Prepared { data, index, globals, opts })
 }
 
 /// The most findings one rule makes on one file by default; the rest are counted in one more.
@@ -119,7 +127,7 @@ pub fn run_with(
     limit: usize,
     progress: &dyn crate::input::Progress,
 ) -> Checked<Vec<Finding>> {
-    let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals };
+    let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals, opts: p.opts };
     let unread = fold::Unread::of(&p.data);
     // A rule that needs a column the file lacks does not run: the missing column's finding says so.
     let wanted = |r: &RuleDef| keep(r) && r.needs.iter().all(|n| p.data.attached.contains(n));
@@ -286,7 +294,7 @@ pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Checked<Vec<Finding>>
 /// Related rows of each item: rows an `exists`/`count` matched, or rows an `all` rejected.
 fn witnesses(cx: &Ctx, f: &Frame, e: &IExpr, acc: &mut Vec<Vec<(TableId, u32)>>) -> Checked<()> {
     match &e.kind {
-        IKind::Agg { func, source, var, filter, arg } => {
+        IKind::Agg { func, source, var, filter, arg, .. } => {
             if matches!(source, Source::List(_)) {
                 return Ok(());
             }

@@ -44,6 +44,35 @@ fn every_diagnostic_code_has_an_explanation() {
     assert!(missing.is_empty(), "codes without an explanation in src/tools/explain.rs: {missing:?}");
 }
 
+/// The other way round: the explanations are a catalogue of the codes fettle emits. Each explained
+/// code is written somewhere in the source outside the catalogue itself (a code renamed or dropped
+/// would leave an explanation of a diagnostic that no one can meet), and none is explained twice.
+#[test]
+fn every_explained_code_is_one_fettle_emits() {
+    let mut source = String::new();
+    for e in walkdir::WalkDir::new(super::root().join("src")).into_iter().flatten() {
+        if e.path().extension().is_some_and(|x| x == "rs") {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            // The catalogue's own entries do not count as emitting their codes.
+            let text = match (text.find("pub const DIAGNOSTICS"), e.path().ends_with("tools/explain.rs")) {
+                (Some(start), true) => {
+                    let end = start + text[start..].find("\n];").expect("the catalogue ends");
+                    format!("{}{}", &text[..start], &text[end..])
+                }
+                _ => text,
+            };
+            source.push_str(&text);
+        }
+    }
+    let codes: Vec<&str> = fettle::tools::explain::DIAGNOSTICS.iter().map(|(c, _)| *c).collect();
+    assert!(codes.len() > 50, "the catalogue was read: {codes:?}");
+    let mut seen = std::collections::HashSet::new();
+    let twice: Vec<&&str> = codes.iter().filter(|c| !seen.insert(**c)).collect();
+    assert!(twice.is_empty(), "explained twice: {twice:?}");
+    let stale: Vec<&&str> = codes.iter().filter(|c| !source.contains(&format!("\"{c}\""))).collect();
+    assert!(stale.is_empty(), "explained in src/tools/explain.rs but emitted nowhere in src/: {stale:?}");
+}
+
 #[test]
 fn explain_shows_rules_and_diagnostics() {
     in_suite("check", || {
