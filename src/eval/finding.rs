@@ -4,15 +4,16 @@ use crate::syntax::ast::Severity;
 use serde::Serialize;
 
 /// Where a value sits in a submitted file.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Location {
     /// A worksheet cell.
     Cell {
         /// The sheet.
         sheet: String,
-        /// `B12`.
-        cell: String,
+        /// 1-based row, as Excel numbers it.
+        row: u32,
+        /// 0-based column (`A` is 0).
+        col: u32,
     },
     /// A line of a CSV file.
     Line {
@@ -30,10 +31,57 @@ pub enum Location {
     },
 }
 
+impl Location {
+    /// A cell from its sheet and reference (`B12`); `None` when the reference is not one.
+    pub fn cell(sheet: &str, reference: &str) -> Option<Location> {
+        let digits = reference.find(|c: char| c.is_ascii_digit())?;
+        let (letters, row) = reference.split_at(digits);
+        if letters.is_empty() || letters.len() > 3 || !letters.bytes().all(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let col = letters.bytes().fold(0u32, |n, b| n * 26 + u32::from(b - b'A' + 1)) - 1;
+        let row: u32 = row.parse().ok().filter(|r| *r > 0)?;
+        Some(Location::Cell { sheet: sheet.to_string(), row, col })
+    }
+    /// A cell's reference as Excel writes it (`B12`); `None` for other places.
+    pub fn cell_ref(&self) -> Option<String> {
+        match self {
+            Location::Cell { row, col, .. } => Some(format!("{}{row}", crate::table::col_letters(*col))),
+            _ => None,
+        }
+    }
+}
+
+/// Reports read a cell as `{"kind": "cell", "sheet": "Referrals", "cell": "B12"}`.
+impl Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Location", 3)?;
+        match self {
+            Location::Cell { sheet, .. } => {
+                st.serialize_field("kind", "cell")?;
+                st.serialize_field("sheet", sheet)?;
+                st.serialize_field("cell", &self.cell_ref().unwrap_or_default())?;
+            }
+            Location::Line { file, line } => {
+                st.serialize_field("kind", "line")?;
+                st.serialize_field("file", file)?;
+                st.serialize_field("line", line)?;
+            }
+            Location::Xml { path, line } => {
+                st.serialize_field("kind", "xml")?;
+                st.serialize_field("path", path)?;
+                st.serialize_field("line", line)?;
+            }
+        }
+        st.end()
+    }
+}
+
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Location::Cell { sheet, cell } => write!(f, "{sheet}!{cell}"),
+            Location::Cell { sheet, row, col } => write!(f, "{sheet}!{}{row}", crate::table::col_letters(*col)),
             Location::Line { file, line } => write!(f, "{file}:{line}"),
             Location::Xml { path, line } => write!(f, "line {line} {path}"),
         }
@@ -184,5 +232,25 @@ impl Finding {
     /// The deterministic order of findings: file, table, row, code.
     pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
         (&self.file, self.table_order, self.row.unwrap_or(0), &self.code, &self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::Location;
+
+    #[test]
+    fn a_cell_is_its_sheet_row_and_column_and_reads_as_excel_writes_it() {
+        let b12 = Location::cell("Referrals", "B12").unwrap();
+        assert_eq!(b12, Location::Cell { sheet: "Referrals".into(), row: 12, col: 1 });
+        assert_eq!(b12.to_string(), "Referrals!B12");
+        assert_eq!(serde_json::to_string(&b12).unwrap(), r#"{"kind":"cell","sheet":"Referrals","cell":"B12"}"#);
+        for r in ["A1", "Z9", "AA3", "XFD1048576"] {
+            assert_eq!(Location::cell("S", r).and_then(|l| l.cell_ref()).as_deref(), Some(r));
+        }
+        for bad in ["", "12", "B", "b2", "A0", "ABCD1", "B2:C3"] {
+            assert_eq!(Location::cell("S", bad), None, "{bad}");
+        }
     }
 }

@@ -20,8 +20,6 @@ pub fn show(v: &Scalar) -> String {
     }
 }
 
-pub use crate::table::col_letters;
-
 fn xml_path(data: &Dataset, prog: &Program, t: TableId, row: u32, depth: usize) -> String {
     let ts = prog.schema.table(t);
     let Some(tbl) = data.table(t) else { return String::new() };
@@ -48,7 +46,7 @@ pub fn location(data: &Dataset, prog: &Program, t: TableId, row: u32, field: Opt
         Origin::Sheet { sheet, cols } => {
             let c =
                 field.and_then(|f| cols.get(f.0 as usize).copied().flatten()).or_else(|| cols.iter().flatten().copied().min())?;
-            Some(Location::Cell { sheet: sheet.clone(), cell: format!("{}{pos}", col_letters(c)) })
+            Some(Location::Cell { sheet: sheet.clone(), row: pos, col: c })
         }
         Origin::Csv { file, .. } => Some(Location::Line { file: file.clone(), line: pos }),
         Origin::Xml { fields, .. } => {
@@ -467,7 +465,7 @@ fn input_quotes(message: &str, own: Option<&FieldValue>) -> Vec<Quote> {
 fn cell_location(data: &Dataset, t: TableId, cell: Option<(u32, u32)>) -> Option<Location> {
     let (c, r) = cell?;
     match &data.table(t)?.origin {
-        Origin::Sheet { sheet, .. } => Some(Location::Cell { sheet: sheet.clone(), cell: format!("{}{r}", col_letters(c)) }),
+        Origin::Sheet { sheet, .. } => Some(Location::Cell { sheet: sheet.clone(), row: r, col: c }),
         Origin::Csv { file, .. } => Some(Location::Line { file: file.clone(), line: r }),
         _ => None,
     }

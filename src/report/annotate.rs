@@ -202,9 +202,8 @@ fn mark_cells(findings: &[&Finding], names: &[String]) -> (Marks, Vec<usize>) {
     let mut marks: BTreeMap<(usize, u32, u16), Mark> = BTreeMap::new();
     let mut unplaced = vec![];
     let place = |loc: Option<&Location>| -> Option<(usize, u32, u16)> {
-        let Some(Location::Cell { sheet, cell }) = loc else { return None };
-        let (s, (r, c)) = (sheet_index(names, sheet)?, parse_cell(cell)?);
-        Some((s, r, c))
+        let Some(Location::Cell { sheet, row, col }) = loc else { return None };
+        Some((sheet_index(names, sheet)?, row.checked_sub(1)?, u16::try_from(*col).ok()?))
     };
     for (i, f) in findings.iter().enumerate() {
         let own = format!("{}: {}", f.code, f.message_with_also());
@@ -1446,6 +1445,11 @@ fn findings_sheet(list: &[&Finding], bold: usize) -> String {
 mod tests {
     use super::*;
 
+    #[allow(clippy::unwrap_used)]
+    fn cell_at(sheet: &str, cell: &str) -> Location {
+        Location::cell(sheet, cell).unwrap()
+    }
+
     fn finding(code: &str, cell: &str) -> Finding {
         Finding {
             code: code.into(),
@@ -1456,7 +1460,7 @@ mod tests {
             table: None,
             fields: vec![],
             row: None,
-            location: Some(Location::Cell { sheet: "Referrals".into(), cell: cell.into() }),
+            location: Some(cell_at("Referrals", cell)),
             location_file: None,
             in_this_return: None,
             child: None,

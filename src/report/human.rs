@@ -127,10 +127,7 @@ fn render_file(out: &mut String, file: &str, fs: &[&Finding], run: &Run) {
 fn record_is_here(record: &str, l: &Location) -> bool {
     match l {
         Location::Line { file, line } => record == format!("line {line} of `{file}`"),
-        Location::Cell { sheet, cell } => {
-            let row = cell.trim_start_matches(|c: char| c.is_ascii_alphabetic());
-            record == format!("row {row} of sheet `{sheet}`")
-        }
+        Location::Cell { sheet, row, .. } => record == format!("row {row} of sheet `{sheet}`"),
         Location::Xml { .. } => false,
     }
 }

@@ -44,8 +44,8 @@ fn location(file: &str, loc: Option<&Location>, message: Option<String>) -> Valu
     }
     let mut out = json!({ "physicalLocation": physical });
     let logical = match loc {
-        Some(Location::Cell { sheet, cell }) => {
-            Some(json!({ "name": cell, "fullyQualifiedName": format!("{sheet}!{cell}"), "kind": "value" }))
+        Some(l @ Location::Cell { .. }) => {
+            Some(json!({ "name": l.cell_ref(), "fullyQualifiedName": l.to_string(), "kind": "value" }))
         }
         Some(Location::Xml { path, .. }) => {
             let name = path.rsplit('/').next().unwrap_or(path);

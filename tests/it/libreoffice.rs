@@ -276,7 +276,7 @@ fn read_fods(path: &Path) -> Vec<Table> {
 }
 
 fn cell_at(sheet: &str, c: &str) -> Option<Location> {
-    Some(Location::Cell { sheet: sheet.into(), cell: c.into() })
+    Location::cell(sheet, c)
 }
 
 fn finding(code: &str, severity: Severity, message: &str) -> Finding {

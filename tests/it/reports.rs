@@ -14,7 +14,7 @@ const XLSX: &str = "returns/fgc-2024-25.xlsx";
 const XML: &str = "returns/census-2024-25.xml";
 
 fn cell(sheet: &str, cell: &str) -> Option<Location> {
-    Some(Location::Cell { sheet: sheet.into(), cell: cell.into() })
+    Location::cell(sheet, cell)
 }
 
 fn xml(path: &str, line: u32) -> Option<Location> {
