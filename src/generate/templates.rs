@@ -346,26 +346,8 @@ pub fn fgc_pair(seed: u64, families: usize, year: i32, breaks: usize) -> (Vec<Sh
 pub fn disability(seed: u64, children: usize) -> Vec<Sheet> {
     let mut rng = Rng::new(seed);
     let snap = ymd(2025, 3, 31);
-    let about = Sheet {
-        name: "About".into(),
-        headers: ["LA", "LAName", "SnapshotDate", "TemplateVersion"].map(String::from).to_vec(),
-        rows: vec![vec![t("201"), t("Example Borough Council"), d(snap), t("DIS-1.0")]],
-    };
-    let headers: Vec<String> = [
-        "LAchildID",
-        "Cohort",
-        "PersonBirthDate",
-        "Sex",
-        "Ethnicity",
-        "Disabilities",
-        "RecordedBy",
-        "SelfReported",
-        "EHCP",
-        "LastReviewed",
-    ]
-    .map(String::from)
-    .to_vec();
-    let codes = ["MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA", "MH"];
+    let (about, headers) = (dis_about(snap), dis_headers());
+    let codes = DIS_CODES;
     let mut rows = vec![];
     // Per cohort: total, with a disability, not recorded, and per type.
     let mut counts: std::collections::BTreeMap<&str, (u32, u32, u32, [u32; 13])> = std::collections::BTreeMap::new();
@@ -440,6 +422,33 @@ pub fn disability(seed: u64, children: usize) -> Vec<Sheet> {
 
 const DIS_CODES: [&str; 13] = ["MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA", "MH"];
 
+/// The About sheet of a generated disability return at `snap`.
+fn dis_about(snap: i32) -> Sheet {
+    Sheet {
+        name: "About".into(),
+        headers: ["LA", "LAName", "SnapshotDate", "TemplateVersion"].map(String::from).to_vec(),
+        rows: vec![vec![t("201"), t("Example Borough Council"), d(snap), t("DIS-1.0")]],
+    }
+}
+
+/// The columns of a generated disability return's Children sheet.
+fn dis_headers() -> Vec<String> {
+    [
+        "LAchildID",
+        "Cohort",
+        "PersonBirthDate",
+        "Sex",
+        "Ethnicity",
+        "Disabilities",
+        "RecordedBy",
+        "SelfReported",
+        "EHCP",
+        "LastReviewed",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// A child of a generated disability return without mistakes.
 #[derive(Clone)]
 struct DisChild {
@@ -507,25 +516,7 @@ fn dis_child(rng: &mut Rng, id: String, cohort: &'static str, snap: i32) -> DisC
 
 /// The three sheets of a disability return at `snap`, its Summary counted from its children.
 fn dis_sheets(children: &[DisChild], snap: i32) -> Vec<Sheet> {
-    let about = Sheet {
-        name: "About".into(),
-        headers: ["LA", "LAName", "SnapshotDate", "TemplateVersion"].map(String::from).to_vec(),
-        rows: vec![vec![t("201"), t("Example Borough Council"), d(snap), t("DIS-1.0")]],
-    };
-    let headers: Vec<String> = [
-        "LAchildID",
-        "Cohort",
-        "PersonBirthDate",
-        "Sex",
-        "Ethnicity",
-        "Disabilities",
-        "RecordedBy",
-        "SelfReported",
-        "EHCP",
-        "LastReviewed",
-    ]
-    .map(String::from)
-    .to_vec();
+    let (about, headers) = (dis_about(snap), dis_headers());
     let mut counts: std::collections::BTreeMap<&str, (u32, u32, [u32; 13])> = std::collections::BTreeMap::new();
     let rows = children
         .iter()
