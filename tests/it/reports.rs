@@ -458,6 +458,14 @@ fn two_years_of_one_return_keep_their_own_rules() {
     // The HTML report says whose rule each group of a shared code is.
     let out = fettle().arg("validate").args(files).args(["--format", "html"]).output().unwrap();
     let html = String::from_utf8_lossy(&out.stdout);
+    // What a user sees of a code the two years share: the SARIF rule entries and the HTML headings.
+    let shared: Vec<String> = rules
+        .iter()
+        .filter(|r| r["id"].as_str().is_some_and(|id| id.contains('/')))
+        .map(|r| format!("{}: {}", r["id"].as_str().unwrap_or(""), r["shortDescription"]["text"].as_str().unwrap_or("")))
+        .chain(html.lines().filter(|l| l.starts_with("<summary>") && l.contains("<span class=\"meta\">(cin ")).map(String::from))
+        .collect();
+    in_suite("reports", || insta::assert_snapshot!("two-years-shared-codes", shared.join("\n")));
     assert!(html.contains("<code>8770Q</code> <span class=\"meta\">(cin 2023-24)</span> Please check and either amend data or provide a reason: UPN or reason UPN missing expected"), "no 2023-24 group of 8770Q");
 }
 
