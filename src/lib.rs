@@ -1,26 +1,17 @@
 //! fettle: rules-as-code data-quality validation for children's social care statutory returns.
 //!
-//! Stages, each depending only on those above it: [`syntax`] (text to AST), [`check`] (AST to a
-//! resolved, typed [`check::Program`]), [`table`] (the in-memory data model), [`input`] (files to
-//! tables), [`eval`] (program and tables to findings), [`report`] (findings to output formats),
-//! [`submission`] (a submission's return and year, read with the right rules), [`cli`] (arguments and
-//! exit codes).
+//! This package is the `fettle` command: [`cli`] (arguments, exit codes, the commands that validate,
+//! check, test, format and generate), [`tools`] (the rule author's toolkit), [`lsp`] (the language
+//! server) and [`serve`] (the browser page on localhost). The work is done by two crates below it,
+//! re-exported here by their module names: fettle-core (the rule language, checker, data model and
+//! evaluator, without IO) and fettle-io (readers, reporters, submissions, generators).
+//! ARCHITECTURE.md draws the layering.
 
-pub mod check;
+pub use fettle_core::{check, codes, diag, eval, examples, layout, library, progress, schema, span, syntax, table};
+pub use fettle_io::{generate, input, report, rules, submission};
+
 pub mod cli;
-pub mod diag;
-pub mod eval;
-pub mod examples;
-pub mod generate;
-pub mod input;
-pub mod layout;
-pub mod library;
 pub mod lsp;
-pub mod report;
-pub mod schema;
 pub mod serve;
-pub mod span;
-pub mod submission;
-pub mod syntax;
-pub mod table;
+mod term;
 pub mod tools;

@@ -12,8 +12,8 @@ mod validate;
 
 use crate::diag;
 use crate::library::{Compiled, Library};
+use crate::term::{err, library, out, try_out};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -187,93 +187,6 @@ pub enum FailOn {
     Never,
 }
 
-/// Writes to stdout. A closed pipe (`fettle ... | head`) is not an error; any other failed write (a
-/// full disk, `/dev/full`) is kept, and [`main`] reports it and exits 2 once the command is done.
-pub(crate) fn out(s: &str) {
-    if let Err(e) = try_out(s.as_bytes()) {
-        let _ = LOST_OUTPUT.set(e);
-    }
-}
-
-/// The first write to stdout that failed, for [`main`] to report. A process-wide cell because
-/// stdout is process-wide: every command writes through [`out`].
-static LOST_OUTPUT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-/// Writes to stdout; a closed pipe is not an error, any other failed write is.
-pub(crate) fn try_out(bytes: &[u8]) -> Result<(), String> {
-    let mut o = std::io::stdout().lock();
-    match o.write_all(bytes).and_then(|()| o.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(format!("cannot write to standard output: {e}; the output is lost or incomplete"))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Writes a line to stderr.
-pub fn err_line(s: &str) {
-    err(&format!("{s}\n"));
-}
-
-/// Writes to stdout (a closed pipe is not an error).
-pub fn out_text(s: &str) {
-    out(s);
-}
-
-/// The rule library: the shipped rules, or the folder given.
-pub fn library(rules: Option<&PathBuf>) -> Result<Library, String> {
-    load_library(rules)
-}
-
-/// Rule-file diagnostics rendered for a terminal.
-pub fn diagnostics(c: &Compiled) -> String {
-    render_diags(c)
-}
-
-/// Writes to stderr, with control characters (from file names, values, rule text) shown as escapes,
-/// as the terminal report shows them, so a message cannot restyle the terminal or fake a line: every
-/// one but line ends and tabs; and in a message (`error: ...`), which is one line, its line ends but
-/// the last too.
-pub(crate) fn err(s: &str) {
-    let mut o = std::io::stderr().lock();
-    let _ = o.write_all(safe_for_stderr(s).as_bytes());
-}
-
-/// `s` with control characters escaped for stderr (see [`err`]).
-fn safe_for_stderr(s: &str) -> std::borrow::Cow<'_, str> {
-    let message = s.starts_with("error: ");
-    let body = if message { s.strip_suffix('\n').unwrap_or(s) } else { s };
-    let kept = |c: char| !message && matches!(c, '\n' | '\t');
-    if !body.chars().any(|c| c.is_control() && !kept(c)) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut from = 0;
-    for (i, c) in body.char_indices() {
-        if c.is_control() && !kept(c) {
-            out.push_str(body.get(from..i).unwrap_or_default());
-            out.push_str(&crate::report::human::esc(body.get(i..i + c.len_utf8()).unwrap_or_default()));
-            from = i + c.len_utf8();
-        }
-    }
-    out.push_str(body.get(from..).unwrap_or_default());
-    if message && s.ends_with('\n') {
-        out.push('\n');
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-pub(crate) fn load_library(rules: Option<&PathBuf>) -> Result<Library, String> {
-    match rules {
-        None => Ok(Library::shipped()),
-        Some(p) => Library::from_path(p).map_err(|e| format!("cannot read rules at `{}`: {e}", p.display())),
-    }
-}
-
-pub(crate) fn render_diags(c: &Compiled) -> String {
-    diag::render(&c.diags, &c.sources, true, 100)
-}
-
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -306,7 +219,7 @@ pub fn main() -> ExitCode {
             None => generate(&ret, size, seed, error_rate.unwrap_or(0.05), year, csv, &path),
         },
     };
-    if let Some(e) = LOST_OUTPUT.get() {
+    if let Some(e) = crate::term::lost_output() {
         err(&format!("error: {e}\n"));
         return ExitCode::from(2);
     }
@@ -314,7 +227,7 @@ pub fn main() -> ExitCode {
 }
 
 fn check(rules: Option<&PathBuf>) -> u8 {
-    let lib = match load_library(rules) {
+    let lib = match library(rules) {
         Ok(l) => l,
         Err(e) => {
             err(&format!("error: {e}\n"));
@@ -330,7 +243,7 @@ fn check(rules: Option<&PathBuf>) -> u8 {
     let mut report = String::new();
     for (ret, year) in lib.sets.keys() {
         let c = lib.compile(ret, year);
-        report.push_str(&render_diags(&c));
+        report.push_str(&c.diagnostics());
         let errors = c.diags.iter().filter(|d| d.level == diag::Level::Error).count();
         let warnings = c.diags.len() - errors;
         failed |= errors > 0;
@@ -342,7 +255,7 @@ fn check(rules: Option<&PathBuf>) -> u8 {
 }
 
 fn test(rules: Option<&PathBuf>, filter: Option<&str>) -> u8 {
-    let lib = match load_library(rules) {
+    let lib = match library(rules) {
         Ok(l) => l,
         Err(e) => {
             err(&format!("error: {e}\n"));
@@ -355,7 +268,7 @@ fn test(rules: Option<&PathBuf>, filter: Option<&str>) -> u8 {
     for (ret, year) in lib.sets.keys() {
         let c = lib.compile(ret, year);
         let Some(p) = &c.program else {
-            err(&render_diags(&c));
+            err(&c.diagnostics());
             return 2;
         };
         let outcomes = match crate::examples::run_all(p, filter) {
@@ -403,7 +316,7 @@ fn template(ret: &str, year: Option<&str>, path: &std::path::Path) -> u8 {
     };
     let c = lib.compile(ret, &year);
     let Some(p) = &c.program else {
-        err(&render_diags(&c));
+        err(&c.diagnostics());
         return 2;
     };
     match crate::report::template::workbook(p) {

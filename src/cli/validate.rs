@@ -1,6 +1,6 @@
 //! `fettle validate PATH...`: find submissions, pick their return and year, read, run, report.
 
-use super::{FailOn, err, load_library, previous, progress, render_diags, timing, try_out};
+use super::{FailOn, err, library, previous, progress, timing, try_out};
 use crate::eval::{self, Finding};
 use crate::input::Format;
 use crate::library::{Compiled, Library};
@@ -215,7 +215,7 @@ pub fn run(a: &Args) -> u8 {
         return 2;
     }
     crate::input::limits::set(&a.limit);
-    let lib = match load_library(a.rules.as_ref()) {
+    let lib = match library(a.rules.as_ref()) {
         Ok(l) => l,
         Err(e) => {
             err(&format!("error: {e}\n"));
@@ -298,7 +298,7 @@ pub fn run(a: &Args) -> u8 {
         let c = book.get(&l.ret, &l.year);
         if c.has_errors() {
             progress.finish();
-            err(&render_diags(&c));
+            err(&c.diagnostics());
             return 2;
         }
         texts.extend(rule_infos(&c));

@@ -187,7 +187,7 @@ pub fn entries(p: &Program, sources: &Sources) -> Vec<Entry> {
 pub fn compile(lib: &Library, ret: &str, year: &str) -> Result<(Arc<Program>, Sources), String> {
     let c = lib.compile(ret, year);
     if c.has_errors() {
-        return Err(format!("the {ret} {year} rules have errors:\n{}", crate::cli::diagnostics(&c)));
+        return Err(format!("the {ret} {year} rules have errors:\n{}", c.diagnostics()));
     }
     match c.program {
         Some(p) => Ok((p, c.sources)),
@@ -200,7 +200,7 @@ pub fn command(rules: Option<&PathBuf>, ret: Option<&str>, year: Option<&str>, f
     match run(rules, ret, year, format, output) {
         Ok(()) => 0,
         Err(e) => {
-            crate::cli::err_line(&format!("error: {e}"));
+            crate::term::err_line(&format!("error: {e}"));
             2
         }
     }
@@ -219,7 +219,7 @@ fn run(
     if format == "xlsx" && output.is_none() {
         return Err("the xlsx catalogue is a file: give --output FILE".into());
     }
-    let lib = crate::cli::library(rules)?;
+    let lib = crate::term::library(rules)?;
     let sets: Vec<(String, String)> =
         lib.sets.keys().filter(|(r, y)| ret.is_none_or(|x| x == r) && year.is_none_or(|x| x == y)).cloned().collect();
     if sets.is_empty() {
@@ -244,7 +244,7 @@ fn run(
     match output {
         Some(path) => crate::report::write_atomic(path, &bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display())),
         None => {
-            crate::cli::out_text(&String::from_utf8_lossy(&bytes));
+            crate::term::out(&String::from_utf8_lossy(&bytes));
             Ok(())
         }
     }

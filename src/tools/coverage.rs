@@ -377,7 +377,7 @@ pub fn command(rules: Option<&PathBuf>, ret: &str, year: Option<&str>, paths: &[
         if !matches!(format, "md" | "json") {
             return Err(format!("unknown format `{format}`; use md or json"));
         }
-        let lib = crate::cli::library(rules)?;
+        let lib = crate::term::library(rules)?;
         let years = lib.years(ret);
         let Some(year) = year.map(str::to_string).or_else(|| years.iter().max().cloned()) else {
             return Err(format!("there are no rules for the return `{ret}`; returns: {}", lib.returns().join(", ")));
@@ -398,11 +398,11 @@ pub fn command(rules: Option<&PathBuf>, ret: &str, year: Option<&str>, paths: &[
     })();
     match result {
         Ok(text) => {
-            crate::cli::out_text(&text);
+            crate::term::out(&text);
             0
         }
         Err(e) => {
-            crate::cli::err_line(&format!("error: {e}"));
+            crate::term::err_line(&format!("error: {e}"));
             2
         }
     }

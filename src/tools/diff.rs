@@ -310,7 +310,7 @@ pub fn command(rules: Option<&PathBuf>, ret: &str, from: &str, to: &str, format:
         if !matches!(format, "md" | "json") {
             return Err(format!("unknown format `{format}`; use md or json"));
         }
-        let lib = crate::cli::library(rules)?;
+        let lib = crate::term::library(rules)?;
         let years = lib.years(ret);
         if years.is_empty() {
             return Err(format!("there are no rules for the return `{ret}`; returns: {}", lib.returns().join(", ")));
@@ -331,11 +331,11 @@ pub fn command(rules: Option<&PathBuf>, ret: &str, from: &str, to: &str, format:
     })();
     match result {
         Ok(text) => {
-            crate::cli::out_text(&text);
+            crate::term::out(&text);
             0
         }
         Err(e) => {
-            crate::cli::err_line(&format!("error: {e}"));
+            crate::term::err_line(&format!("error: {e}"));
             2
         }
     }

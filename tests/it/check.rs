@@ -23,7 +23,7 @@ fn shipped_rules_check_cleanly() {
 #[test]
 fn every_diagnostic_code_has_an_explanation() {
     let mut missing = vec![];
-    for e in walkdir::WalkDir::new(super::root().join("src")).into_iter().flatten() {
+    for e in sources() {
         if e.path().extension().is_none_or(|x| x != "rs") {
             continue;
         }
@@ -41,7 +41,7 @@ fn every_diagnostic_code_has_an_explanation() {
             }
         }
     }
-    assert!(missing.is_empty(), "codes without an explanation in src/tools/explain.rs: {missing:?}");
+    assert!(missing.is_empty(), "codes without an explanation in crates/fettle-core/src/codes.rs: {missing:?}");
 }
 
 /// The other way round: the explanations are a catalogue of the codes fettle emits. Each explained
@@ -50,11 +50,11 @@ fn every_diagnostic_code_has_an_explanation() {
 #[test]
 fn every_explained_code_is_one_fettle_emits() {
     let mut source = String::new();
-    for e in walkdir::WalkDir::new(super::root().join("src")).into_iter().flatten() {
+    for e in sources() {
         if e.path().extension().is_some_and(|x| x == "rs") {
             let text = std::fs::read_to_string(e.path()).unwrap();
             // The catalogue's own entries do not count as emitting their codes.
-            let text = match (text.find("pub const DIAGNOSTICS"), e.path().ends_with("tools/explain.rs")) {
+            let text = match (text.find("pub const DIAGNOSTICS"), e.path().ends_with("fettle-core/src/codes.rs")) {
                 (Some(start), true) => {
                     let end = start + text[start..].find("\n];").expect("the catalogue ends");
                     format!("{}{}", &text[..start], &text[end..])
@@ -70,7 +70,12 @@ fn every_explained_code_is_one_fettle_emits() {
     let twice: Vec<&&str> = codes.iter().filter(|c| !seen.insert(**c)).collect();
     assert!(twice.is_empty(), "explained twice: {twice:?}");
     let stale: Vec<&&str> = codes.iter().filter(|c| !source.contains(&format!("\"{c}\""))).collect();
-    assert!(stale.is_empty(), "explained in src/tools/explain.rs but emitted nowhere in src/: {stale:?}");
+    assert!(stale.is_empty(), "explained in crates/fettle-core/src/codes.rs but emitted nowhere in src/ or crates/: {stale:?}");
+}
+
+/// Every file under `src/` and `crates/` (the fettle package and the crates below it).
+fn sources() -> impl Iterator<Item = walkdir::DirEntry> {
+    ["src", "crates"].into_iter().flat_map(|d| walkdir::WalkDir::new(super::root().join(d)).into_iter().flatten())
 }
 
 #[test]

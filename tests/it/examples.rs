@@ -47,7 +47,7 @@ fn a_wrong_example_is_reported() {
     let dir = std::env::temp_dir().join(format!("fettle-wrong-example-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("t.fettle"), text).unwrap();
-    let lib = Library::from_path(&dir).unwrap();
+    let lib = fettle::rules::read(&dir).unwrap();
     let c = lib.compile("t", "2024-25");
     let outcomes = fettle::examples::run_all(c.program.as_ref().unwrap(), None).unwrap();
     assert_eq!(outcomes.len(), 2);

@@ -37,7 +37,7 @@ pub fn run_rule(prog: &Program, rule: &RuleDef) -> Result<Vec<Outcome>, eval::Fa
         .enumerate()
         .map(|(i, ex)| {
             let recs = example_records(rule, ex);
-            let mut data = crate::input::records::read(&prog.schema, &recs, "example");
+            let mut data = crate::table::records::read(&prog.schema, &recs, "example");
             data.attached = rule.needs.clone();
             let prepared = eval::prepare(prog, data)?;
             let code = rule.code.clone();

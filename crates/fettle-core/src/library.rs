@@ -1,4 +1,5 @@
-//! Rule sets: the shipped ones compiled into the binary, or a folder given with `--rules`.
+//! Rule sets: the shipped ones compiled into the binary, or rule files given (a folder given with
+//! `--rules` is read by fettle-io's `rules::read`).
 //!
 //! Layout: `<dir>/<return>/<year>/*.fettle`. A year whose files say `extends Y` starts from year Y's
 //! declarations. Compiling a set parses its files (and its base years'), merges them and checks the
@@ -9,9 +10,8 @@ use crate::diag::{Diag, Level};
 use crate::span::{Sources, Span};
 use crate::syntax;
 use std::collections::BTreeMap;
-use std::path::Path;
 
-static SHIPPED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/rules");
+static SHIPPED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../rules");
 
 /// Rule files by return and year.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +35,11 @@ impl Compiled {
     pub fn has_errors(&self) -> bool {
         self.diags.iter().any(|d| d.level == Level::Error)
     }
+
+    /// Every diagnostic rendered as plain text for a terminal or a page.
+    pub fn diagnostics(&self) -> String {
+        crate::diag::render(&self.diags, &self.sources, true, 100)
+    }
 }
 
 impl Library {
@@ -56,31 +61,20 @@ impl Library {
         lib
     }
 
-    /// Rule sets in a folder: `DIR/<return>/<year>/*.fettle`, or a single set when `DIR` (or a file)
-    /// holds `.fettle` files directly.
-    pub fn from_path(dir: &Path) -> std::io::Result<Library> {
+    /// Rule sets from rule files given as `(name, text)` pairs: each file's header (`return R YEAR`)
+    /// names its set; a file without one goes to the set `("?", "?")`. Reading a folder of them is
+    /// fettle-io's (`rules::read`).
+    pub fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Library {
         let mut lib = Library::default();
-        let mut files: Vec<std::path::PathBuf> = vec![];
-        if dir.is_file() {
-            files.push(dir.to_path_buf());
-        } else {
-            for e in walkdir::WalkDir::new(dir).follow_links(false).max_depth(6).sort_by_file_name() {
-                let e = e.map_err(std::io::Error::other)?;
-                if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "fettle") {
-                    files.push(e.path().to_path_buf());
-                }
-            }
-        }
-        for f in files {
-            let text = std::fs::read_to_string(&f)?;
+        for (name, text) in files {
             // The header names the return and year.
             let (ret, year) = header_of(&text).unwrap_or_else(|| ("?".into(), "?".into()));
-            lib.sets.entry((ret, year)).or_default().push((f.display().to_string(), text));
+            lib.sets.entry((ret, year)).or_default().push((name, text));
         }
         for v in lib.sets.values_mut() {
             v.sort();
         }
-        Ok(lib)
+        lib
     }
 
     /// Returns and their years.
@@ -199,7 +193,7 @@ impl Library {
     }
 }
 
-fn name_of(p: &Path) -> Option<String> {
+fn name_of(p: &std::path::Path) -> Option<String> {
     p.file_name()?.to_str().map(str::to_string)
 }
 

@@ -48,7 +48,7 @@ impl Rulebook {
         let c = self.get(ret, year);
         match &c.program {
             Some(p) => Ok(p.clone()),
-            None => Err(format!("the {ret} {year} rules have errors:\n{}", crate::diag::render(&c.diags, &c.sources, true, 100))),
+            None => Err(format!("the {ret} {year} rules have errors:\n{}", c.diagnostics())),
         }
     }
 

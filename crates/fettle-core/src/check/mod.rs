@@ -107,7 +107,8 @@ pub(crate) fn field_type_to_type(t: &FieldType) -> Type {
     }
 }
 
-pub(crate) fn type_to_field_type(t: &Type) -> FieldType {
+/// The field type of a checked type (the language server describes types as fields' types).
+pub fn type_to_field_type(t: &Type) -> FieldType {
     match t {
         Type::Int => FieldType::Int,
         Type::Dec => FieldType::Decimal,

@@ -20,7 +20,7 @@ fn program_and_data() -> (Program, Dataset) {
     let rule = &prog.rules[0];
     let ex = rule.examples.iter().find(|e| e.fail).unwrap();
     let recs = crate::examples::example_records(rule, ex);
-    let data = crate::input::records::read(&prog.schema, &recs, "example");
+    let data = crate::table::records::read(&prog.schema, &recs, "example");
     (prog, data)
 }
 
@@ -101,7 +101,7 @@ fn join_program_and_data() -> (Program, Dataset) {
     let prog = (*lib.compile("t", "2024-25").program.expect("the rules compile")).clone();
     let rule = &prog.rules[0];
     let ex = rule.examples.iter().find(|e| e.fail).unwrap();
-    let data = crate::input::records::read(&prog.schema, &crate::examples::example_records(rule, ex), "example");
+    let data = crate::table::records::read(&prog.schema, &crate::examples::example_records(rule, ex), "example");
     (prog, data)
 }
 

@@ -116,7 +116,7 @@ pub fn run_limited(
     keep: &(dyn Fn(&RuleDef) -> bool + Sync),
     limit: usize,
 ) -> Checked<Vec<Finding>> {
-    run_with(prog, p, keep, limit, &crate::input::Quiet)
+    run_with(prog, p, keep, limit, &crate::progress::Quiet)
 }
 
 /// [`run_limited`], telling `progress` of every rule that has run or was skipped.
@@ -125,7 +125,7 @@ pub fn run_with(
     p: &Prepared,
     keep: &(dyn Fn(&RuleDef) -> bool + Sync),
     limit: usize,
-    progress: &dyn crate::input::Progress,
+    progress: &dyn crate::progress::Progress,
 ) -> Checked<Vec<Finding>> {
     let cx = Ctx { prog, data: &p.data, index: &p.index, globals: &p.globals, opts: p.opts };
     let unread = fold::Unread::of(&p.data);

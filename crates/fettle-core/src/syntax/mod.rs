@@ -13,7 +13,7 @@ use crate::span::{FileId, Span};
 use pest::Parser as _;
 
 #[derive(pest_derive::Parser)]
-#[grammar = "../grammar/fettle.pest"]
+#[grammar = "../../../grammar/fettle.pest"]
 pub(crate) struct FettleParser;
 
 /// Parses one rule file. On a syntax error the file is split at top-level declarations and each is

@@ -385,7 +385,7 @@ impl<'s> Builder<'s> {
 }
 
 /// [`shown`], with spaces that do not show named (`<NBSP>`, `<BOM>`, `<TAB>`).
-pub(super) fn shown_spaces(text: &str) -> String {
+pub fn shown_spaces(text: &str) -> String {
     shown(&text.replace('\u{a0}', "<NBSP>").replace('\u{feff}', "<BOM>").replace('\t', "<TAB>"))
 }
 

@@ -1,8 +1,14 @@
 //! The in-memory data model: tables of typed columns, each row linked to its parent row, and each
 //! value's origin (sheet and cell, CSV line, XML element and line).
 //!
-//! Built by `input`, read by `eval` and `report`. Tables are indexed by the schema's `TableId`;
-//! columns by `FieldId` (derived fields get their columns from `eval`).
+//! Built by the readers (fettle-io's `input`, and [`records`] for rules' example rows) through
+//! [`builder::Builder`], which types every cell with [`coerce`]; read by `eval` and `report`. Tables
+//! are indexed by the schema's `TableId`; columns by `FieldId` (derived fields get their columns
+//! from `eval`).
+
+pub mod builder;
+pub mod coerce;
+pub mod records;
 
 use crate::schema::{FieldId, Schema, TableId};
 use std::sync::Arc;

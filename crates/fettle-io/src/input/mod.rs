@@ -4,14 +4,16 @@
 //! Readers never modify their input and never panic: a file that cannot be read is an
 //! [`InputError`] (exit code 2); a value that does not fit its type is an issue in the dataset.
 
-pub mod builder;
-pub mod coerce;
 pub mod conform;
 pub mod limits;
-pub mod records;
 pub mod scan;
 pub mod sheet;
 pub mod xml;
+
+// The row builder, cell typing and example rows are the core's (rules' examples are read without
+// IO); every reader here builds with them.
+pub use fettle_core::progress::{Progress, Quiet};
+pub use fettle_core::table::{builder, coerce, records};
 
 use std::path::{Path, PathBuf};
 
@@ -208,33 +210,6 @@ fn check_limit(size: u64, expanded: Option<u64>, display: &str) -> Result<(), In
     Ok(())
 }
 
-/// What a long run tells a progress display: a callback the caller passes in (never a global).
-/// Both methods do nothing unless implemented.
-pub trait Progress: Sync {
-    /// `n` more bytes of an input file were read: an XML document as it is parsed (a megabyte at a
-    /// time), a workbook or a CSV file once it is read.
-    fn read(&self, n: u64) {
-        let _ = n;
-    }
-    /// One more rule of a submission has run (or was skipped, its tables absent).
-    fn rule(&self) {}
-    /// Whether the caller wants each rule's time ([`Progress::rule_took`]); asked once a run, so
-    /// that a run nobody times reads no clock (wasm32-unknown-unknown has none: `Instant::now`
-    /// panics there).
-    fn times_rules(&self) -> bool {
-        false
-    }
-    /// Rule `code` took `took` to run (only when [`Progress::times_rules`]).
-    fn rule_took(&self, code: &str, took: std::time::Duration) {
-        let _ = (code, took);
-    }
-}
-
-/// No progress display.
-pub struct Quiet;
-
-impl Progress for Quiet {}
-
 /// Reads a submission (one XML or xlsx file, or a set of CSV files) into tables of `schema`.
 pub fn read(
     schema: &crate::schema::Schema,
@@ -353,7 +328,8 @@ mod tests {
     use super::*;
 
     fn root() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        // The repository, where samples/ is (two folders above this crate).
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
     }
 
     fn held(files: &[PathBuf]) -> Vec<(String, Vec<u8>)> {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::schema::{FieldSchema, FieldType, TableSchema};
-use crate::span::Span;
+use fettle_core::span::Span;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1480,7 +1480,7 @@ mod tests {
     #[test]
     fn bytes_annotated_as_the_file() {
         #![allow(clippy::unwrap_used)]
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/fgc/fgc-2024-25.xlsx");
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/fgc/fgc-2024-25.xlsx");
         let f = finding("X1", "B3");
         let from_file = annotate(&src, &[&f]).unwrap();
         let from_bytes = annotate_bytes(&std::fs::read(&src).unwrap(), "fgc.xlsx", &[&f]).unwrap();
@@ -1493,7 +1493,8 @@ mod tests {
     #[test]
     fn untouched_parts_are_copied_as_they_are() {
         #![allow(clippy::unwrap_used)]
-        let src = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/fgc/fgc-2024-25.xlsx")).unwrap();
+        let src =
+            std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/fgc/fgc-2024-25.xlsx")).unwrap();
         let out = annotate_bytes(&src, "fgc.xlsx", &[&finding("X1", "B3")]).unwrap();
         let (mut a, mut b) = (ZipArchive::new(Cursor::new(&src[..])).unwrap(), ZipArchive::new(Cursor::new(&out[..])).unwrap());
         for name in ["xl/sharedStrings.xml", "xl/theme/theme1.xml", "xl/worksheets/sheet1.xml", "docProps/app.xml"] {

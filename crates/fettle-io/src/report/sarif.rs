@@ -67,7 +67,7 @@ fn location(file: &str, loc: Option<&Location>, message: Option<String>) -> Valu
 /// A rule entry for a code no rule file has (an input check such as `input::missing-table`): its
 /// explanation from `fettle explain`, else its code.
 fn input_rule(code: &str, severity: Severity) -> Value {
-    let text = crate::tools::explain::DIAGNOSTICS.iter().find(|(c, _)| *c == code).map_or(code, |(_, t)| t);
+    let text = crate::codes::DIAGNOSTICS.iter().find(|(c, _)| *c == code).map_or(code, |(_, t)| t);
     let short = text.split_inclusive(". ").next().unwrap_or(text).trim_end();
     json!({
         "id": code,
