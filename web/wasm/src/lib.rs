@@ -30,8 +30,8 @@
 
 pub mod session;
 
-use fettle::library::Library;
-use fettle::submission::Rulebook;
+use fettle_core::library::Library;
+use fettle_io::submission::Rulebook;
 use session::{Request, Session, Step};
 use std::cell::RefCell;
 

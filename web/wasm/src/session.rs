@@ -2,16 +2,16 @@
 //! `(name, bytes)` pairs, step by step for a page (add files, detect, validate, make reports).
 //!
 //! The steps are `fettle validate`'s: files are grouped into submissions (an xml or xlsx file each;
-//! the CSV files of one folder together), and [`fettle::submission`] picks each one's return and
+//! the CSV files of one folder together), and [`fettle_io::submission`] picks each one's return and
 //! year, reads it and gives it the tables of the other returns it `uses`, as it does for the command
 //! line; reports come from the same [`Run`] the command line builds. No IO, no clock, no threads.
 
-use fettle::check::program::{Program, RuleDef};
-use fettle::eval::{self, Finding};
-use fettle::input::Format;
-use fettle::library::Compiled;
-use fettle::report::{self, RuleKey, Run, Summary};
-use fettle::submission::{self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
+use fettle_core::check::program::{Program, RuleDef};
+use fettle_core::eval::{self, Finding};
+use fettle_core::library::Compiled;
+use fettle_io::input::Format;
+use fettle_io::report::{self, RuleKey, Run, Summary};
+use fettle_io::submission::{self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -339,7 +339,7 @@ impl Session {
             let Some(sub) = self.subs.get(i) else { continue };
             let c = self.book.get(&l.ret, &l.year);
             let Some(prog) = c.program.clone() else {
-                errors.push(format!("the {} {} rules have errors:\n{}", l.ret, l.year, fettle::cli::diagnostics(&c)));
+                errors.push(format!("the {} {} rules have errors:\n{}", l.ret, l.year, c.diagnostics()));
                 continue;
             };
             rules.extend(rule_infos(&c));
@@ -475,7 +475,7 @@ pub fn rule_text(snippet: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
-    use fettle::library::Library;
+    use fettle_core::library::Library;
 
     fn sample(rel: &str) -> File {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
@@ -564,7 +564,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].ret.as_deref(), Some("fgc"));
         let out = s.validate(&Request::default(), &quiet).unwrap();
-        assert!(out.findings.iter().any(|f| matches!(f.location, Some(fettle::eval::Location::Line { .. }))));
+        assert!(out.findings.iter().any(|f| matches!(f.location, Some(fettle_core::eval::Location::Line { .. }))));
     }
 
     #[test]
