@@ -2,10 +2,6 @@
 //! rules, an unreadable file, or a usage error.
 
 mod previous;
-#[cfg(not(target_arch = "wasm32"))]
-mod progress;
-#[cfg(target_arch = "wasm32")]
-#[path = "progress_wasm.rs"]
 mod progress;
 mod timing;
 mod validate;
