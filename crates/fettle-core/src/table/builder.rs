@@ -200,17 +200,19 @@ impl<'s> Builder<'s> {
         });
     }
 
-    /// Sets a cell to a value typed by the reader (XML, by the layout).
+    /// Sets a cell to a value typed by the reader (XML, by the layout). Text should come from
+    /// [`Builder::strings`], so that equal values share one copy; it is not looked up again here.
     pub fn set_value(&mut self, t: TableId, row: u32, f: FieldId, value: Scalar, line: u32) {
         let list = matches!(self.schema.field(t, f).ty, FieldType::List(_));
         if list && value.is_null() {
             return;
         }
-        let value = match value {
-            Scalar::Text(s) => Scalar::Text(self.strings.get(&s)),
-            v => v,
-        };
         self.put(t, row, f, value, line, list);
+    }
+
+    /// The shared copies of the text values read so far.
+    pub fn strings(&mut self) -> &mut Interner {
+        &mut self.strings
     }
 
     /// Marks a cell's value as refused (XML, by the layout): missing for the rules, its raw text

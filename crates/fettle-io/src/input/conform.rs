@@ -8,12 +8,12 @@
 //! xs:date, xs:dateTime or xs:gYear is accepted, as the XSD standard's `whiteSpace collapse` says
 //! (libxml2 refuses it).
 
+use super::coerce::Interner;
 use crate::layout::{Elem, Layout, ValueRule};
 use crate::schema::Booleans;
 use crate::syntax::ast::TextKind;
 use crate::table::Scalar;
 use chrono::{Datelike, NaiveDate};
-use std::sync::Arc;
 
 /// The tail of every schema message.
 pub const REJECTS: &str = "the DfE portal rejects a file with this";
@@ -38,8 +38,8 @@ struct Frame {
     elem: Option<usize>,
     /// Position in its own children's sequence: the furthest child seen.
     pos: usize,
-    /// Occurrences of each child so far.
-    seen: Vec<u32>,
+    /// Where its children's occurrences so far start in [`Validator::seen`] (one count per child).
+    seen_at: usize,
     /// Mandatory children skipped over: (child, line and depth of the element that skipped it, that
     /// element's child index).
     skips: Vec<(usize, u32, usize, usize)>,
@@ -63,7 +63,15 @@ pub enum Typed {
 /// Validates one document (or a part of one) against a layout.
 pub struct Validator<'l> {
     layout: &'l Layout,
+    bools: &'l Booleans,
+    /// For each element of the layout, whether its values are yes/no spellings (read as booleans).
+    yes_no: Vec<bool>,
+    /// The interned name of each element of the layout (the reader's ids, compared instead of names).
+    ids: &'l [u32],
     frames: Vec<Frame>,
+    /// The open elements' children's occurrence counts, one run per frame (see `Frame::seen_at`),
+    /// kept in one vector so that opening an element allocates nothing.
+    seen: Vec<u32>,
     text: String,
     /// Violations so far, in document order.
     pub found: Vec<Violation>,
@@ -75,21 +83,23 @@ fn name_of(layout: &Layout, i: usize) -> &str {
 
 impl<'l> Validator<'l> {
     /// A validator at the start of a document.
-    pub fn new(layout: &'l Layout) -> Self {
-        Validator { layout, frames: vec![], text: String::new(), found: vec![] }
+    /// `ids` are the ids the reader gives element names, one per element of the layout, in order.
+    pub fn new(layout: &'l Layout, bools: &'l Booleans, ids: &'l [u32]) -> Self {
+        let yes_no = layout.elements.iter().map(|e| is_yes_no(&e.value, bools)).collect();
+        Validator { layout, bools, yes_no, ids, frames: vec![], seen: vec![], text: String::new(), found: vec![] }
     }
 
     /// A validator for a part of a document that starts inside the elements `path` (names from the
     /// root), each of which has already had its child on the path once.
-    pub fn resume(layout: &'l Layout, path: &[&str]) -> Self {
-        let mut v = Validator::new(layout);
+    pub fn resume(layout: &'l Layout, bools: &'l Booleans, ids: &'l [u32], path: &[&str]) -> Self {
+        let mut v = Validator::new(layout, bools, ids);
         for name in path {
             let elem = match v.frames.last_mut() {
                 None => layout.root().filter(|r| r.name == *name).map(|_| 0),
                 Some(f) => match f.elem.and_then(|p| v_child_index(layout, p, name).map(|k| (p, k))) {
                     Some((p, k)) => {
                         f.pos = k;
-                        if let Some(c) = f.seen.get_mut(k) {
+                        if let Some(c) = v.seen.get_mut(f.seen_at + k) {
                             *c = 1;
                         }
                         layout.get(p).and_then(|e| e.children.as_ref()).and_then(|c| c.get(k)).copied()
@@ -122,11 +132,13 @@ impl<'l> Validator<'l> {
 
     fn push(&mut self, elem: Option<usize>, line: u32) {
         let n = elem.map_or(0, |e| self.children(e).len());
-        self.frames.push(Frame { elem, pos: 0, seen: vec![0; n], skips: vec![], line, text_told: false });
+        let seen_at = self.seen.len();
+        self.seen.resize(seen_at + n, 0);
+        self.frames.push(Frame { elem, pos: 0, seen_at, skips: vec![], line, text_told: false });
     }
 
-    /// An element starts.
-    pub fn open(&mut self, name: &str, line: u32) {
+    /// An element starts; `id` is its name's id (see [`Validator::new`]).
+    pub fn open(&mut self, name: &str, id: u32, line: u32) {
         let depth = self.frames.len() + 1;
         let Some(parent) = self.frames.last() else {
             let root = self.layout.root().filter(|r| r.name == name).map(|_| 0);
@@ -137,8 +149,9 @@ impl<'l> Validator<'l> {
             self.push(None, line);
             return;
         };
-        let pname = name_of(self.layout, p).to_string();
-        if self.layout.get(p).is_some_and(|e| e.children.is_none()) {
+        let layout = self.layout;
+        let pname = name_of(layout, p);
+        if layout.get(p).is_some_and(|e| e.children.is_none()) {
             self.report(
                 "schema::unknown-element",
                 format!("`<{pname}>` holds a value, not elements, but has `<{name}>` inside it; {REJECTS}"),
@@ -150,7 +163,7 @@ impl<'l> Validator<'l> {
             return;
         }
         let children = self.children(p);
-        let Some(k) = children.iter().position(|c| name_of(self.layout, *c) == name) else {
+        let Some(k) = children.iter().position(|c| self.ids.get(*c) == Some(&id)) else {
             let names: Vec<&str> = children.iter().map(|c| name_of(self.layout, *c)).collect();
             let hint = suggest(name, &names).map(|s| format!(" (did you mean `<{s}>`?)")).unwrap_or_default();
             self.report(
@@ -166,7 +179,7 @@ impl<'l> Validator<'l> {
         let elem = children.get(k).copied();
         let max = elem.and_then(|c| self.layout.get(c)).and_then(|e| e.max);
         let pos = parent.pos;
-        let had = parent.seen.get(k).copied().unwrap_or(0);
+        let had = self.seen.get(parent.seen_at + k).copied().unwrap_or(0);
         let mut found: Vec<(&'static str, String, u32, usize, String)> = vec![];
         if max.is_some_and(|m| had >= m) {
             let times = match max {
@@ -213,7 +226,7 @@ impl<'l> Validator<'l> {
             let mut skips = vec![];
             for (j, c) in children.iter().enumerate().take(k).skip(pos) {
                 let min = self.layout.get(*c).map_or(0, |e| e.min);
-                if parent.seen.get(j).copied().unwrap_or(0) < min {
+                if self.seen.get(parent.seen_at + j).copied().unwrap_or(0) < min {
                     skips.push((j, line, k, depth));
                 }
             }
@@ -225,7 +238,7 @@ impl<'l> Validator<'l> {
             if k > f.pos {
                 f.pos = k;
             }
-            if let Some(c) = f.seen.get_mut(k) {
+            if let Some(c) = self.seen.get_mut(f.seen_at + k) {
                 *c += 1;
             }
         }
@@ -245,10 +258,17 @@ impl<'l> Validator<'l> {
 
     /// Raw text inside the innermost element: reported when that element holds elements and the
     /// text is not whitespace.
+    #[inline]
     pub fn raw_text(&mut self, raw: &str, line: u32) {
+        // Indentation between elements, the usual case, is a byte test per byte.
         if raw.bytes().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
             return;
         }
+        self.stray_text(line);
+    }
+
+    #[cold]
+    fn stray_text(&mut self, line: u32) {
         let depth = self.frames.len();
         let Some(f) = self.frames.last_mut() else { return };
         let Some(e) = f.elem.and_then(|i| self.layout.get(i)) else { return };
@@ -267,10 +287,14 @@ impl<'l> Validator<'l> {
     }
 
     /// The innermost element ends. For an element that holds a value, its text typed (or refused).
-    pub fn close(&mut self, bools: &Booleans) -> Option<Typed> {
+    /// Text values are shared through `strings`.
+    pub fn close(&mut self, strings: &mut Interner) -> Option<Typed> {
         let depth = self.frames.len();
         let f = self.frames.pop()?;
-        let e = f.elem.and_then(|i| self.layout.get(i))?;
+        let Some(e) = f.elem.and_then(|i| self.layout.get(i)) else {
+            self.seen.truncate(f.seen_at);
+            return None;
+        };
         match &e.children {
             Some(children) => {
                 for &(j, at, jumped, jdepth) in &f.skips {
@@ -286,7 +310,7 @@ impl<'l> Validator<'l> {
                 }
                 for (j, c) in children.iter().enumerate().skip(f.pos) {
                     let min = self.layout.get(*c).map_or(0, |x| x.min);
-                    if f.seen.get(j).copied().unwrap_or(0) < min && !f.skips.iter().any(|s| s.0 == j) {
+                    if self.seen.get(f.seen_at + j).copied().unwrap_or(0) < min && !f.skips.iter().any(|s| s.0 == j) {
                         let m = name_of(self.layout, *c);
                         self.report(
                             "schema::missing-element",
@@ -297,18 +321,20 @@ impl<'l> Validator<'l> {
                         );
                     }
                 }
+                self.seen.truncate(f.seen_at);
                 None
             }
             None => {
-                let text = std::mem::take(&mut self.text);
-                let typed = match typed(&e.value, &text, bools) {
+                let yes_no = f.elem.and_then(|i| self.yes_no.get(i)).copied().unwrap_or(false);
+                let typed = match typed(&e.value, &self.text, self.bools, yes_no, strings) {
                     Ok(v) => Typed::Value(v),
                     Err((code, why, keep)) => {
-                        let shown = shown(&text);
+                        let shown = shown(&self.text);
                         self.report(code, format!("`<{}>` `{shown}` {why}; {REJECTS}", e.name), f.line, depth, &e.name);
                         Typed::Refused { keep }
                     }
                 };
+                self.text.clear();
                 Some(typed)
             }
         }
@@ -346,9 +372,15 @@ fn collapse(t: &str) -> &str {
 
 type Refusal = (&'static str, String, Option<Scalar>);
 
-/// Types an element's text by its facets.
-pub fn typed(rule: &ValueRule, text: &str, bools: &Booleans) -> Result<Scalar, Refusal> {
-    let keep = |t: &str| if t.is_empty() { None } else { Some(Scalar::Text(Arc::from(t))) };
+/// Whether an element's values are all yes/no spellings: its valid values are read as booleans.
+fn is_yes_no(rule: &ValueRule, bools: &Booleans) -> bool {
+    rule.kind == TextKind::Text && rule.enums.as_ref().is_some_and(|(values, _)| values.iter().all(|v| bools.parse(v).is_some()))
+}
+
+/// Types an element's text by its facets; `yes_no` is [`is_yes_no`] of the rule.
+/// Text is shared through `strings` (the reader's), so a code read a thousand times is held once.
+pub fn typed(rule: &ValueRule, text: &str, bools: &Booleans, yes_no: bool, strings: &mut Interner) -> Result<Scalar, Refusal> {
+    let mut keep = |t: &str| if t.is_empty() { None } else { Some(Scalar::Text(strings.get(t))) };
     let value = match rule.kind {
         TextKind::Text => keep(text).unwrap_or(Scalar::Null),
         TextKind::Date => match xs_date(collapse(text)) {
@@ -405,10 +437,7 @@ pub fn typed(rule: &ValueRule, text: &str, bools: &Booleans) -> Result<Scalar, R
         };
         return Err(("schema::invalid-code", format!("is not {from}{spaces}"), keep));
     }
-    if let Some((values, _)) = &rule.enums
-        && matches!(value, Scalar::Text(_))
-        && values.iter().all(|v| bools.parse(v).is_some())
-    {
+    if yes_no && matches!(value, Scalar::Text(_)) {
         // A yes/no element: its spelling is one the schema lists.
         if let Some(b) = bools.parse(text) {
             return Ok(Scalar::Bool(b));

@@ -74,48 +74,102 @@ pub fn xml<R: Read>(r: R, display: &str) -> Result<(), InputError> {
     let malformed = |reason: String| InputError::Malformed { path: display.into(), format: "XML", reason };
     let field = Limit::FieldMb.bytes();
     let max_elements = Limit::XmlElements.get();
-    let (mut run, mut elements, mut after_lt, mut first) = (0u64, 0u64, false, true);
+    let mut state = XmlScan::default();
+    let mut first = true;
     chunks(r, display, |chunk, at| {
         if first {
             first = false;
             if utf16(chunk) {
                 // Not checked; the reader decodes it whole.
-                run = u64::MAX;
+                state.skip = true;
             }
         }
-        if run == u64::MAX {
+        if state.skip {
             return Ok(());
         }
         if let Some(i) = memchr::memchr(0, chunk) {
             return Err(malformed(nul(at + i as u64, "XML")));
         }
-        if after_lt && !matches!(chunk.first(), Some(b'/' | b'!' | b'?')) {
-            elements += 1;
-        }
-        let mut last = 0usize;
-        for i in memchr::memchr2_iter(b'<', b'>', chunk) {
-            run += (i - last) as u64;
-            if run > field {
-                let what = format!("has a value of more than {} MB before byte {}", Limit::FieldMb.get(), at + i as u64);
-                return Err(limits::over(Limit::FieldMb, display, what));
-            }
-            run = 0;
-            last = i + 1;
-            if chunk.get(i) == Some(&b'<') && !matches!(chunk.get(i + 1), None | Some(b'/' | b'!' | b'?')) {
-                elements += 1;
-            }
-        }
-        if elements > max_elements {
-            return Err(limits::over(Limit::XmlElements, display, format!("has more than {max_elements} elements")));
-        }
-        after_lt = chunk.last() == Some(&b'<');
-        run += (chunk.len() - last) as u64;
-        if run > field {
-            let what = format!("has a value of more than {} MB before byte {}", Limit::FieldMb.get(), at + chunk.len() as u64);
+        // A run inside one chunk is shorter than the limit when a chunk is: only runs across chunks
+        // need each bracket's position.
+        let over = if field >= CHUNK as u64 { state.chunk(chunk, field) } else { state.chunk_by_bracket(chunk, field) };
+        if let Some(i) = over {
+            let what = format!("has a value of more than {} MB before byte {}", Limit::FieldMb.get(), at + i as u64);
             return Err(limits::over(Limit::FieldMb, display, what));
+        }
+        if state.elements > max_elements {
+            return Err(limits::over(Limit::XmlElements, display, format!("has more than {max_elements} elements")));
         }
         Ok(())
     })
+}
+
+/// What the XML scan carries from one chunk to the next.
+#[derive(Default, Debug, PartialEq)]
+struct XmlScan {
+    /// Bytes since the last `<` or `>`.
+    run: u64,
+    /// Start tags so far (a `<` not followed by `/`, `!` or `?`).
+    elements: u64,
+    /// Whether the last chunk ended with `<` (its tag is counted by the next chunk).
+    after_lt: bool,
+    /// The document is not checked (UTF-16).
+    skip: bool,
+}
+
+impl XmlScan {
+    /// Scans a chunk; the offset in it where a run went over `field` bytes, if one did. Any `field`.
+    fn chunk_by_bracket(&mut self, chunk: &[u8], field: u64) -> Option<usize> {
+        self.open_carried(chunk);
+        let mut last = 0usize;
+        for i in memchr::memchr2_iter(b'<', b'>', chunk) {
+            self.run += (i - last) as u64;
+            if self.run > field {
+                return Some(i);
+            }
+            self.run = 0;
+            last = i + 1;
+        }
+        self.elements += starts_inside(chunk);
+        self.after_lt = chunk.last() == Some(&b'<');
+        self.run += (chunk.len() - last) as u64;
+        (self.run > field).then_some(chunk.len())
+    }
+
+    /// [`XmlScan::chunk_by_bracket`] when `field` is at least the chunk's length, so that only the
+    /// first and last bracket matter; the same result.
+    fn chunk(&mut self, chunk: &[u8], field: u64) -> Option<usize> {
+        self.open_carried(chunk);
+        let Some(first) = memchr::memchr2(b'<', b'>', chunk) else {
+            self.run += chunk.len() as u64;
+            self.after_lt = false;
+            return (self.run > field).then_some(chunk.len());
+        };
+        if self.run + first as u64 > field {
+            return Some(first);
+        }
+        let last = memchr::memrchr2(b'<', b'>', chunk).unwrap_or(first);
+        self.elements += starts_inside(chunk);
+        self.after_lt = chunk.last() == Some(&b'<');
+        self.run = (chunk.len() - last - 1) as u64;
+        None
+    }
+
+    /// Counts the tag a `<` at the end of the last chunk started, now that its next byte is here.
+    fn open_carried(&mut self, chunk: &[u8]) {
+        if self.after_lt && !matches!(chunk.first(), Some(b'/' | b'!' | b'?')) {
+            self.elements += 1;
+        }
+    }
+}
+
+/// Start tags that begin in `chunk` and whose next byte is in it too: each `<` followed by a byte
+/// that is not `/`, `!` or `?` (counted by memchr's vectorised searches, not byte by byte).
+fn starts_inside(chunk: &[u8]) -> u64 {
+    let Some(head) = chunk.get(..chunk.len().saturating_sub(1)) else { return 0 };
+    let pairs = |p: &[u8]| memchr::memmem::find_iter(chunk, p).count();
+    let lt = memchr::memchr_iter(b'<', head).count();
+    (lt - pairs(b"</") - pairs(b"<!") - pairs(b"<?")) as u64
 }
 
 /// Checks a CSV file in chunks before it is read: no NUL byte, at most `sheet-rows` records,
@@ -632,6 +686,32 @@ fn part<R: std::io::BufRead>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The XML scan's fast path (the limit on a value at least a chunk long) gives what the scan by
+    /// every bracket gives: elements, carried run, the offset of a value over the limit.
+    #[test]
+    fn xml_scan_fast_path_agrees() {
+        let mut seed: u64 = 7;
+        let mut byte = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            b"<<>>//!?a b"[(seed >> 33) as usize % 11]
+        };
+        for case in 0..3000 {
+            let len = 1 + case % 40;
+            let chunks: Vec<Vec<u8>> = (0..1 + case % 5).map(|_| (0..len).map(|_| byte()).collect()).collect();
+            for field in [len as u64, len as u64 + 3, 2 * len as u64] {
+                let (mut a, mut b) = (XmlScan::default(), XmlScan::default());
+                for c in &chunks {
+                    let (x, y) = (a.chunk(c, field), b.chunk_by_bracket(c, field));
+                    assert_eq!(x, y, "{chunks:?} {field}");
+                    if x.is_some() {
+                        break;
+                    }
+                    assert_eq!(a, b, "{chunks:?} {field}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn cell_references_are_checked_not_wrapped() {

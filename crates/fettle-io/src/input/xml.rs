@@ -68,6 +68,8 @@ struct Plan {
     tables_by_last: Vec<Vec<TableId>>,
     /// Fields whose path ends in an element, by the element's id, in table and field order.
     fields_by_last: Vec<Vec<(TableId, FieldId)>>,
+    /// The id of each element of the schema's layout, in the layout's order.
+    layout_ids: Vec<u32>,
 }
 
 impl Plan {
@@ -90,11 +92,8 @@ impl Plan {
                     .collect()
             })
             .collect();
-        if let Some(layout) = &schema.layout {
-            for e in &layout.elements {
-                names.intern(&e.name);
-            }
-        }
+        let layout_ids =
+            schema.layout.as_ref().map(|l| l.elements.iter().map(|e| names.intern(&e.name)).collect()).unwrap_or_default();
         let root =
             schema.tables.iter().filter_map(|t| t.xml.as_ref()).next().and_then(|p| p.split('/').next()).map(str::to_string);
         let mut tables_by_last: Vec<Vec<TableId>> = vec![vec![]; names.names.len()];
@@ -111,7 +110,7 @@ impl Plan {
                 }
             }
         }
-        Plan { names, table_paths, field_paths, root, tables_by_last, fields_by_last }
+        Plan { names, table_paths, field_paths, root, tables_by_last, fields_by_last, layout_ids }
     }
 
     /// The element at which a large document can be cut into parts read side by side: the last
@@ -244,7 +243,7 @@ fn read_parts(
         .par_iter()
         .map(|&(s, e)| {
             let piece = std::str::from_utf8(body.get(s..e)?).ok()?;
-            Some((piece, piece.bytes().filter(|&c| c == b'\n').count() as u32))
+            Some((piece, memchr::memchr_iter(b'\n', piece.as_bytes()).count() as u32))
         })
         .collect();
     let pieces: Vec<(&str, u32)> = pieces.into_iter().collect::<Option<_>>()?;
@@ -315,21 +314,23 @@ fn read_part(
     let own_check = !start.is_empty();
     reader.config_mut().check_end_names = !own_check;
     reader.config_mut().allow_unmatched_ends = own_check;
-    let mut opened: Vec<u32> = vec![];
-    let mut qnames = Names::default();
+    // The names of the elements it opened, one after another in `opened_names`, each starting at
+    // its offset in `opened` (no allocation per element).
+    let mut opened: Vec<usize> = vec![];
+    let mut opened_names = String::new();
     let mut stack: Vec<u32> = start.to_vec();
     let mut open: Vec<Open> = vec![];
     let mut capture: Option<Capture> = None;
     // The text of the field being captured (one buffer, reused).
     let mut buf = String::new();
     let mut line: u32 = first_line;
-    let mut last_pos: usize = 0;
+    let mut lines = Lines::new(text, first_line);
     let mut seen_root = !start.is_empty();
     let mut v = schema.layout.as_ref().map(|l| {
         if start.is_empty() {
-            Validator::new(l)
+            Validator::new(l, &schema.booleans, &plan.layout_ids)
         } else {
-            Validator::resume(l, &start.iter().map(|i| names.name(*i)).collect::<Vec<_>>())
+            Validator::resume(l, &schema.booleans, &plan.layout_ids, &start.iter().map(|i| names.name(*i)).collect::<Vec<_>>())
         }
     });
     // Deeper documents are refused rather than walked.
@@ -351,9 +352,8 @@ fn read_part(
                 let local = e.local_name();
                 let name: &str = local.as_ref();
                 // Line of this tag's start.
-                let tag_start = text.get(..pos).and_then(|s| s.rfind('<')).unwrap_or(last_pos);
-                line += count_newlines(text, last_pos, tag_start);
-                last_pos = tag_start.max(last_pos);
+                let tag_start = text.as_bytes().get(..pos).and_then(|s| s.iter().rposition(|&c| c == b'<')).unwrap_or(0);
+                line = lines.at(text, tag_start);
                 if seen_root && stack.is_empty() {
                     return Err(format!(
                         "it has a second root element `<{name}>` after the first one closed; an XML file has one root"
@@ -367,16 +367,18 @@ fn read_part(
                         return Err(format!("its root element is `{name}`, expected `{root}`"));
                     }
                 }
-                stack.push(names.id(name));
+                let id = names.id(name);
+                stack.push(id);
                 if let Some(v) = v.as_mut() {
-                    v.open(name, line);
+                    v.open(name, id, line);
                     if !e.attributes_raw().trim().is_empty() {
                         attributes(v, e, name, line, stack.len());
                     }
                     report(&mut b, v, &stack, names, &open, capture.as_ref(), name);
                 }
                 if own_check && !is_empty {
-                    opened.push(qnames.intern(e.name().into_inner()));
+                    opened.push(opened_names.len());
+                    opened_names.push_str(e.name().into_inner());
                 }
                 let depth = stack.len();
                 if depth as u64 > max_depth {
@@ -386,21 +388,25 @@ fn read_part(
                 }
                 on_open(schema, plan, &mut b, &stack, &mut open, &mut capture, &mut buf, line);
                 if is_empty {
-                    let typed = close(&mut b, v.as_mut(), &schema.booleans, &stack, names, &open, capture.as_ref());
+                    let typed = close(&mut b, v.as_mut(), &stack, names, &open, capture.as_ref());
                     on_close(&mut b, &mut stack, &mut open, &mut capture, &buf, typed);
                 }
             }
             Event::End(ref e) => {
                 if own_check {
                     let closes = match opened.pop() {
-                        Some(q) => q == qnames.intern(e.name().into_inner()),
+                        Some(at) => {
+                            let same = opened_names.get(at..) == Some(e.name().into_inner());
+                            opened_names.truncate(at);
+                            same
+                        }
                         None => stack.last().is_some_and(|i| names.name(*i) == e.local_name().into_inner()),
                     };
                     if !closes {
                         return Err("an end tag does not match".into());
                     }
                 }
-                let typed = close(&mut b, v.as_mut(), &schema.booleans, &stack, names, &open, capture.as_ref());
+                let typed = close(&mut b, v.as_mut(), &stack, names, &open, capture.as_ref());
                 on_close(&mut b, &mut stack, &mut open, &mut capture, &buf, typed);
             }
             Event::Text(t) => {
@@ -478,11 +484,30 @@ fn line_col(text: &str, at: usize) -> (u32, usize) {
     (line, col)
 }
 
-fn count_newlines(text: &str, from: usize, to: usize) -> u32 {
-    if to <= from {
-        return 0;
+/// The line of a byte of a text, asked in document order: the count moves forward only, one
+/// vectorised search per line break.
+struct Lines {
+    /// The line of the bytes up to `next_break`.
+    line: u32,
+    /// The offset of the next line break (`usize::MAX`: none).
+    next_break: usize,
+}
+
+impl Lines {
+    fn new(text: &str, first_line: u32) -> Self {
+        Lines { line: first_line, next_break: memchr::memchr(b'\n', text.as_bytes()).unwrap_or(usize::MAX) }
     }
-    text.as_bytes().get(from..to).map_or(0, |s| s.iter().filter(|&&c| c == b'\n').count() as u32)
+
+    /// The line of byte `at`; earlier bytes than asked before give the line asked before.
+    fn at(&mut self, text: &str, at: usize) -> u32 {
+        while self.next_break < at {
+            self.line = self.line.saturating_add(1);
+            let from = self.next_break + 1;
+            self.next_break =
+                text.as_bytes().get(from..).and_then(|rest| memchr::memchr(b'\n', rest)).map_or(usize::MAX, |i| from + i);
+        }
+        self.line
+    }
 }
 
 /// The field whose element is open, its text being gathered.
@@ -597,14 +622,13 @@ fn on_close(
 fn close(
     b: &mut Builder,
     v: Option<&mut Validator>,
-    bools: &crate::schema::Booleans,
     stack: &[u32],
     names: &Names,
     open: &[Open],
     capture: Option<&Capture>,
 ) -> Option<Typed> {
     let v = v?;
-    let typed = v.close(bools);
+    let typed = v.close(b.strings());
     let last = stack.last().map_or("", |i| names.name(*i));
     report(b, v, stack, names, open, capture, last);
     typed
@@ -629,7 +653,24 @@ fn attributes(v: &mut Validator, e: &quick_xml::events::BytesStart, name: &str, 
 
 /// Turns what the validator found into issues: each on the innermost row open at its element (the
 /// field's cell when it is about a field's value), with the element's path below that row.
+#[inline(always)]
 fn report(
+    b: &mut Builder,
+    v: &mut Validator,
+    stack: &[u32],
+    names: &Names,
+    open: &[Open],
+    capture: Option<&Capture>,
+    last: &str,
+) {
+    // Called after every tag: nothing found is the case to make cheap.
+    if !v.found.is_empty() {
+        report_found(b, v, stack, names, open, capture, last);
+    }
+}
+
+#[cold]
+fn report_found(
     b: &mut Builder,
     v: &mut Validator,
     stack: &[u32],
