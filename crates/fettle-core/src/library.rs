@@ -7,17 +7,62 @@
 
 use crate::check::{self, Decls, Program};
 use crate::diag::{Diag, Level};
-use crate::span::{Sources, Span};
+use crate::span::{FileId, Sources, Span};
 use crate::syntax;
+use crate::syntax::ast;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 static SHIPPED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../rules");
 
 /// Rule files by return and year.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Library {
     /// `(return, year)` to `(file name, text)` pairs, files sorted by name.
     pub sets: BTreeMap<(String, String), Vec<(String, String)>>,
+    /// Each file parsed once, however many sets load it (a year loads the years it extends, and a
+    /// return that `uses` another loads that one's files).
+    parsed: ParseCache,
+}
+
+impl Clone for Library {
+    /// The same rule files; the copy parses them again (a library edited after cloning, as the
+    /// language server's are, never keeps the texts of every edit).
+    fn clone(&self) -> Self {
+        Library { sets: self.sets.clone(), parsed: ParseCache::default() }
+    }
+}
+
+/// Parsed rule files by id, name and text. A file's [`FileId`] is its place among all the library's
+/// files (1 for the first, in `sets` order; 0 is no file), the same in every set that loads it, so
+/// its syntax tree's spans are right in each.
+#[derive(Debug, Default)]
+struct ParseCache {
+    files: std::sync::Mutex<std::collections::HashMap<(u32, String, String), Arc<Parsed>>>,
+}
+
+/// A file's id, and its parse once made.
+#[derive(Debug)]
+struct Parsed {
+    id: FileId,
+    result: std::sync::OnceLock<(Option<ast::File>, Vec<Diag>)>,
+}
+
+impl ParseCache {
+    /// The parse of file `id` (made now if no set loaded it before).
+    fn get(&self, id: FileId, name: &str, text: &str) -> Arc<Parsed> {
+        let entry = {
+            // A poisoned lock means a parse panicked elsewhere; the map itself is still whole.
+            let mut files = self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            files
+                .entry((id.0, name.to_string(), text.to_string()))
+                .or_insert_with(|| Arc::new(Parsed { id, result: std::sync::OnceLock::new() }))
+                .clone()
+        };
+        // Parsed outside the lock: sets compiled side by side parse different files at once.
+        entry.result.get_or_init(|| syntax::parse(entry.id, text));
+        entry
+    }
 }
 
 /// A compiled rule set with its sources (for rendering diagnostics and rule text).
@@ -162,11 +207,15 @@ impl Library {
         tolerant: bool,
     ) {
         let Some(files) = self.sets.get(&(ret.to_string(), year.to_string())) else { return };
+        let first: usize = self.sets.range(..(ret.to_string(), year.to_string())).map(|(_, f)| f.len()).sum();
         let mut parsed = vec![];
-        for (name, text) in files {
-            let id = sources.add(name.clone(), text.as_str());
-            let (file, mut d) = syntax::parse(id, text);
-            diags.append(&mut d);
+        for (i, (name, text)) in files.iter().enumerate() {
+            let id = FileId((first + i + 1) as u32);
+            let entry = self.parsed.get(id, name, text);
+            sources.insert(id, name.clone(), text.as_str());
+            decls.files.push(id);
+            let (file, d) = entry.result.get().map_or((None, &[][..]), |(f, d)| (f.clone(), d.as_slice()));
+            diags.extend(d.iter().cloned());
             if let Some(f) = file.or_else(|| tolerant.then(|| syntax::recover(id, text)).flatten()) {
                 parsed.push(f);
             }

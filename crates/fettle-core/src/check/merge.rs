@@ -10,6 +10,9 @@ use crate::syntax::ast::*;
 /// All declarations of a rule set after merging.
 #[derive(Clone, Debug, Default)]
 pub struct Decls {
+    /// The rule files in the order they were loaded (the set's own, then the years it extends):
+    /// diagnostics are listed in this order. Empty when the files were not loaded by a library.
+    pub files: Vec<crate::span::FileId>,
     /// `return NAME`.
     pub ret: Option<Ident>,
     /// The year.

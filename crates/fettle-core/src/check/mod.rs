@@ -70,7 +70,9 @@ pub fn check_tolerant(
     }
     diags.extend(analysis::rules(&schema, &rules));
     diags.extend(analysis::unused_derivations(&globals_done, &derived_done, &rules, &schema));
-    diags.sort_by_key(|d| (d.span.file.0, d.span.start));
+    // Files in load order; files a library did not load (tests, one file) by their ids.
+    let rank = |f: crate::span::FileId| decls.files.iter().position(|x| x.0 == f.0).unwrap_or(decls.files.len() + f.0 as usize);
+    diags.sort_by_key(|d| (rank(d.span.file), d.span.start));
     for (i, r) in broken {
         rules.insert(i.min(rules.len()), r);
     }
