@@ -77,12 +77,19 @@
     if (l.kind === 'xml') return `line ${l.line} ${l.path}`;
     return '';
   }
+  /** Where a finding is: its location; for a row of last year's return, `last year at ... in \`file\``
+   * (as the command line's reports say it), after `not in this return; ` when its child is not here. */
+  function placeText(f) {
+    const loc = locText(f.location);
+    if (!loc || !f.location_file) return loc;
+    return `${f.in_this_return === false ? 'not in this return; ' : ''}last year at ${loc} in \`${f.location_file}\``;
+  }
   const shown = (v) => (v === '' ? '(missing)' : v);
   const valuesText = (f) => f.values.map((v) => `${v.field} = ${shown(v.value)}`).join('; ');
   function relatedText(f) {
     return f.related
       .map((r) => {
-        const place = r.location ? ` at ${locText(r.location)}` : '';
+        const place = `${r.location ? ` at ${locText(r.location)}` : ''}${r.file ? ` in \`${r.file}\`` : ''}`;
         const vals = r.values.map((v) => `${v.field} = ${shown(v.value)}`);
         return `${r.table} row ${r.row + 1}${place}${vals.length ? `: ${vals.join(', ')}` : ''}`;
       })
@@ -98,8 +105,10 @@
   // ---- state -----------------------------------------------------------------------------------
 
   let info = null; // {version, returns: [{name, years, latest}]}
-  const chosen = new Map(); // name (relative path) -> File
+  const chosen = new Map(); // name (relative path) -> File, this year's
+  const chosenPrev = new Map(); // the same, last year's return (optional)
   let detected = []; // [{display, format, files, return, year, notes, error}]
+  let detectedPrev = []; // the same, for last year's files
   let outcome = null; // the last validation
   let model = null; // findings prepared for filtering
   const openGroups = new Set();
@@ -109,8 +118,9 @@
   function setBusy(b) {
     busy = b;
     $('validate').disabled = b || detected.every((d) => d.error && !d.return);
-    for (const id of ['pick-files', 'pick-folder', 'clear']) $(id).disabled = b;
+    for (const id of ['pick-files', 'pick-folder', 'clear', 'pick-prev-files', 'pick-prev-folder', 'clear-prev']) $(id).disabled = b;
     $('drop').setAttribute('aria-busy', b ? 'true' : 'false');
+    $('drop-prev').setAttribute('aria-busy', b ? 'true' : 'false');
   }
 
   // ---- start -----------------------------------------------------------------------------------
@@ -119,7 +129,7 @@
     $('engine').textContent = `fettle cannot run here: ${why}`;
     $('engine').classList.add('failed');
     document.documentElement.dataset.ready = 'failed';
-    for (const id of ['pick-files', 'pick-folder']) $(id).disabled = true;
+    for (const id of ['pick-files', 'pick-folder', 'pick-prev-files', 'pick-prev-folder']) $(id).disabled = true;
   }
 
   async function init() {
@@ -156,18 +166,21 @@
 
   const READABLE = /\.(xml|xlsx|xlsm|csv)$/i;
 
-  async function addFiles(items) {
+  /** This year's files, or last year's (`previous`). */
+  const filesOf = (previous) => (previous ? chosenPrev : chosen);
+
+  async function addFiles(items, previous = false) {
     const list = items.filter(({ name }) => {
       const base = name.split('/').pop();
       return !base.startsWith('.') && !base.startsWith('~$');
     });
     if (!list.length) return;
     showProblem('');
-    for (const { name, file } of list) chosen.set(name, file);
+    for (const { name, file } of list) filesOf(previous).set(name, file);
     renderFiles();
     setBusy(true);
     try {
-      await call('add', { items: list });
+      await call('add', { items: list, previous });
       await detect();
     } catch (e) {
       showProblem(e.message);
@@ -176,12 +189,12 @@
     }
   }
 
-  async function removeFile(name) {
-    chosen.delete(name);
+  async function removeFile(name, previous = false) {
+    filesOf(previous).delete(name);
     renderFiles();
     setBusy(true);
     try {
-      await call('remove', { name });
+      await call('remove', { name, previous });
       await detect();
     } catch (e) {
       showProblem(e.message);
@@ -190,33 +203,46 @@
     }
   }
 
-  async function clearFiles() {
-    chosen.clear();
+  async function clearFiles(previous = false) {
+    filesOf(previous).clear();
     renderFiles();
-    await call('clear');
-    detected = [];
-    clearResults();
-    $('returns').hidden = true;
-    $('pick-files').focus();
+    showProblem('');
+    setBusy(true);
+    try {
+      await call('clear', { previous });
+      await detect();
+    } catch (e) {
+      showProblem(e.message);
+    } finally {
+      setBusy(false);
+    }
+    $(previous ? 'pick-prev-files' : 'pick-files').focus();
   }
 
-  function renderFiles() {
-    const ul = $('file-list');
+  function renderFileList(previous) {
+    const files = filesOf(previous);
+    const ul = $(previous ? 'prev-list' : 'file-list');
     ul.replaceChildren();
-    const names = [...chosen.keys()].sort();
+    const names = [...files.keys()].sort();
+    const whose = previous ? "last year's " : '';
     for (const name of names) {
-      const f = chosen.get(name);
+      const f = files.get(name);
       ul.append(
         el(
           'li',
           {},
           el('span', { class: 'name', text: name }),
           el('span', { class: 'size', text: bytesText(f.size) }),
-          el('button', { type: 'button', 'aria-label': `Remove ${name}`, title: `Remove ${name}`, text: '\u00d7', onclick: () => removeFile(name) }),
+          el('button', { type: 'button', 'aria-label': `Remove ${whose}${name}`, title: `Remove ${whose}${name}`, text: '\u00d7', onclick: () => removeFile(name, previous) }),
         ),
       );
     }
-    $('file-list-wrap').hidden = names.length === 0;
+    $(previous ? 'prev-list-wrap' : 'file-list-wrap').hidden = names.length === 0;
+  }
+
+  function renderFiles() {
+    renderFileList(false);
+    renderFileList(true);
   }
 
   /** Files of a dropped folder, with their paths relative to it. */
@@ -234,31 +260,33 @@
     }
   }
 
-  function wireChoosing() {
-    $('pick-files').addEventListener('change', (e) => {
+  /** A drop area and its two pickers: this year's files, or last year's (`previous`). */
+  function wireArea({ drop, files, folder, clear, previous }) {
+    $(files).addEventListener('change', (e) => {
       const items = [...e.target.files].map((file) => ({ name: file.name, file }));
       e.target.value = '';
-      addFiles(items);
+      addFiles(items, previous);
     });
-    $('pick-folder').addEventListener('change', (e) => {
+    $(folder).addEventListener('change', (e) => {
       const items = [...e.target.files]
         .filter((f) => READABLE.test(f.name))
         .map((file) => ({ name: file.webkitRelativePath || file.name, file }));
       e.target.value = '';
-      addFiles(items);
+      addFiles(items, previous);
     });
-    $('clear').addEventListener('click', clearFiles);
-    const drop = $('drop');
+    $(clear).addEventListener('click', () => clearFiles(previous));
+    const zone = $(drop);
     for (const t of ['dragenter', 'dragover']) {
-      drop.addEventListener(t, (e) => {
+      zone.addEventListener(t, (e) => {
         e.preventDefault();
-        drop.classList.add('over');
+        zone.classList.add('over');
       });
     }
-    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-    drop.addEventListener('drop', async (e) => {
+    zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+    zone.addEventListener('drop', async (e) => {
       e.preventDefault();
-      drop.classList.remove('over');
+      e.stopPropagation();
+      zone.classList.remove('over');
       if (busy) return;
       const items = [];
       const entries = [...(e.dataTransfer.items || [])].map((i) => (i.webkitGetAsEntry ? i.webkitGetAsEntry() : null));
@@ -267,9 +295,14 @@
       } else {
         for (const file of e.dataTransfer.files) items.push({ name: file.name, file });
       }
-      addFiles(items.filter((i) => READABLE.test(i.name)));
+      addFiles(items.filter((i) => READABLE.test(i.name)), previous);
     });
-    // Files dropped outside the drop zone are not opened by the browser.
+  }
+
+  function wireChoosing() {
+    wireArea({ drop: 'drop', files: 'pick-files', folder: 'pick-folder', clear: 'clear', previous: false });
+    wireArea({ drop: 'drop-prev', files: 'pick-prev-files', folder: 'pick-prev-folder', clear: 'clear-prev', previous: true });
+    // Files dropped outside the drop zones are not opened by the browser.
     window.addEventListener('dragover', (e) => e.preventDefault());
     window.addEventListener('drop', (e) => e.preventDefault());
   }
@@ -278,8 +311,9 @@
 
   async function detect() {
     clearResults();
-    if (chosen.size === 0) {
+    if (chosen.size === 0 && chosenPrev.size === 0) {
       detected = [];
+      detectedPrev = [];
       $('returns').hidden = true;
       return;
     }
@@ -287,6 +321,7 @@
     try {
       const r = await call('detect');
       detected = r.submissions;
+      detectedPrev = r.previous || [];
       renderSubs(r.skipped);
     } finally {
       hideWorking();
@@ -322,10 +357,24 @@
       if (!d.error && !d.notes.length) notes.append(`${d.format.toUpperCase()}, ${plural(d.files.length, 'file', 'files')}`);
       tbody.append(el('tr', {}, el('td', { class: 'file', text: d.display }), el('td', {}, retSel), el('td', {}, yearSel), notes));
     });
+    // Last year's files: their return and year as found (told from the files alone, as with
+    // `fettle validate --previous`); whether they fit this year's is said when checking.
+    const prevBody = $('prev-subs').querySelector('tbody');
+    prevBody.replaceChildren();
+    for (const d of detectedPrev) {
+      const notes = el('td', { class: 'note' });
+      if (d.error) notes.append(el('span', { class: 'err', text: d.error }));
+      for (const n of d.notes) notes.append(el('div', { text: n.replace(/^note: /, '') }));
+      if (!d.error && !d.notes.length) notes.append(`${d.format.toUpperCase()}, ${plural(d.files.length, 'file', 'files')}`);
+      prevBody.append(
+        el('tr', {}, el('td', { class: 'file', text: d.display }), el('td', { text: d.return ? returnName(d.return) : '' }), el('td', { text: d.year || '' }), notes),
+      );
+    }
+    $('prev-found').hidden = detectedPrev.length === 0;
     const sk = $('skipped');
     sk.hidden = !skipped.length;
     sk.textContent = skipped.length ? `Not read (not xml, xlsx or csv): ${skipped.join(', ')}` : '';
-    $('returns').hidden = detected.length === 0 && !skipped.length;
+    $('returns').hidden = detected.length === 0 && detectedPrev.length === 0 && !skipped.length;
     $('validate').disabled = detected.length === 0;
   }
 
@@ -438,6 +487,13 @@
         ),
       );
     }
+    // Which of last year's files each file was checked against (`fettle validate --previous`).
+    const used = $('previous-used');
+    used.replaceChildren();
+    for (const p of o.previous || []) {
+      used.append(el('li', { text: `${p.file}: checked against last year's \`${p.previous}\` (${p.year})` }));
+    }
+    used.hidden = !(o.previous || []).length;
     const notes = $('notes');
     notes.replaceChildren();
     for (const e of o.errors) notes.append(el('li', { class: 'err', text: e }));
@@ -516,7 +572,7 @@
       if (!prev || SEVERITIES.indexOf(s) < SEVERITIES.indexOf(prev)) sevOfRule[f.code] = s;
     }
     const items = outcome.findings.map((f, i) => {
-      const loc = locText(f.location);
+      const loc = placeText(f);
       const text = [f.code, f.message, f.child, loc, f.table, f.file, valuesText(f), relatedText(f), f.fields.join(' '), f.explained]
         .filter(Boolean)
         .join(' ')

@@ -16,7 +16,9 @@ const dec = new TextDecoder();
 let module = null; // WebAssembly.Module, compiled once
 let x = null; // the instance's exports
 let panicMessage = '';
-const files = new Map(); // name -> File or Blob
+const files = new Map(); // name -> File or Blob, this year's
+const prevFiles = new Map(); // the same, last year's return (`fettle validate --previous`)
+const filesOf = (previous) => (previous ? prevFiles : files);
 
 function imports() {
   return {
@@ -82,11 +84,11 @@ function take(ptr) {
 
 const json = (bytes) => JSON.parse(dec.decode(bytes));
 
-async function addFile(name, blob) {
+async function addFile(name, blob, previous) {
   const data = new Uint8Array(await blob.arrayBuffer());
   const [np, nl] = put(enc.encode(name));
   const [dp, dl] = put(data);
-  take(x.add_file(np, nl, dp, dl));
+  take((previous ? x.add_previous_file : x.add_file)(np, nl, dp, dl));
 }
 
 /** Runs `f`; if the module traps (a bug), starts a fresh instance with the same files. */
@@ -97,7 +99,8 @@ async function guarded(f) {
     if (e instanceof WebAssembly.RuntimeError) {
       const why = panicMessage || e.message;
       instantiate();
-      for (const [name, blob] of files) await addFile(name, blob);
+      for (const [name, blob] of files) await addFile(name, blob, false);
+      for (const [name, blob] of prevFiles) await addFile(name, blob, true);
       throw new Error(`fettle stopped on a bug (${why}). Your files are still chosen; please report this.`);
     }
     throw e;
@@ -112,22 +115,23 @@ const ops = {
     const info = json(take(x.info()));
     return { ...loaded, instantiateMs: performance.now() - t0, info };
   },
-  async add({ items }) {
+  // `previous`: the files are last year's return.
+  async add({ items, previous }) {
     for (const { name, file } of items) {
-      files.set(name, file);
-      await addFile(name, file);
+      filesOf(previous).set(name, file);
+      await addFile(name, file, previous);
     }
-    return { files: files.size };
+    return { files: filesOf(previous).size };
   },
-  async remove({ name }) {
-    files.delete(name);
+  async remove({ name, previous }) {
+    filesOf(previous).delete(name);
     const [p, l] = put(enc.encode(name));
-    take(x.remove_file(p, l));
-    return { files: files.size };
+    take((previous ? x.remove_previous_file : x.remove_file)(p, l));
+    return { files: filesOf(previous).size };
   },
-  async clear() {
-    files.clear();
-    take(x.clear());
+  async clear({ previous }) {
+    filesOf(previous).clear();
+    take(previous ? x.clear_previous() : x.clear());
     return { files: 0 };
   },
   async detect() {

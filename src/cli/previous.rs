@@ -4,9 +4,8 @@
 //! year-on-year rules did not run.
 
 use super::validate::{Submission, discover, pick_return};
-use crate::check::previous::PREVIOUS;
 use crate::report::PreviousUse;
-use crate::submission::{self, Loaded, Rulebook};
+use crate::submission::{self, GivenBy, Loaded, Rulebook};
 use rayon::prelude::*;
 use std::path::PathBuf;
 
@@ -47,70 +46,16 @@ pub fn read(book: &Rulebook, paths: &[PathBuf], ret: Option<&str>) -> Read {
     Ok(subs.into_iter().zip(read).collect())
 }
 
-/// Attaches each of last year's submissions ([`read`]) to this year's submission of its return.
-/// Returns what was attached and the notes for the report; `Err` is a usage error (or an unreadable
-/// file).
+/// Attaches each of last year's submissions ([`read`]) to this year's submission of its return
+/// ([`submission::attach_previous_all`], as the browser page does). Returns what was attached and the
+/// notes for the report; `Err` is a usage error (or an unreadable file).
 pub fn attach(book: &Rulebook, read: Read, loaded: &mut [Loaded]) -> Result<(Attached, Vec<String>), String> {
     let mut out = Attached::default();
-    let mut notes = vec![];
+    let mut names = vec![];
     for (sub, prev) in read? {
-        let sub = &sub;
-        let prev = prev?;
-        for n in &prev.notes {
-            super::err(&format!("{n}\n"));
-        }
-        let Some(this) = loaded.iter_mut().find(|l| l.ret == prev.ret) else {
-            return Err(format!(
-                "--previous `{}` is the {} return; no {} return is validated with it",
-                sub.display, prev.ret, prev.ret
-            ));
-        };
-        if this.data.attached.iter().any(|a| a == PREVIOUS) {
-            return Err(format!("--previous gives two {} returns; give one for each return validated", prev.ret));
-        }
-        let this_year = submission::data_year(book, this).unwrap_or_else(|| this.year.clone());
-        let prev_year = submission::data_year(book, &prev).unwrap_or_else(|| prev.year.clone());
-        let want = submission::year_before(&this_year).unwrap_or_default();
-        if prev_year != want {
-            return Err(format!(
-                "--previous `{}` is the {} return for {prev_year}; last year's return for `{}` ({this_year}) is for {want}",
-                sub.display, prev.ret, this.data.file
-            ));
-        }
-        out.uses.push(PreviousUse { file: this.data.file.clone(), previous: sub.display.clone(), year: prev_year });
         out.files.extend(sub.files.iter().cloned());
-        for n in submission::attach_previous(book, this, prev) {
-            super::err(&format!("{n}\n"));
-        }
+        names.push((sub.display, prev));
     }
-    // Rules that read last year and did not run: counted once, with where to see them (listing
-    // their codes here would change every report each time a continuity rule is added).
-    let mut skipped: Vec<String> = vec![];
-    let mut rets: Vec<String> = vec![];
-    for l in loaded.iter() {
-        if l.data.attached.iter().any(|a| a == PREVIOUS) {
-            continue;
-        }
-        let Ok(prog) = book.program(&l.ret, &l.year) else { continue };
-        let before = skipped.len();
-        skipped.extend(prog.rules.iter().filter(|r| r.needs.iter().any(|n| n == PREVIOUS)).map(|r| r.code.clone()));
-        if skipped.len() > before {
-            rets.push(format!("`fettle rules --return {}`", l.ret));
-        }
-    }
-    if !skipped.is_empty() {
-        skipped.sort();
-        skipped.dedup();
-        rets.sort();
-        rets.dedup();
-        notes.push(format!(
-            "{} year-on-year rule{} did not run: give last year's return with --previous ({} list{} {})",
-            skipped.len(),
-            if skipped.len() == 1 { "" } else { "s" },
-            rets.join(" and "),
-            if rets.len() == 1 { "s" } else { "" },
-            if skipped.len() == 1 { "it" } else { "them" }
-        ));
-    }
-    Ok((out, notes))
+    out.uses = submission::attach_previous_all(book, names, loaded, GivenBy::Option, &mut |n| super::err(&format!("{n}\n")))?;
+    Ok((out, submission::previous_not_run(book, loaded, GivenBy::Option).into_iter().collect()))
 }

@@ -4,8 +4,11 @@
 // workbooks, a folder of CSV files, two returns together) detected, validated and shown; findings by
 // rule and by child, filters, cells and lines, the rule's text; the downloads (Excel report, marked-up
 // workbook, JSON); a large census checked in the worker with progress while the page stays
-// responsive; keyboard use, labels, contrast and a small laptop screen; and that no request ever
-// leaves the page's origin. Screenshots go to docs/web-*.png.
+// responsive; last year's return given in its own area (a generated pair of census years with known
+// breaks: the year-on-year findings, both files named, a file of the wrong year or return refused
+// with the command line's `--previous` error, nothing changed without one); keyboard use, labels,
+// contrast and a small laptop screen; and that no request ever leaves the page's origin. Screenshots
+// go to docs/web-*.png.
 //
 // Run with `bash tests/browser/run.sh` (builds web/ and fettle, installs what is missing), or
 // `node web.mjs` from this folder once `npm ci`, `bash web/build.sh` and `cargo build --release`
@@ -13,7 +16,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
 import { extname, join, resolve, sep } from 'node:path';
@@ -284,6 +287,123 @@ async function checkSample(page, tmp, { label, input = '#pick-files', paths, cli
   return want;
 }
 
+/** Chooses last year's files (the second drop area) and waits for them to be read. */
+async function choosePrevious(page, paths) {
+  await page.evaluate(() => {
+    document.documentElement.dataset.results = 'none';
+  });
+  await page.setInputFiles('#pick-prev-files', paths);
+  await page.waitForFunction((n) => !document.getElementById('prev-found').hidden &&
+    document.querySelectorAll('#prev-subs tbody tr').length === n && !document.getElementById('pick-prev-files').disabled, paths.length, { timeout: 120000 });
+}
+
+async function clearPrevious(page) {
+  if (await page.locator('#clear-prev').isVisible()) {
+    await page.click('#clear-prev');
+    await page.waitForFunction(() => document.getElementById('prev-found').hidden && document.getElementById('prev-list-wrap').hidden &&
+      !document.getElementById('pick-prev-files').disabled);
+  }
+}
+
+/** `fettle validate` in `cwd` as JSON (exit 0 or 1). */
+function cliJson(args, cwd) {
+  return JSON.parse(runFettle(['validate', '--format', 'json', ...args], { cwd }).stdout);
+}
+
+/** Last year's return, given in its own area: a generated pair of census years with known breaks is
+ * checked as `fettle validate THIS --previous LAST` checks it; a file of the wrong year or return is
+ * refused with the command line's message; without one, this year's is checked alone. */
+async function checkPrevious(page, tmp) {
+  const dir = join(tmp, 'pair');
+  mkdirSync(dir, { recursive: true });
+  const due = runFettle(['generate', 'cin', '--size', '300', '--seed', '5', '--previous', 'last.xml', '--out', 'this.xml', '--breaks', '14'], { cwd: dir })
+    .stdout.trim().split('\n').filter(Boolean).map((l) => l.trim()).sort();
+  const [thisXml, lastXml] = [join(dir, 'this.xml'), join(dir, 'last.xml')];
+  const want = cliJson(['this.xml', '--previous', 'last.xml'], dir);
+  const human = runFettle(['validate', 'this.xml', '--previous', 'last.xml'], { cwd: dir }).stdout;
+
+  await clearFiles(page);
+  await clearPrevious(page);
+  await choose(page, '#pick-files', [thisXml]);
+  await choosePrevious(page, [lastXml]);
+  const prevRow = (await page.locator('#prev-subs tbody tr').first().textContent()) || '';
+  check('last year: its return and year are found', prevRow.includes('last.xml') && prevRow.includes('(cin)') && prevRow.includes('2023-24'), prevRow);
+  const problem = await validate(page);
+  check('last year: validated without a problem', problem === '', problem);
+  if (problem) return;
+  const counts = await shownCounts(page);
+  check('last year: counts as `fettle validate --previous`', counts.errors === want.summary.errors && counts.queries === want.summary.queries && counts.info === want.summary.info,
+    `${JSON.stringify(counts)} vs ${JSON.stringify(want.summary)}`);
+  // Every break made is found, and nothing else (the generator lists the findings due).
+  const found = (await page.$$eval('#by-child details.group', (gs) => gs.flatMap((g) => {
+    const child = g.dataset.child;
+    return [...new Set([...g.querySelectorAll('summary .title')].map((t) => t.textContent))].flatMap((t) =>
+      t.replace(/^.*?rules? /, '').split(', ').map((code) => `${code} ${child}`.trim()));
+  }))).sort();
+  const pageCodes = (await page.$$eval('#by-rule details.group', (gs) => gs.map((g) => `${g.dataset.code}:${g.querySelectorAll('tr.finding').length}`))).sort();
+  const wantCodes = Object.entries(want.summary.by_rule).map(([c, n]) => `${c}:${n}`).sort();
+  check('last year: every year-on-year rule broken is listed with its findings', pageCodes.join() === wantCodes.join() && due.every((d) => wantCodes.some((c) => c.startsWith(`${d.split(' ')[0]}:`))),
+    `${pageCodes.join()} vs ${wantCodes.join()}; due ${due.join(', ')}`);
+  const dueSet = [...new Set(due)].sort();
+  check('last year: each child with a break has a group with its rule', dueSet.every((d) => found.includes(d)), `${dueSet.filter((d) => !found.includes(d)).join(', ')} missing from ${found.join(', ')}`);
+  // Which file was used, in the command line's words.
+  const used = ((await page.locator('#previous-used').textContent()) || '').trim();
+  const cliUsed = human.split('\n').find((l) => l.includes('checked against last year')) || '(none)';
+  check('last year: the page names the file it was checked against', used === cliUsed.trim(), `${used} vs ${cliUsed}`);
+  // Both places: a finding on last year's row names last year's file; one on this year's row names
+  // last year's related row and its file.
+  const places = await page.$$eval('#by-rule tr.finding td.loc', (tds) => tds.map((t) => t.textContent));
+  const others = await page.$$eval('#by-rule tr.finding td.vals', (tds) => tds.map((t) => t.textContent).join('\n'));
+  const loc = (l) => (l.kind === 'cell' ? `${l.sheet}!${l.cell}` : l.kind === 'line' ? `${l.file}:${l.line}` : `line ${l.line} ${l.path}`);
+  const lastRows = want.findings.filter((f) => f.location_file);
+  const wantPlaces = lastRows.map((f) => `${f.in_this_return === false ? 'not in this return; ' : ''}last year at ${loc(f.location)} in \`last.xml\``);
+  check('last year: findings on last year\'s rows say so and name its file', lastRows.length >= 3 && wantPlaces.every((p) => places.includes(p)),
+    wantPlaces.filter((p) => !places.includes(p)).slice(0, 3).join(' | '));
+  const relatedLast = want.findings.flatMap((f) => f.related.filter((r) => r.file)).map((r) => `at ${loc(r.location)} in \`last.xml\``);
+  check('last year: findings on this year\'s rows name last year\'s row and file', relatedLast.length >= 3 && relatedLast.every((r) => others.includes(r)),
+    relatedLast.filter((r) => !others.includes(r)).slice(0, 3).join(' | '));
+  // The reports made in the page say it as the command line's do.
+  const json = JSON.parse((await download(page, '#dl-json', tmp, 'pair.json')).bytes.toString('utf8'));
+  check('last year: JSON download as `fettle validate --previous`', JSON.stringify(json.findings) === JSON.stringify(want.findings) &&
+    JSON.stringify(json.previous) === JSON.stringify(want.previous) && !json.notes, JSON.stringify(json.previous));
+  const html = (await download(page, '#dl-html', tmp, 'pair.html')).bytes.toString('utf8');
+  check('last year: the web page report names last year\'s file', html.includes("Checked against last year's") && html.includes('this.xml against last.xml (2023-24)'));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(docs, 'web-previous.png'), fullPage: true, clip: { x: 0, y: 0, width: 1366, height: 1500 } });
+
+  // The wrong year or return: refused with `--previous`'s message, and nothing shown as checked.
+  const cliError = (args) => {
+    const r = spawnSync(fettle, ['validate', ...args], { cwd: dir, encoding: 'utf8' });
+    return { status: r.status, text: r.stderr.trim().replace(/^error: --previous /, "Last year's ") };
+  };
+  const fgc = join(dir, 'fgc-2024-25.xlsx');
+  copyFileSync(join(root, 'samples/fgc/fgc-2024-25.xlsx'), fgc);
+  for (const [label, prev, args] of [
+    ['the same year', thisXml, ['this.xml', '--previous', 'this.xml']],
+    ['another return', fgc, ['this.xml', '--previous', 'fgc-2024-25.xlsx']],
+  ]) {
+    await clearPrevious(page);
+    await choosePrevious(page, [prev]);
+    const said = await validate(page);
+    const cli = cliError(args);
+    const results = await page.evaluate(() => document.documentElement.dataset.results);
+    check(`last year: ${label} is refused with the command line's message`, cli.status === 2 && said === cli.text && results !== 'shown', `page: ${said}; cli (${cli.status}): ${cli.text}`);
+  }
+
+  // None given: this year's checked alone, as before, saying that the year-on-year rules did not run.
+  await clearPrevious(page);
+  const alone = cliJson(['this.xml'], dir);
+  const problemAlone = await validate(page);
+  const countsAlone = await shownCounts(page);
+  const usedAlone = await page.locator('#previous-used').isVisible();
+  const notes = (await page.locator('#notes').textContent()) || '';
+  check('no last year\'s file: counts as `fettle validate` alone, no file named', problemAlone === '' && !usedAlone && countsAlone.errors === alone.summary.errors &&
+    countsAlone.queries === alone.summary.queries && countsAlone.info === alone.summary.info, `${problemAlone} ${JSON.stringify(countsAlone)} vs ${JSON.stringify(alone.summary)}`);
+  check('no last year\'s file: the page says the year-on-year rules did not run', /\d+ year-on-year rules did not run: give last year's cin return under "Last year's return"/.test(notes), notes);
+  const jsonAlone = JSON.parse((await download(page, '#dl-json', tmp, 'alone.json')).bytes.toString('utf8'));
+  check('no last year\'s file: JSON download as `fettle validate` alone', JSON.stringify(jsonAlone.findings) === JSON.stringify(alone.findings) && !jsonAlone.previous);
+}
+
 /** Colour contrast of every visible text against its background (WCAG 2: 4.5, or 3 for large text). */
 async function contrastProblems(page) {
   return page.evaluate(() => {
@@ -409,6 +529,9 @@ async function main() {
 
     // A folder of CSV files.
     await checkSample(page, tmp, { label: 'FGC CSV folder', input: '#pick-folder', paths: [join(root, 'samples/fgc/csv')], cliPaths: [join(root, 'samples/fgc/csv')], ret: 'fgc', year: '2024-25' });
+
+    // Last year's return, in its own area.
+    await checkPrevious(page, tmp);
 
     // Choosing the return by hand: the FGC workbook read as a disability return cannot be.
     await clearFiles(page);

@@ -289,3 +289,50 @@ fn generating_a_pair_of_years() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What the browser page says of last year's files (`web/wasm`'s session calls the same library
+/// function as `--previous`, worded for the page): the wrong year, the years swapped, another return,
+/// two of one return, and the year-on-year rules not run when none is given.
+#[test]
+fn the_page_words_the_same_checks() {
+    use fettle::input::Format;
+    use fettle::library::Library;
+    use fettle::submission::{self, Files, GivenBy, Loaded, Rulebook, Source};
+    let book = Rulebook::new(Library::shipped());
+    let read = |path: &str| -> Loaded {
+        let files = [super::root().join(path)];
+        let format = Format::of(std::path::Path::new(path)).unwrap();
+        let name = path.rsplit('/').next().unwrap();
+        let src = Source { format, files: Files::Disk(&files), display: name };
+        let ret = submission::pick_return(&book, format, &src.sniff()).unwrap();
+        submission::read_submission(&book, &src, &ret, None).unwrap()
+    };
+    let fgc = "samples/fgc/fgc-2024-25.xlsx";
+    let said = |this: &str, last: &[&str]| -> String {
+        let mut loaded = vec![read(this)];
+        let prev: Vec<(String, Result<Loaded, String>)> =
+            last.iter().map(|p| (p.rsplit('/').next().unwrap().to_string(), Ok(read(p)))).collect();
+        let mut notes = vec![];
+        match submission::attach_previous_all(&book, prev, &mut loaded, GivenBy::Page, &mut |n| notes.push(n)) {
+            Ok(uses) => {
+                let used: Vec<String> = uses.iter().map(|u| format!("{} against {} ({})", u.file, u.previous, u.year)).collect();
+                let not_run = submission::previous_not_run(&book, &loaded, GivenBy::Page);
+                format!("used: {used:?}\nnotes: {notes:#?}\nnot run: {not_run:?}")
+            }
+            Err(e) => format!("error: {e}\nnotes: {notes:#?}"),
+        }
+    };
+    let text = [
+        ("none given", said(THIS, &[])),
+        ("last year's", said(THIS, &[LAST])),
+        ("the same year", said(THIS, &[THIS])),
+        ("the years swapped", said(LAST, &[THIS])),
+        ("another return", said(THIS, &[fgc])),
+        ("two of one return", said(THIS, &[LAST, LAST])),
+    ]
+    .iter()
+    .map(|(case, s)| format!("## {case}\n{s}\n"))
+    .collect::<Vec<_>>()
+    .join("\n");
+    in_suite("previous", || insta::assert_snapshot!("page_messages", text));
+}

@@ -13,7 +13,7 @@ use crate::check::Program;
 use crate::eval::dates;
 use crate::input::{self, Format, InputError, Sniff};
 use crate::library::{Compiled, Library};
-use crate::report::{RuleInfo, RuleKey};
+use crate::report::{PreviousUse, RuleInfo, RuleKey};
 use crate::schema::Schema;
 use crate::table::{Column, Dataset, Scalar};
 use std::collections::{BTreeMap, HashSet};
@@ -462,4 +462,109 @@ pub fn attach_previous(book: &Rulebook, this: &mut Loaded, mut prev: Loaded) -> 
         this.data.attached.push(name);
     }
     notes
+}
+
+/// How last year's files were given, for the wording of what is said about them: `fettle validate
+/// THIS --previous LAST`, or the browser page's area for last year's return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GivenBy {
+    /// The command line's `--previous`.
+    Option,
+    /// The browser page's "Last year's return" area.
+    Page,
+}
+
+/// Gives each of last year's submissions (`(name, read)`, in order) to this year's submission of the
+/// same return (`uses previous`, [`attach_previous`]), after checking that it is that return, one
+/// collection year earlier (the years of the data, else of the rules). What `fettle validate
+/// --previous` and the browser page both do. Each note (the year chosen for last year's file, a field
+/// read through a `map`) is given to `note` as it comes. Returns the submissions checked against last
+/// year's, in order; `Err` is a usage error (the wrong return or year, two of one return) or the
+/// first of last year's files that could not be read.
+pub fn attach_previous_all(
+    book: &Rulebook,
+    prev: Vec<(String, Result<Loaded, String>)>,
+    loaded: &mut [Loaded],
+    by: GivenBy,
+    note: &mut dyn FnMut(String),
+) -> Result<Vec<PreviousUse>, String> {
+    let name = match by {
+        GivenBy::Option => "--previous",
+        GivenBy::Page => "Last year's",
+    };
+    let mut uses = vec![];
+    for (display, read) in prev {
+        let prev = read?;
+        for n in &prev.notes {
+            note(n.clone());
+        }
+        let Some(this) = loaded.iter_mut().find(|l| l.ret == prev.ret) else {
+            return Err(format!("{name} `{display}` is the {} return; no {} return is validated with it", prev.ret, prev.ret));
+        };
+        if this.data.attached.iter().any(|a| a == crate::check::previous::PREVIOUS) {
+            return Err(match by {
+                GivenBy::Option => format!("--previous gives two {} returns; give one for each return validated", prev.ret),
+                GivenBy::Page => format!("Last year's files hold two {} returns; give one for each return validated", prev.ret),
+            });
+        }
+        let this_year = data_year(book, this).unwrap_or_else(|| this.year.clone());
+        let prev_year = data_year(book, &prev).unwrap_or_else(|| prev.year.clone());
+        let want = year_before(&this_year).unwrap_or_default();
+        if prev_year != want {
+            return Err(format!(
+                "{name} `{display}` is the {} return for {prev_year}; last year's return for `{}` ({this_year}) is for {want}",
+                prev.ret, this.data.file
+            ));
+        }
+        uses.push(PreviousUse { file: this.data.file.clone(), previous: display, year: prev_year });
+        for n in attach_previous(book, this, prev) {
+            note(n);
+        }
+    }
+    Ok(uses)
+}
+
+/// Says once that the rules reading last year's return did not run for the submissions given none
+/// (counted, with where to see them: listing their codes would change every report each time a
+/// continuity rule is added). `None` when every rule ran.
+pub fn previous_not_run(book: &Rulebook, loaded: &[Loaded], by: GivenBy) -> Option<String> {
+    use crate::check::previous::PREVIOUS;
+    let mut skipped: Vec<String> = vec![];
+    let mut rets: Vec<String> = vec![];
+    for l in loaded {
+        if l.data.attached.iter().any(|a| a == PREVIOUS) {
+            continue;
+        }
+        let Ok(prog) = book.program(&l.ret, &l.year) else { continue };
+        let before = skipped.len();
+        skipped.extend(prog.rules.iter().filter(|r| r.needs.iter().any(|n| n == PREVIOUS)).map(|r| r.code.clone()));
+        if skipped.len() > before {
+            rets.push(l.ret.clone());
+        }
+    }
+    if skipped.is_empty() {
+        return None;
+    }
+    skipped.sort();
+    skipped.dedup();
+    rets.sort();
+    rets.dedup();
+    let n = skipped.len();
+    let rules = if n == 1 { "rule" } else { "rules" };
+    Some(match by {
+        GivenBy::Option => {
+            let listed: Vec<String> = rets.iter().map(|r| format!("`fettle rules --return {r}`")).collect();
+            format!(
+                "{n} year-on-year {rules} did not run: give last year's return with --previous ({} list{} {})",
+                listed.join(" and "),
+                if listed.len() == 1 { "s" } else { "" },
+                if n == 1 { "it" } else { "them" }
+            )
+        }
+        GivenBy::Page => format!(
+            "{n} year-on-year {rules} did not run: give last year's {} return under \"Last year's return\" to run {}",
+            rets.join(" and "),
+            if n == 1 { "it" } else { "them" }
+        ),
+    })
 }

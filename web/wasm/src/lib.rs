@@ -15,12 +15,17 @@
 //! - `info() -> result`: JSON `{version, returns: [{name, years, latest}]}`.
 //! - `add_file(name_ptr, name_len, data_ptr, data_len) -> result`: adds a file (UTF-8 name, a file
 //!   name or a relative path; its bytes). Both buffers are taken over. Payload: `{"files": n}`.
-//! - `remove_file(name_ptr, name_len) -> result`, `clear() -> result`.
+//! - `remove_file(name_ptr, name_len) -> result`, `clear() -> result` (this year's files).
+//! - `add_previous_file`, `remove_previous_file`, `clear_previous`: the same for the files of last
+//!   year's return (what `fettle validate --previous` is given).
 //! - `detect() -> result`: groups the files into submissions and tells each one's return and year:
-//!   `{submissions: [{display, format, files, return, year, notes, error}], skipped}`.
+//!   `{submissions: [{display, format, files, return, year, notes, error}], previous: [the same, for
+//!   last year's files], skipped}`.
 //! - `validate(ptr, len) -> result`: request JSON `{choices: [{return, year}], max_per_rule}` (a
 //!   choice per detected submission, in order; `null` to detect); payload: the outcome JSON (see
-//!   [`session::Outcome`]).
+//!   [`session::Outcome`]; `previous` names last year's file each submission was checked against). A
+//!   file of last year's of another return, or not one year earlier, fails the request with the
+//!   message `fettle validate --previous` gives.
 //! - `report(ptr, len) -> result`: request JSON `{kind, submission}`, kind one of `xlsx`, `json`,
 //!   `html`, `csv`, `annotated` (with `submission`, an xlsx submission's index); payload: the file.
 //!
@@ -186,12 +191,50 @@ pub extern "C" fn clear() -> *mut u8 {
     }))
 }
 
+/// Adds a file of last year's return.
+///
+/// # Safety
+/// Both buffers must come from [`alloc`] with these lengths; they are taken over.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn add_previous_file(name_ptr: *mut u8, name_len: usize, data_ptr: *mut u8, data_len: usize) -> *mut u8 {
+    // SAFETY: as documented.
+    let (name, data) = unsafe { (take(name_ptr, name_len), take(data_ptr, data_len)) };
+    let name = String::from_utf8_lossy(&name).into_owned();
+    result(with_session(|s| {
+        s.add_previous_file(name, data);
+        json(&serde_json::json!({ "ok": true }))
+    }))
+}
+
+/// Removes a file of last year's return by name.
+///
+/// # Safety
+/// The buffer must come from [`alloc`] with this length; it is taken over.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn remove_previous_file(name_ptr: *mut u8, name_len: usize) -> *mut u8 {
+    // SAFETY: as documented.
+    let name = unsafe { take(name_ptr, name_len) };
+    let name = String::from_utf8_lossy(&name).into_owned();
+    result(with_session(|s| {
+        s.remove_previous_file(&name);
+        json(&serde_json::json!({ "ok": true }))
+    }))
+}
+
+/// Removes every file of last year's return.
+#[unsafe(no_mangle)]
+pub extern "C" fn clear_previous() -> *mut u8 {
+    result(with_session(|s| {
+        s.clear_previous();
+        json(&serde_json::json!({ "ok": true }))
+    }))
+}
+
 /// Groups the files into submissions and tells each one's return and year.
 #[unsafe(no_mangle)]
 pub extern "C" fn detect() -> *mut u8 {
     result(with_session(|s| {
-        let (subs, skipped) = s.detect(&progress);
-        json(&serde_json::json!({ "submissions": subs, "skipped": skipped }))
+        json(&s.detect(&progress))
     }))
 }
 

@@ -4,14 +4,16 @@
 //! The steps are `fettle validate`'s: files are grouped into submissions (an xml or xlsx file each;
 //! the CSV files of one folder together), and [`fettle_io::submission`] picks each one's return and
 //! year, reads it and gives it the tables of the other returns it `uses`, as it does for the command
-//! line; reports come from the same [`Run`] the command line builds. No IO, no clock, no threads.
+//! line; reports come from the same [`Run`] the command line builds. Last year's files, given apart,
+//! are read the same way and given to this year's submission of their return as `fettle validate
+//! --previous` gives them ([`submission::attach_previous_all`]). No IO, no clock, no threads.
 
 use fettle_core::check::program::{Program, RuleDef};
 use fettle_core::eval::{self, Finding};
 use fettle_core::library::Compiled;
 use fettle_io::input::Format;
-use fettle_io::report::{self, RuleKey, Run, Summary};
-use fettle_io::submission::{self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
+use fettle_io::report::{self, PreviousUse, RuleKey, Run, Summary};
+use fettle_io::submission::{self, Files, GivenBy, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -184,20 +186,67 @@ pub struct Outcome<'a> {
     pub findings: &'a [Finding],
     /// The rules that ran, by code.
     pub rules: BTreeMap<String, RuleView>,
-    /// Notes (years chosen).
+    /// Last year's submission each submission was checked against (none when none was given).
+    pub previous: Vec<PreviousUse>,
+    /// Notes (years chosen, fields of last year's read through a map, year-on-year rules not run).
     pub notes: Vec<String>,
     /// Submissions that could not be read, and why.
     pub errors: Vec<String>,
 }
 
-/// Files, their submissions, what was read of them, and the last run.
-pub struct Session {
-    book: Rulebook,
+/// What detection found: this year's submissions, last year's, and the files fettle does not read.
+#[derive(Clone, Debug, Serialize)]
+pub struct Found {
+    /// This year's submissions, in order.
+    pub submissions: Vec<Detected>,
+    /// Last year's submissions (the files given as last year's return), in order.
+    pub previous: Vec<Detected>,
+    /// Files of either year that fettle does not read.
+    pub skipped: Vec<String>,
+}
+
+/// The files of one year (this year's, or last year's return), their submissions and what was read.
+#[derive(Default)]
+struct Year {
     files: Vec<File>,
     subs: Vec<Submission>,
     skipped: Vec<String>,
     /// Datasets read during detection, kept for validation (taken by it).
     cache: Vec<Option<Loaded>>,
+    /// What detection found, until the files change.
+    detected: Option<Vec<Detected>>,
+}
+
+impl Year {
+    fn names(&self) -> Vec<String> {
+        self.files.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    fn add(&mut self, name: String, bytes: Vec<u8>) {
+        self.files.retain(|(n, _)| *n != name);
+        self.files.push((name, bytes));
+    }
+
+    fn forget(&mut self) {
+        self.subs.clear();
+        self.skipped.clear();
+        self.cache.clear();
+        self.detected = None;
+    }
+
+    /// The files of a submission.
+    fn files_of(&self, sub: &Submission) -> Vec<File> {
+        sub.files.iter().filter_map(|i| self.files.get(*i)).cloned().collect()
+    }
+}
+
+/// Files, their submissions, what was read of them, and the last run.
+pub struct Session {
+    book: Rulebook,
+    /// This year's files.
+    this: Year,
+    /// Last year's (`fettle validate --previous`): none unless the page was given some.
+    last: Year,
     /// The last run.
     run: Option<Run>,
     rule_views: BTreeMap<String, RuleView>,
@@ -206,7 +255,7 @@ pub struct Session {
 impl Session {
     /// A session over a rule book.
     pub fn new(book: Rulebook) -> Session {
-        Session { book, files: vec![], subs: vec![], skipped: vec![], cache: vec![], run: None, rule_views: BTreeMap::new() }
+        Session { book, this: Year::default(), last: Year::default(), run: None, rule_views: BTreeMap::new() }
     }
 
     /// The rule book.
@@ -214,108 +263,136 @@ impl Session {
         &self.book
     }
 
-    /// Adds a file (replacing one of the same name); forgets what was detected and validated.
+    /// Adds a file of this year's return (replacing one of the same name); forgets what was detected
+    /// of this year's files and the last run.
     pub fn add_file(&mut self, name: String, bytes: Vec<u8>) {
-        self.files.retain(|(n, _)| *n != name);
-        self.files.push((name, bytes));
-        self.forget();
+        self.this.add(name, bytes);
+        self.forget(false);
     }
 
-    /// Removes a file by name.
+    /// Adds a file of last year's return (what `fettle validate --previous` is given), replacing one
+    /// of the same name; forgets what was detected of last year's files and the last run.
+    pub fn add_previous_file(&mut self, name: String, bytes: Vec<u8>) {
+        self.last.add(name, bytes);
+        self.forget(true);
+    }
+
+    /// Removes a file of this year's by name.
     pub fn remove_file(&mut self, name: &str) {
-        self.files.retain(|(n, _)| n != name);
-        self.forget();
+        self.this.files.retain(|(n, _)| n != name);
+        self.forget(false);
     }
 
-    /// Removes every file.
+    /// Removes a file of last year's by name.
+    pub fn remove_previous_file(&mut self, name: &str) {
+        self.last.files.retain(|(n, _)| n != name);
+        self.forget(true);
+    }
+
+    /// Removes every file of this year's.
     pub fn clear(&mut self) {
-        self.files.clear();
-        self.forget();
+        self.this.files.clear();
+        self.forget(false);
     }
 
-    fn forget(&mut self) {
-        self.subs.clear();
-        self.skipped.clear();
-        self.cache.clear();
+    /// Removes every file of last year's: the next run is of this year's files alone.
+    pub fn clear_previous(&mut self) {
+        self.last.files.clear();
+        self.forget(true);
+    }
+
+    fn forget(&mut self, last: bool) {
+        if last { &mut self.last } else { &mut self.this }.forget();
         self.run = None;
         self.rule_views.clear();
     }
 
-    /// The files of a submission.
-    fn files_of(&self, sub: &Submission) -> Vec<File> {
-        sub.files.iter().filter_map(|i| self.files.get(*i)).cloned().collect()
-    }
-
-    /// Groups the files into submissions and tells each one's return and year (reading it).
-    pub fn detect(&mut self, progress: Progress) -> (Vec<Detected>, Vec<String>) {
-        let names: Vec<String> = self.files.iter().map(|(n, _)| n.clone()).collect();
-        let (subs, skipped) = group(&names);
-        let parts = subs.len();
-        let mut out = vec![];
-        let mut cache = vec![];
-        for (i, sub) in subs.iter().enumerate() {
-            progress(&Step { stage: format!("Reading {}", sub.display), done: 0, total: 0, part: i + 1, parts });
-            let files = self.files_of(sub);
-            let src = sub.source(&files);
-            let found = pick_return(&self.book, &src).and_then(|ret| read_submission(&self.book, &src, &ret, None));
-            let mut d = Detected {
-                display: sub.display.clone(),
-                format: format_name(sub.format),
-                files: files.iter().map(|(n, _)| n.clone()).collect(),
-                ret: None,
-                year: None,
-                notes: vec![],
-                error: None,
-            };
-            match found {
-                Ok(l) => {
-                    d.ret = Some(l.ret.clone());
-                    d.year = Some(l.year.clone());
-                    d.notes = l.notes.clone();
-                    cache.push(Some(l));
-                }
-                Err(e) => {
-                    d.error = Some(e);
-                    cache.push(None);
-                }
+    /// Groups the files into submissions and tells each one's return and year (reading it), this
+    /// year's and last year's; a year whose files have not changed since it was last detected is not
+    /// read again.
+    pub fn detect(&mut self, progress: Progress) -> Found {
+        let Session { book, this, last, .. } = self;
+        let parts: usize = [&*this, &*last].iter().filter(|y| y.detected.is_none()).map(|y| group(&y.names()).0.len()).sum();
+        let mut part = 0;
+        for (year, whose) in [(this, ""), (last, "last year's ")] {
+            if year.detected.is_some() {
+                continue;
             }
-            out.push(d);
+            let (subs, skipped) = group(&year.names());
+            let mut out = vec![];
+            let mut cache = vec![];
+            for sub in &subs {
+                part += 1;
+                progress(&Step { stage: format!("Reading {whose}{}", sub.display), done: 0, total: 0, part, parts });
+                let files = year.files_of(sub);
+                let src = sub.source(&files);
+                let found = pick_return(book, &src, whose).and_then(|ret| read_submission(book, &src, &ret, None));
+                let mut d = Detected {
+                    display: sub.display.clone(),
+                    format: format_name(sub.format),
+                    files: files.iter().map(|(n, _)| n.clone()).collect(),
+                    ret: None,
+                    year: None,
+                    notes: vec![],
+                    error: None,
+                };
+                match found {
+                    Ok(l) => {
+                        d.ret = Some(l.ret.clone());
+                        d.year = Some(l.year.clone());
+                        d.notes = l.notes.clone();
+                        cache.push(Some(l));
+                    }
+                    Err(e) => {
+                        d.error = Some(e);
+                        cache.push(None);
+                    }
+                }
+                out.push(d);
+            }
+            year.subs = subs;
+            year.skipped = skipped;
+            year.cache = cache;
+            year.detected = Some(out);
         }
-        self.subs = subs;
-        self.skipped = skipped.clone();
-        self.cache = cache;
         self.run = None;
-        (out, skipped)
+        Found {
+            submissions: self.this.detected.clone().unwrap_or_default(),
+            previous: self.last.detected.clone().unwrap_or_default(),
+            skipped: self.this.skipped.iter().chain(&self.last.skipped).cloned().collect(),
+        }
     }
 
-    /// Validates every submission with the return and year chosen (or detected).
+    /// Validates every submission with the return and year chosen (or detected), each checked against
+    /// last year's submission of its return when one was given (as `fettle validate --previous`: a
+    /// file of another return, or not one year earlier, is an error and nothing is validated).
     pub fn validate(&mut self, req: &Request, progress: Progress) -> Result<Outcome<'_>, String> {
-        if self.subs.is_empty() {
+        if self.this.detected.is_none() || self.last.detected.is_none() {
             self.detect(progress);
         }
-        if self.subs.is_empty() {
+        if self.this.subs.is_empty() {
             return Err("no xml, xlsx or csv files to validate".into());
         }
-        let parts = self.subs.len();
+        let parts = self.this.subs.len();
         // The submissions read, and the index of each.
         let mut loaded: Vec<Loaded> = vec![];
         let mut which: Vec<usize> = vec![];
         let mut errors = vec![];
         let mut notes = vec![];
-        for (i, sub) in self.subs.clone().iter().enumerate() {
+        for (i, sub) in self.this.subs.clone().iter().enumerate() {
             let choice = req.choices.get(i).cloned().unwrap_or_default();
-            let cached = self.cache.get_mut(i).and_then(Option::take);
+            let cached = self.this.cache.get_mut(i).and_then(Option::take);
             let reuse = cached
                 .filter(|l| choice.ret.as_ref().is_none_or(|r| *r == l.ret) && choice.year.as_ref().is_none_or(|y| *y == l.year));
             let l = match reuse {
                 Some(l) => Ok(l),
                 None => {
                     progress(&Step { stage: format!("Reading {}", sub.display), done: 0, total: 0, part: i + 1, parts });
-                    let files = self.files_of(sub);
+                    let files = self.this.files_of(sub);
                     let src = sub.source(&files);
                     let ret = match &choice.ret {
                         Some(r) => Ok(r.clone()),
-                        None => pick_return(&self.book, &src),
+                        None => pick_return(&self.book, &src, ""),
                     };
                     ret.and_then(|ret| read_submission(&self.book, &src, &ret, choice.year.as_deref()))
                 }
@@ -329,14 +406,31 @@ impl Session {
                 Err(e) => errors.push(e),
             }
         }
+        // Last year's submissions, as detected (read again when validation took them).
+        let mut last_year = vec![];
+        for (i, sub) in self.last.subs.clone().iter().enumerate() {
+            let read = match self.last.cache.get_mut(i).and_then(Option::take) {
+                Some(l) => Ok(l),
+                None => {
+                    progress(&Step { stage: format!("Reading last year's {}", sub.display), done: 0, total: 0, part: 1, parts });
+                    let files = self.last.files_of(sub);
+                    let src = sub.source(&files);
+                    pick_return(&self.book, &src, "last year's ").and_then(|ret| read_submission(&self.book, &src, &ret, None))
+                }
+            };
+            last_year.push((sub.display.clone(), read));
+        }
         attach_foreign(&self.book, &mut loaded);
+        let previous = submission::attach_previous_all(&self.book, last_year, &mut loaded, GivenBy::Page, &mut |n| notes.push(n))
+            .map_err(|e| errors.iter().chain([&e]).cloned().collect::<Vec<_>>().join("\n"))?;
+        let run_notes: Vec<String> = submission::previous_not_run(&self.book, &loaded, GivenBy::Page).into_iter().collect();
         let limit = req.max_per_rule.unwrap_or(eval::DEFAULT_LIMIT);
         let mut rules = BTreeMap::new();
         let mut views = BTreeMap::new();
         let mut findings: Vec<Finding> = vec![];
         let mut validated = vec![];
         for (i, l) in which.into_iter().zip(loaded) {
-            let Some(sub) = self.subs.get(i) else { continue };
+            let Some(sub) = self.this.subs.get(i) else { continue };
             let c = self.book.get(&l.ret, &l.year);
             let Some(prog) = c.program.clone() else {
                 errors.push(format!("the {} {} rules have errors:\n{}", l.ret, l.year, c.diagnostics()));
@@ -371,16 +465,21 @@ impl Session {
         let files: Vec<String> = validated.iter().map(|v| v.display.clone()).collect();
         let mut run = Run::new(findings, files, rules);
         run.returns = validated.iter().map(|v| (v.display.clone(), (v.ret.clone(), v.year.clone()))).collect();
+        run.previous = previous.clone();
+        run.notes = run_notes.clone();
         self.rule_views = views;
         self.run = Some(run);
         let Some(run) = &self.run else { return Err("no run".into()) };
-        notes.extend(self.skipped.iter().map(|s| format!("note: `{s}` is not a file fettle reads (xml, xlsx or csv); skipped")));
+        let skipped = self.this.skipped.iter().chain(&self.last.skipped);
+        notes.extend(skipped.map(|s| format!("note: `{s}` is not a file fettle reads (xml, xlsx or csv); skipped")));
+        notes.extend(run_notes);
         Ok(Outcome {
             version: 1,
             submissions: validated,
             summary: run.summary(),
             findings: &run.findings,
             rules: self.rule_views.clone(),
+            previous,
             notes,
             errors,
         })
@@ -402,11 +501,11 @@ impl Session {
             "csv" => Ok(report::csv::render(run).into_bytes()),
             "annotated" => {
                 let sub =
-                    submission.and_then(|i| self.subs.get(i)).ok_or_else(|| "say which submission to annotate".to_string())?;
+                    submission.and_then(|i| self.this.subs.get(i)).ok_or_else(|| "say which submission to annotate".to_string())?;
                 if sub.format != Format::Xlsx {
                     return Err(format!("`{}` is not an xlsx workbook; only workbooks are annotated", sub.display));
                 }
-                let (_, bytes) = sub.files.first().and_then(|i| self.files.get(*i)).ok_or("the workbook is gone")?;
+                let (_, bytes) = sub.files.first().and_then(|i| self.this.files.get(*i)).ok_or("the workbook is gone")?;
                 let findings: Vec<&Finding> = run.of_file(&sub.display).collect();
                 report::annotate::annotate_bytes(bytes, &sub.display, &findings)
             }
@@ -426,10 +525,16 @@ fn run_rules(
 }
 
 /// Picks the return of a submission by its structure, as `fettle validate` does; when none matches,
-/// the page asks for it.
-fn pick_return(book: &Rulebook, src: &Source) -> Result<String, String> {
-    submission::pick_return(book, src.format, &src.sniff())
-        .ok_or_else(|| format!("cannot tell which return `{}` is; choose it", src.display))
+/// the page asks for it (this year's), or says so (last year's, `whose` = "last year's ", whose
+/// return is told from the file alone, as `--previous`'s is).
+fn pick_return(book: &Rulebook, src: &Source, whose: &str) -> Result<String, String> {
+    submission::pick_return(book, src.format, &src.sniff()).ok_or_else(|| {
+        if whose.is_empty() {
+            format!("cannot tell which return `{}` is; choose it", src.display)
+        } else {
+            format!("cannot tell which return {whose}`{}` is", src.display)
+        }
+    })
 }
 
 /// The page's view of each rule of a compiled set.
@@ -510,7 +615,7 @@ mod tests {
             let mut s = Session::new(Rulebook::new(Library::shipped()));
             let (name, bytes) = sample(rel);
             s.add_file(name.clone(), bytes);
-            let (found, _) = s.detect(&quiet);
+            let found = s.detect(&quiet).submissions;
             assert_eq!(found.len(), 1);
             assert!(found[0].error.is_none(), "{rel}: {:?}", found[0].error);
             assert!(found[0].ret.is_some() && found[0].year.is_some());
@@ -542,7 +647,7 @@ mod tests {
             let (n, b) = sample(rel);
             s.add_file(n, b);
         }
-        let (found, _) = s.detect(&quiet);
+        let found = s.detect(&quiet).submissions;
         let rets: Vec<Option<String>> = found.iter().map(|d| d.ret.clone()).collect();
         assert_eq!(rets, vec![Some("cin".into()), Some("disability".into())]);
         let out = s.validate(&Request::default(), &quiet).unwrap();
@@ -560,7 +665,7 @@ mod tests {
             let name = format!("csv/{}", p.file_name().unwrap().to_string_lossy());
             s.add_file(name, std::fs::read(&p).unwrap());
         }
-        let (found, _) = s.detect(&quiet);
+        let found = s.detect(&quiet).submissions;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].ret.as_deref(), Some("fgc"));
         let out = s.validate(&Request::default(), &quiet).unwrap();
@@ -571,9 +676,132 @@ mod tests {
     fn unknown_files_are_explained() {
         let mut s = Session::new(Rulebook::new(Library::shipped()));
         s.add_file("x.xlsx".into(), b"not a zip".to_vec());
-        let (found, _) = s.detect(&quiet);
+        let found = s.detect(&quiet).submissions;
         assert!(found[0].error.is_some());
         let out = s.validate(&Request::default(), &quiet).unwrap();
         assert_eq!(out.errors.len(), 1);
+    }
+
+    /// Last year's census given apart: this year's is checked against it as `fettle validate
+    /// --previous` checks it (the year-on-year rules run, a finding on last year's row names its
+    /// file), and the outcome and every report say which file was used.
+    #[test]
+    fn last_years_return_is_the_previous_submission() {
+        let mut s = Session::new(Rulebook::new(Library::shipped()));
+        let (this, b) = sample("tests/fixtures/previous/census-2024-25.xml");
+        s.add_file(this.clone(), b);
+        let (last, b) = sample("tests/fixtures/previous/census-2023-24.xml");
+        s.add_previous_file(last.clone(), b);
+        let found = s.detect(&quiet);
+        assert_eq!(found.submissions.len(), 1);
+        assert_eq!(found.previous.len(), 1);
+        assert_eq!((found.previous[0].ret.as_deref(), found.previous[0].year.as_deref()), (Some("cin"), Some("2023-24")));
+        let out = s.validate(&Request::default(), &quiet).unwrap();
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let used: Vec<(&str, &str, &str)> =
+            out.previous.iter().map(|p| (p.file.as_str(), p.previous.as_str(), p.year.as_str())).collect();
+        assert_eq!(used, vec![(this.as_str(), last.as_str(), "2023-24")]);
+        // Every year-on-year rule of the census fires on this pair (as the command line's snapshot shows).
+        let book = Rulebook::new(Library::shipped());
+        let prog = book.program("cin", "2024-25").unwrap();
+        let mut want: Vec<&str> = prog
+            .rules
+            .iter()
+            .filter(|r| r.needs.iter().any(|n| n == fettle_core::check::previous::PREVIOUS))
+            .map(|r| r.code.as_str())
+            .collect();
+        want.sort();
+        let mut got: Vec<&str> = out.findings.iter().map(|f| f.code.as_str()).filter(|c| want.contains(c)).collect();
+        got.sort();
+        got.dedup();
+        assert_eq!(got, want);
+        // A child missing now: found on last year's row, in last year's file.
+        let missing = out.findings.iter().find(|f| f.code == "CINY01Q").unwrap();
+        assert_eq!((missing.location_file.as_deref(), missing.in_this_return), (Some(last.as_str()), Some(false)));
+        assert!(out.notes.iter().any(|n| n.contains("through the map in the rules")), "{:?}", out.notes);
+        assert!(!out.notes.iter().any(|n| n.contains("did not run")), "{:?}", out.notes);
+        let json: serde_json::Value = serde_json::from_slice(&s.report("json", None).unwrap()).unwrap();
+        assert_eq!(json["previous"][0]["previous"], last.as_str());
+        let html = String::from_utf8(s.report("html", None).unwrap()).unwrap();
+        assert!(html.contains(&format!("{this} against {last} (2023-24)")));
+    }
+
+    /// Without last year's files nothing changes but a note that the year-on-year rules did not run;
+    /// removing last year's files goes back to that.
+    #[test]
+    fn no_previous_file_runs_this_year_alone() {
+        let (this, b) = sample("tests/fixtures/previous/census-2024-25.xml");
+        let mut alone = Session::new(Rulebook::new(Library::shipped()));
+        alone.add_file(this.clone(), b.clone());
+        let found = alone.detect(&quiet);
+        assert!(found.previous.is_empty());
+        let out = alone.validate(&Request::default(), &quiet).unwrap();
+        assert!(out.previous.is_empty());
+        assert!(!out.findings.iter().any(|f| f.code.starts_with("CINY") || f.location_file.is_some()));
+        let note = "14 year-on-year rules did not run: give last year's cin return under \"Last year's return\" to run them";
+        assert_eq!(out.notes, vec![note.to_string()]);
+        let codes: Vec<String> = out.findings.iter().map(|f| f.code.clone()).collect();
+
+        let mut s = Session::new(Rulebook::new(Library::shipped()));
+        s.add_file(this, b);
+        let (last, lb) = sample("tests/fixtures/previous/census-2023-24.xml");
+        s.add_previous_file(last.clone(), lb);
+        assert!(!s.validate(&Request::default(), &quiet).unwrap().previous.is_empty());
+        s.remove_previous_file(&last);
+        let again = s.validate(&Request::default(), &quiet).unwrap();
+        assert!(again.previous.is_empty());
+        assert_eq!(again.findings.iter().map(|f| f.code.clone()).collect::<Vec<_>>(), codes);
+        assert_eq!(again.notes, vec![note.to_string()]);
+        // Clearing last year's files does the same, and this year's stay.
+        s.add_previous_file(last, std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/previous/census-2023-24.xml")).unwrap());
+        assert_eq!(s.detect(&quiet).previous.len(), 1);
+        s.clear_previous();
+        let found = s.detect(&quiet);
+        assert_eq!((found.submissions.len(), found.previous.len()), (1, 0));
+    }
+
+    /// Last year's file of the wrong year or return: validation fails with the command line's usage
+    /// error, worded for the page, and no run is kept.
+    #[test]
+    fn a_wrong_previous_file_is_refused() {
+        let (this, b) = sample("tests/fixtures/previous/census-2024-25.xml");
+        let (last, lb) = sample("tests/fixtures/previous/census-2023-24.xml");
+        let (fgc, fb) = sample("samples/fgc/fgc-2024-25.xlsx");
+        let cases = [
+            // The same year as this year's.
+            ((this.clone(), b.clone()), (this.clone(), b.clone()), format!(
+                "Last year's `{this}` is the cin return for 2024-25; last year's return for `{this}` (2024-25) is for 2023-24"
+            )),
+            // The years swapped.
+            ((last.clone(), lb.clone()), (this.clone(), b.clone()), format!(
+                "Last year's `{this}` is the cin return for 2024-25; last year's return for `{last}` (2023-24) is for 2022-23"
+            )),
+            // Another return.
+            ((this.clone(), b.clone()), (fgc.clone(), fb.clone()), format!(
+                "Last year's `{fgc}` is the fgc return; no fgc return is validated with it"
+            )),
+        ];
+        for ((tn, tb), (pn, pb), want) in cases {
+            let mut s = Session::new(Rulebook::new(Library::shipped()));
+            s.add_file(tn, tb);
+            s.add_previous_file(pn, pb);
+            assert_eq!(s.validate(&Request::default(), &quiet).err(), Some(want));
+            assert!(s.run().is_none());
+            assert!(s.report("json", None).is_err());
+        }
+        // Two of last year's census: one for each return validated.
+        let mut s = Session::new(Rulebook::new(Library::shipped()));
+        s.add_file(this, b);
+        s.add_previous_file(last.clone(), lb.clone());
+        s.add_previous_file(format!("copy/{last}"), lb);
+        assert_eq!(
+            s.validate(&Request::default(), &quiet).err().as_deref(),
+            Some("Last year's files hold two cin returns; give one for each return validated")
+        );
+        // A file whose return cannot be told.
+        let mut s = Session::new(Rulebook::new(Library::shipped()));
+        s.add_previous_file("notes.csv".into(), b"a,b\n1,2\n".to_vec());
+        let found = s.detect(&quiet);
+        assert_eq!(found.previous[0].error.as_deref(), Some("cannot tell which return last year's `notes.csv` is"));
     }
 }
