@@ -368,8 +368,12 @@ async function checkPrevious(page, tmp) {
     JSON.stringify(json.previous) === JSON.stringify(want.previous) && !json.notes, JSON.stringify(json.previous));
   const html = (await download(page, '#dl-html', tmp, 'pair.html')).bytes.toString('utf8');
   check('last year: the web page report names last year\'s file', html.includes("Checked against last year's") && html.includes('this.xml against last.xml (2023-24)'));
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(docs, 'web-previous.png'), fullPage: true, clip: { x: 0, y: 0, width: 1366, height: 1500 } });
+  // Screenshots: the two drop areas and what was found in each; the findings naming both files.
+  await page.mouse.move(0, 0);
+  const at = (id, edge = 'top') => page.evaluate(([i, e]) => document.getElementById(i).getBoundingClientRect()[e] + window.scrollY, [id, edge]);
+  const areas = await at('choose');
+  await page.screenshot({ path: join(docs, 'web-previous.png'), fullPage: true, clip: { x: 0, y: areas - 8, width: 1366, height: (await at('returns', 'bottom')) - areas + 16 } });
+  await page.screenshot({ path: join(docs, 'web-previous-findings.png'), fullPage: true, clip: { x: 0, y: (await at('results')) - 8, width: 1366, height: 1300 } });
 
   // The wrong year or return: refused with `--previous`'s message, and nothing shown as checked.
   const cliError = (args) => {
