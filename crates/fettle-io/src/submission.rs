@@ -24,8 +24,13 @@ use std::sync::{Arc, Mutex};
 /// reading and validating files.
 pub struct Rulebook {
     lib: Library,
-    compiled: Mutex<BTreeMap<(String, String), Arc<Compiled>>>,
+    /// Each set's compilation, made once: the lock is held only to find a set's cell, so sets are
+    /// compiled side by side (a thread that wants a set another is compiling waits for that one).
+    compiled: Mutex<BTreeMap<(String, String), Arc<OnceCompiled>>>,
 }
+
+/// A set's compilation, once made.
+type OnceCompiled = std::sync::OnceLock<Arc<Compiled>>;
 
 impl Rulebook {
     /// A rulebook over a library.
@@ -36,11 +41,14 @@ impl Rulebook {
     /// The compiled set of a return and year (compiling it on first use).
     pub fn get(&self, ret: &str, year: &str) -> Arc<Compiled> {
         let key = (ret.to_string(), year.to_string());
-        let mut map = match self.compiled.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
+        let cell = {
+            let mut map = match self.compiled.lock() {
+                Ok(m) => m,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            map.entry(key).or_default().clone()
         };
-        map.entry(key).or_insert_with(|| Arc::new(self.lib.compile(ret, year))).clone()
+        cell.get_or_init(|| Arc::new(self.lib.compile(ret, year))).clone()
     }
 
     /// The program of a return and year, or its rules' diagnostics rendered when they have errors.
@@ -133,10 +141,19 @@ pub struct Loaded {
 /// found: for XML, its root element and paths; otherwise sheets (or CSV files) named like the
 /// return's tables count most and its column names break ties. `None` when no return matches.
 pub fn pick_return(book: &Rulebook, format: Format, sniff: &Sniff) -> Option<String> {
+    use rayon::prelude::*;
     let mut best: Option<(usize, String)> = None;
-    for ret in book.returns() {
-        let Some(year) = book.latest(&ret) else { continue };
-        let c = book.get(&ret, &year);
+    // Every return's latest set is needed: compiled side by side, then scored in name order.
+    let sets: Vec<(String, Arc<Compiled>)> = book
+        .returns()
+        .into_par_iter()
+        .filter_map(|ret| {
+            let year = book.latest(&ret)?;
+            let c = book.get(&ret, &year);
+            Some((ret, c))
+        })
+        .collect();
+    for (ret, c) in sets {
         let Some(p) = &c.program else { continue };
         let score = match format {
             Format::Xml => {
