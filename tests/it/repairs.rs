@@ -175,6 +175,37 @@ fn loose_headers_are_said() {
     });
 }
 
+/// CSV files named otherwise than the template names them (another case, spaces around, a hyphen
+/// for an underscore... here case and spaces) are read as their tables' files, and each is said; a
+/// file named exactly is not.
+#[test]
+fn loose_file_names_are_said() {
+    csv_case("file-names", &["input::repaired-sheet-name"], &|f| {
+        for (name, _) in f.iter_mut() {
+            *name = match name.as_str() {
+                "Referrals" => "referrals".into(),
+                "Summary" => " SUMMARY ".into(),
+                _ => name.clone(),
+            };
+        }
+    });
+}
+
+/// Sheets named otherwise than the template names them are read as their tables' sheets, and each
+/// is said; a sheet named exactly is not.
+#[test]
+fn loose_sheet_names_are_said() {
+    let name = "sheet-names";
+    let dir = scratch(name);
+    let rename = |sheet: &str| match sheet {
+        "Referrals" => "REFERRALS".to_string(),
+        "About" => "about ".to_string(),
+        other => other.to_string(),
+    };
+    sample_workbook_named(&dir.join("fgc.xlsx"), &rename, &|_, _, _, _, _| false);
+    check(name, &dir, "fgc.xlsx", &["input::repaired-sheet-name"]);
+}
+
 /// Writes one cell of a workbook made by [`sample_workbook`] (given the sheet, the cell's row and
 /// column, the column's header, the data row (1: the first under the header) and the text), saying
 /// whether it did.
@@ -182,10 +213,15 @@ pub type CellWriter<'a> = &'a dyn Fn(&mut rust_xlsxwriter::Worksheet, (u32, u16)
 
 /// Writes the shipped FGC sample as a workbook, each cell as text except where `cell` writes it.
 pub fn sample_workbook(path: &Path, cell: CellWriter) {
+    sample_workbook_named(path, &|s| s.to_string(), cell);
+}
+
+/// [`sample_workbook`] with each sheet named `name(its name in the sample)`.
+fn sample_workbook_named(path: &Path, name: &dyn Fn(&str) -> String, cell: CellWriter) {
     let mut book = rust_xlsxwriter::Workbook::new();
     for (sheet, rows) in sample() {
         let ws = book.add_worksheet();
-        ws.set_name(&sheet).unwrap();
+        ws.set_name(name(&sheet)).unwrap();
         for (r, row) in rows.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {
                 let at = (r as u32, c as u16);
@@ -264,11 +300,11 @@ fn exact_values_are_not_repairs() {
     }
 }
 
-/// What `fettle explain` says of the repairs that drop a time and of a header read loosely: what
+/// What `fettle explain` says of the repairs that drop a time and of a header or a sheet name read loosely: what
 /// was read, and what the DfE does with it.
 #[test]
 fn explain_texts_of_times_and_headers() {
-    for code in ["input::repaired-date-time", "input::repaired-time-of-day", "input::repaired-header"] {
+    for code in ["input::repaired-date-time", "input::repaired-time-of-day", "input::repaired-header", "input::repaired-sheet-name"] {
         let name = format!("explain-{}", code.trim_start_matches("input::"));
         in_suite("repairs", || insta_cmd::assert_cmd_snapshot!(name, fettle().args(["explain", code])));
     }

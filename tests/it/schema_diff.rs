@@ -1,8 +1,21 @@
 //! Differential test of fettle's XML schema check against libxml2's (`xmllint --schema`): several
 //! hundred mutants of census files (elements renamed, removed, repeated, reordered; values padded
-//! and retyped), each refused by fettle (a `schema::` finding) exactly when xmllint refuses it, with
-//! xmllint's first complaint on a line fettle names. The mutants come from [`mutants`], kept here so
-//! a failure can be reproduced. Also: `fettle generate cin` without injected mistakes (several
+//! and retyped), each refused by fettle (a `schema::` finding) exactly when xmllint refuses it, and
+//! on exactly the same lines: the set of lines xmllint complains about (it prints every error it
+//! finds, `file:LINE: ... Schemas validity error`) is the set of lines of fettle's `schema::`
+//! findings (folded ones included). One rule of difference, written in the test: libxml2 refuses an
+//! xs:date with spaces around it, which the XSD standard (`whiteSpace collapse`) and fettle accept;
+//! a line xmllint names only for that is not one fettle names. Of 349 files (2 originals, 347
+//! mutants), 301 are refused by both on exactly the same lines, 30 accepted by both, and 18 differ
+//! only by a padded date. (Before a misspelt element stopped being reported twice, as unknown and
+//! as missing, 30 of the renamed elements had one more fettle line than xmllint: the missing
+//! element's, at the next sibling's or the parent's start tag.) The mutants come from [`mutants`], kept here so
+//! a failure can be reproduced.
+//!
+//! Not exercised here, as every mutant holds one mistake: after a content-model error in an element
+//! (an element not expected), libxml2 checks nothing more inside that element (its later children,
+//! their values, a missing last child), where fettle reports every violation; a file with two
+//! mistakes in one element may have fettle lines that xmllint does not name. Also: `fettle generate cin` without injected mistakes (several
 //! sizes, seeds and years, and a pair of years) writes files xmllint accepts, and the shipped census
 //! sample is refused only for the mistakes it holds on purpose.
 //!
@@ -193,36 +206,41 @@ fn schema_findings_agree_with_xmllint() {
     assert!(files.len() >= 300, "only {} mutants", files.len());
     let lint = xmllint_verdicts(&files);
     let ours = fettle_verdicts(&dir);
-    let (mut refused, mut accepted, mut deviations) = (0, 0, vec![]);
+    // libxml2 does not collapse whitespace around xs:date values, which the XSD standard says to
+    // do; fettle follows the standard (see crates/fettle-io/src/input/conform.rs). The one rule of
+    // difference: a line xmllint names only for padded xs:date values is a line fettle does not name.
+    let padded_date =
+        |m: &str| m.contains("atomic type 'xs:date'") && (m.contains("': ' ") || m.contains(" ' is not a valid value"));
+    let (mut refused, mut accepted, mut padded) = (0, 0, vec![]);
     let mut disagreements = vec![];
     for f in &files {
         let key = f.display().to_string();
         let label = &labels[&key];
         let theirs = &lint[&key];
         let mine = ours.get(&key).cloned().unwrap_or_default();
-        // libxml2 does not collapse whitespace around xs:date values, which the XSD standard
-        // says to do; fettle follows the standard (see src/input/conform.rs).
-        let padded_date =
-            |m: &str| m.contains("atomic type 'xs:date'") && (m.contains("': ' ") || m.contains(" ' is not a valid value"));
-        let theirs: Vec<(u32, String)> = theirs.iter().filter(|(_, m)| !padded_date(m)).cloned().collect();
-        if theirs.len() < lint[&key].len() {
-            deviations.push(label.clone());
-        }
-        match (theirs.first(), mine.is_empty()) {
-            (None, true) => accepted += 1,
-            (Some((line, _)), false) if mine.contains(line) => refused += 1,
-            _ => disagreements.push(format!("{label}: xmllint {theirs:?}, fettle lines {mine:?}")),
+        let all: BTreeSet<u32> = theirs.iter().map(|(l, _)| *l).collect();
+        // Lines xmllint names for something other than a padded date.
+        let strict: BTreeSet<u32> = theirs.iter().filter(|(_, m)| !padded_date(m)).map(|(l, _)| *l).collect();
+        if strict != mine {
+            disagreements.push(format!("{label}: xmllint lines {all:?} ({theirs:?}), fettle lines {mine:?}"));
+        } else if all != strict {
+            padded.push(label.clone());
+        } else if all.is_empty() {
+            accepted += 1;
+        } else {
+            refused += 1;
         }
     }
     eprintln!(
-        "{} files: {refused} refused by both on the same line, {accepted} accepted by both, {} padded dates \
-         (libxml2 refuses, the XSD standard and fettle accept)",
+        "{} files: {refused} refused by both on exactly the same lines, {accepted} accepted by both, {} differing only \
+         by padded dates (libxml2 refuses, the XSD standard and fettle accept), {} disagreements",
         files.len(),
-        deviations.len()
+        padded.len(),
+        disagreements.len()
     );
     assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
     assert!(refused > 100 && accepted > 10, "the mutants should include both kinds: {refused} refused, {accepted} accepted");
-    assert!(deviations.iter().all(|l| l.contains(": pad ")), "{deviations:?}");
+    assert!(padded.iter().all(|l| l.contains(": pad ")) && !padded.is_empty(), "{padded:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

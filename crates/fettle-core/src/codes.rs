@@ -222,6 +222,10 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "Spreadsheets and CSV: a column header that does not spell the template's name exactly, but differs from it only in case, spaces around it, or a space or hyphen where the name has an underscore (`referraldate`, ` ReferralDate `), was read as that column. One finding per column names the header as written and the column it was read as. The DfE's names are exact (its XML schema compares element names letter for letter, and its own tools may not match a header written otherwise), so write the header as the template does.",
     ),
     (
+        "input::repaired-sheet-name",
+        "Spreadsheets and CSV: a sheet (or a CSV file, by its name without `.csv`) whose name does not spell the template's exactly, but differs from it only in case, spaces around it, or a space or hyphen where the name has an underscore (`referrals`, ` Referrals `, `child-protection-plans.csv`), was read as that table's sheet. One finding per sheet or file names it as written and the name it was read as. The DfE's names are exact, and its own tools may not find a sheet named otherwise, so name the sheet (or file) as the template does.",
+    ),
+    (
         "input::invalid-bool",
         "A yes/no cell holds a value the return does not accept. The CIN census accepts true, false, 1 and 0; the templates also Y, N, yes and no.",
     ),

@@ -2,7 +2,9 @@
 //! document is read, as the DfE's XSD checks it: element names, order, occurrences, and the facets
 //! of each element's text (xs:date, integers, enumerations, patterns, lengths). Every violation is
 //! reported, not only the first; an element's text is typed strictly here (no trimming, no other
-//! date forms), so a value the schema refuses is never read as something else.
+//! date forms), so a value the schema refuses is never read as something else. A misspelt element
+//! (`<Ethnicit>`) is one finding, "is not an element ... (did you mean `<Ethnicity>`?)": the
+//! absence of the element it stands for is not reported again (one problem, one finding).
 //!
 //! One deliberate difference from libxml2 (`xmllint --schema`): surrounding whitespace around an
 //! xs:date, xs:dateTime or xs:gYear is accepted, as the XSD standard's `whiteSpace collapse` says
@@ -47,6 +49,9 @@ struct Frame {
     line: u32,
     /// Whether stray text inside it was reported.
     text_told: bool,
+    /// Children named by a misspelt element inside it (`<Ethnicit>`: `Ethnicity`), by index: the
+    /// unknown element's finding says "did you mean", so their absence is not said again.
+    misspelt: Vec<usize>,
 }
 
 /// The verdict on an element's text: the typed value, or that the schema refuses it.
@@ -134,7 +139,7 @@ impl<'l> Validator<'l> {
         let n = elem.map_or(0, |e| self.children(e).len());
         let seen_at = self.seen.len();
         self.seen.resize(seen_at + n, 0);
-        self.frames.push(Frame { elem, pos: 0, seen_at, skips: vec![], line, text_told: false });
+        self.frames.push(Frame { elem, pos: 0, seen_at, skips: vec![], line, text_told: false, misspelt: vec![] });
     }
 
     /// An element starts; `id` is its name's id (see [`Validator::new`]).
@@ -165,7 +170,11 @@ impl<'l> Validator<'l> {
         let children = self.children(p);
         let Some(k) = children.iter().position(|c| self.ids.get(*c) == Some(&id)) else {
             let names: Vec<&str> = children.iter().map(|c| name_of(self.layout, *c)).collect();
-            let hint = suggest(name, &names).map(|s| format!(" (did you mean `<{s}>`?)")).unwrap_or_default();
+            let meant = suggest(name, &names);
+            let hint = meant.map(|s| format!(" (did you mean `<{s}>`?)")).unwrap_or_default();
+            if let (Some(j), Some(f)) = (meant.and_then(|m| names.iter().position(|n| *n == m)), self.frames.last_mut()) {
+                f.misspelt.push(j);
+            }
             self.report(
                 "schema::unknown-element",
                 format!("`<{name}>` is not an element of `<{pname}>`{hint}; {REJECTS}"),
@@ -297,7 +306,7 @@ impl<'l> Validator<'l> {
         };
         match &e.children {
             Some(children) => {
-                for &(j, at, jumped, jdepth) in &f.skips {
+                for &(j, at, jumped, jdepth) in f.skips.iter().filter(|s| !f.misspelt.contains(&s.0)) {
                     let m = children.get(j).map_or("?", |c| name_of(self.layout, *c));
                     let jname = children.get(jumped).map_or("?", |c| name_of(self.layout, *c));
                     self.report(
@@ -310,7 +319,10 @@ impl<'l> Validator<'l> {
                 }
                 for (j, c) in children.iter().enumerate().skip(f.pos) {
                     let min = self.layout.get(*c).map_or(0, |x| x.min);
-                    if self.seen.get(f.seen_at + j).copied().unwrap_or(0) < min && !f.skips.iter().any(|s| s.0 == j) {
+                    if self.seen.get(f.seen_at + j).copied().unwrap_or(0) < min
+                        && !f.skips.iter().any(|s| s.0 == j)
+                        && !f.misspelt.contains(&j)
+                    {
                         let m = name_of(self.layout, *c);
                         self.report(
                             "schema::missing-element",

@@ -149,6 +149,7 @@ fn read_workbook<RS: Read + Seek>(
             b.issue(InputIssue::of_table("input::hidden-sheet", t, Severity::Query, message));
         }
         let Some(name) = names.get(i) else { continue };
+        loose_name(&mut b, t, name, Kind::Sheet, name);
         let rows = sheet_rows(&mut wb, name, display)?;
         let lines = rows.iter().map(|(r, cells)| (*r, Line::Xlsx(cells))).collect();
         let merges = facts.merges.get(name).cloned().unwrap_or_default();
@@ -298,12 +299,14 @@ fn read_csv_files(schema: &Schema, files: &[CsvFile], display: &str) -> Result<D
         files.iter().map(|f| f.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     let mut b = Builder::new(schema, display);
     for t in schema.table_ids() {
-        let Some(file) = find_name(&schema.table(t).sheets, &stems).and_then(|i| files.get(i)) else {
+        let found = find_name(&schema.table(t).sheets, &stems);
+        let Some((file, stem)) = found.and_then(|i| files.get(i).zip(stems.get(i))) else {
             let found: Vec<String> = files.iter().map(|f| file_name(f.path)).collect();
             missing(&mut b, t, Kind::Csv, &found, display)?;
             continue;
         };
         let name = file.shown.clone();
+        loose_name(&mut b, t, stem, Kind::Csv, &name);
         let records = match file.bytes {
             Some(bytes) => records(bytes, &name)?,
             None => read_records(file.path, &name)?,
@@ -409,6 +412,33 @@ fn find_name(wanted: &[String], found: &[String]) -> Option<usize> {
         let w = norm_name(w);
         found.iter().position(|f| *f == w)
     })
+}
+
+/// Says that a table's sheet (or CSV file, by its name without `.csv`) was found under a name
+/// `found` that spells none of the table's sheet names exactly, but matches one loosely (another
+/// case, spaces around it, a space or hyphen for an underscore): an info, as
+/// `input::repaired-header` is for a column header, so that nothing is read otherwise without a
+/// word. `shown` is the sheet's name, or the CSV file's as shown in findings.
+fn loose_name(b: &mut Builder, t: TableId, found: &str, kind: Kind, shown: &str) {
+    let ts = b.schema().table(t);
+    if ts.sheets.iter().any(|w| w == found) {
+        return;
+    }
+    let n = norm_name(found);
+    let Some(meant) = ts.sheets.iter().find(|w| norm_name(w) == n) else { return };
+    let message = match kind {
+        Kind::Sheet => format!(
+            "the sheet `{}` was read as the sheet `{meant}` (table `{}`), a name not written as the template writes it",
+            super::builder::shown_spaces(shown),
+            ts.name
+        ),
+        Kind::Csv => format!(
+            "the file `{}` was read as `{meant}.csv` (table `{}`), a name not written as the template writes it",
+            super::builder::shown_spaces(shown),
+            ts.name
+        ),
+    };
+    b.issue(InputIssue::of_table("input::repaired-sheet-name", t, Severity::Info, message));
 }
 
 /// Reports a table whose sheet (or file) is absent: an error for a top table with required fields,

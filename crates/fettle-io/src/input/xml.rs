@@ -371,9 +371,6 @@ fn read_part(
                 stack.push(id);
                 if let Some(v) = v.as_mut() {
                     v.open(name, id, line);
-                    if !e.attributes_raw().trim().is_empty() {
-                        attributes(v, e, name, line, stack.len());
-                    }
                     report(&mut b, v, &stack, names, &open, capture.as_ref(), name);
                 }
                 if own_check && !is_empty {
@@ -387,6 +384,14 @@ fn read_part(
                     ));
                 }
                 on_open(schema, plan, &mut b, &stack, &mut open, &mut capture, &mut buf, line);
+                // After the row (or field) the element opens, so that an attribute of `<Child>` is
+                // said on that child's row, not on the return.
+                if let Some(v) = v.as_mut()
+                    && !e.attributes_raw().trim().is_empty()
+                {
+                    attributes(v, e, name, line, depth);
+                    report(&mut b, v, &stack, names, &open, capture.as_ref(), name);
+                }
                 if is_empty {
                     let typed = close(&mut b, v.as_mut(), &stack, names, &open, capture.as_ref());
                     on_close(&mut b, &mut stack, &mut open, &mut capture, &buf, typed);
