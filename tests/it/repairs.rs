@@ -304,7 +304,9 @@ fn exact_values_are_not_repairs() {
 /// was read, and what the DfE does with it.
 #[test]
 fn explain_texts_of_times_and_headers() {
-    for code in ["input::repaired-date-time", "input::repaired-time-of-day", "input::repaired-header", "input::repaired-sheet-name"] {
+    for code in
+        ["input::repaired-date-time", "input::repaired-time-of-day", "input::repaired-header", "input::repaired-sheet-name"]
+    {
         let name = format!("explain-{}", code.trim_start_matches("input::"));
         in_suite("repairs", || insta_cmd::assert_cmd_snapshot!(name, fettle().args(["explain", code])));
     }
