@@ -301,12 +301,16 @@ fn exact_values_are_not_repairs() {
 }
 
 /// What `fettle explain` says of the repairs that drop a time and of a header or a sheet name read loosely: what
-/// was read, and what the DfE does with it.
+/// was read, and what the DfE does with it; and of two sheets or files named alike, one not read.
 #[test]
 fn explain_texts_of_times_and_headers() {
-    for code in
-        ["input::repaired-date-time", "input::repaired-time-of-day", "input::repaired-header", "input::repaired-sheet-name"]
-    {
+    for code in [
+        "input::repaired-date-time",
+        "input::repaired-time-of-day",
+        "input::repaired-header",
+        "input::repaired-sheet-name",
+        "input::duplicate-sheet",
+    ] {
         let name = format!("explain-{}", code.trim_start_matches("input::"));
         in_suite("repairs", || insta_cmd::assert_cmd_snapshot!(name, fettle().args(["explain", code])));
     }

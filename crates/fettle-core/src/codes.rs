@@ -226,6 +226,10 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "Spreadsheets and CSV: a sheet (or a CSV file, by its name without `.csv`) whose name does not spell the template's exactly, but differs from it only in case, spaces around it, or a space or hyphen where the name has an underscore (`referrals`, ` Referrals `, `child-protection-plans.csv`), was read as that table's sheet. One finding per sheet or file names it as written and the name it was read as. The DfE's names are exact, and its own tools may not find a sheet named otherwise, so name the sheet (or file) as the template does.",
     ),
     (
+        "input::duplicate-sheet",
+        "Spreadsheets and CSV: two sheets (or CSV files) name the same table, their names differing only in case, spaces around them, or a space or hyphen for an underscore (`Referrals.csv` and `REFERRALS.csv`). One is read, the one spelt as the template spells it when there is one; the other is not, so its rows are not in the return fettle checked, nor in the one the DfE would get: an error, so that a run with a file left unread is never clean. Keep one of them.",
+    ),
+    (
         "input::invalid-bool",
         "A yes/no cell holds a value the return does not accept. The CIN census accepts true, false, 1 and 0; the templates also Y, N, yes and no.",
     ),

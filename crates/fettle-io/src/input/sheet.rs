@@ -150,6 +150,12 @@ fn read_workbook<RS: Read + Seek>(
         }
         let Some(name) = names.get(i) else { continue };
         loose_name(&mut b, t, name, Kind::Sheet, name);
+        let shown: Vec<String> = sheets.iter().map(|(n, v)| if *v { n.clone() } else { String::from("\u{0}") }).collect();
+        for j in also_named(&schema.table(t).sheets, &shown, i) {
+            if let Some(other) = names.get(j) {
+                not_read(&mut b, t, Kind::Sheet, name, other);
+            }
+        }
         let rows = sheet_rows(&mut wb, name, display)?;
         let lines = rows.iter().map(|(r, cells)| (*r, Line::Xlsx(cells))).collect();
         let merges = facts.merges.get(name).cloned().unwrap_or_default();
@@ -307,6 +313,11 @@ fn read_csv_files(schema: &Schema, files: &[CsvFile], display: &str) -> Result<D
         };
         let name = file.shown.clone();
         loose_name(&mut b, t, stem, Kind::Csv, &name);
+        for j in found.map(|i| also_named(&schema.table(t).sheets, &stems, i)).unwrap_or_default() {
+            if let Some(other) = files.get(j) {
+                not_read(&mut b, t, Kind::Csv, &name, &other.shown);
+            }
+        }
         let records = match file.bytes {
             Some(bytes) => records(bytes, &name)?,
             None => read_records(file.path, &name)?,
@@ -405,8 +416,12 @@ fn text<'r>(raw: &'r Raw) -> Cow<'r, str> {
     }
 }
 
-/// The index of the first of `found` whose name matches one of `wanted`, trying `wanted` in order.
+/// The index of the first of `found` whose name matches one of `wanted`, trying `wanted` in order:
+/// a name spelt exactly first, else one that matches through [`norm_name`].
 fn find_name(wanted: &[String], found: &[String]) -> Option<usize> {
+    if let Some(i) = wanted.iter().find_map(|w| found.iter().position(|f| f == w)) {
+        return Some(i);
+    }
     let found: Vec<String> = found.iter().map(|s| norm_name(s)).collect();
     wanted.iter().find_map(|w| {
         let w = norm_name(w);
@@ -439,6 +454,25 @@ fn loose_name(b: &mut Builder, t: TableId, found: &str, kind: Kind, shown: &str)
         ),
     };
     b.issue(InputIssue::of_table("input::repaired-sheet-name", t, Severity::Info, message));
+}
+
+/// The others of `found` than `picked` whose names also match one of `wanted` (see [`find_name`]).
+fn also_named(wanted: &[String], found: &[String], picked: usize) -> Vec<usize> {
+    let wanted: Vec<String> = wanted.iter().map(|w| norm_name(w)).collect();
+    found.iter().enumerate().filter(|(j, f)| *j != picked && wanted.contains(&norm_name(f))).map(|(j, _)| j).collect()
+}
+
+/// Says that a sheet (or CSV file) that also names table `t` was not read, as `read` was: an error,
+/// since its rows are not in the return that fettle checked (a run is not clean with a file unread).
+fn not_read(b: &mut Builder, t: TableId, kind: Kind, read: &str, other: &str) {
+    let what = if kind == Kind::Sheet { "sheet" } else { "file" };
+    let message = format!(
+        "the {what} `{}` was not read: its name also matches the table `{}` (case and spaces aside), whose {what} `{}` was read; keep one of them",
+        super::builder::shown_spaces(other),
+        b.schema().table(t).name,
+        super::builder::shown_spaces(read),
+    );
+    b.issue(InputIssue::of_table("input::duplicate-sheet", t, Severity::Error, message));
 }
 
 /// Reports a table whose sheet (or file) is absent: an error for a top table with required fields,
