@@ -242,6 +242,7 @@ fn xlsx_dates_in_every_form() {
     assert_eq!(
         codes(&d),
         vec![
+            "input::repaired-sheet-name",
             "input::repaired-header",
             "input::repaired-header",
             "input::unknown-column",
@@ -253,25 +254,29 @@ fn xlsx_dates_in_every_form() {
         d.issues
     );
     assert_eq!(
-        d.issues[0].message,
+        d.issues[1].message,
         "the column headed ` gender ` (column D) in sheet `children` was read as `Gender`, a header not written as the template writes it"
     );
-    assert_eq!(d.issues[0].cell, Some((3, 4)), "the loose header's cell, D4");
+    assert_eq!(d.issues[1].cell, Some((3, 4)), "the loose header's cell, D4");
     assert_eq!(
-        d.issues[1].message,
-        "the column headed `child_id` (column E) in sheet `children` was read as `LAchildID`, a header not written as the template writes it"
-    );
-    assert_eq!(d.issues[2].cell, Some((2, 4)), "the unknown column's header cell, C4");
-    assert_eq!(
-        d.issues[4].message,
-        "1 cell of `PersonBirthDate` in sheet `children` held a date not written YYYY-MM-DD (the DfE's form): B6 `31/03/2024` read as `2024-03-31`"
-    );
-    assert_eq!(
-        d.issues[5].message,
-        "1 cell of `PersonBirthDate` in sheet `children` held a number, read as an Excel date (days since 1900): B9 `45382` read as `2024-03-31`"
+        d.issues[0].message,
+        "the sheet `children` was read as the sheet `Children` (table `Child`), a name not written as the template writes it"
     );
     assert_eq!(
         d.issues[2].message,
+        "the column headed `child_id` (column E) in sheet `children` was read as `LAchildID`, a header not written as the template writes it"
+    );
+    assert_eq!(d.issues[3].cell, Some((2, 4)), "the unknown column's header cell, C4");
+    assert_eq!(
+        d.issues[5].message,
+        "1 cell of `PersonBirthDate` in sheet `children` held a date not written YYYY-MM-DD (the DfE's form): B6 `31/03/2024` read as `2024-03-31`"
+    );
+    assert_eq!(
+        d.issues[6].message,
+        "1 cell of `PersonBirthDate` in sheet `children` held a number, read as an Excel date (days since 1900): B9 `45382` read as `2024-03-31`"
+    );
+    assert_eq!(
+        d.issues[3].message,
         "the column `Notes` (column C) in sheet `children` is not a column of `Child`, so what is under it is not read"
     );
 }
@@ -354,8 +359,8 @@ fn xlsx_links_rows_by_full_parent_key() {
     assert_eq!(value(&d, ASMT, 0, 0), Scalar::Int(1), "ordinal key numbered within the parent");
     assert_eq!(value(&d, ASMT, 0, 1), Scalar::Int(2));
     assert_eq!(value(&d, ASMT, 0, 2), Scalar::Int(1));
-    assert_eq!(codes(&d), vec!["input::unknown-parent"]);
-    let i = &said(&d)[0];
+    assert_eq!(codes(&d), vec!["input::repaired-sheet-name", "input::unknown-parent"]);
+    let i = &said(&d)[1];
     assert_eq!((i.table, i.row, i.severity), (Some(CIN), Some(3), crate::syntax::ast::Severity::Error));
     assert_eq!(i.message, "no `Child` row has LAchildID `C9`");
     assert_eq!(cell_of(&d, CIN, 1, 3), "C5");
@@ -490,10 +495,16 @@ fn csv_bom_quotes_newlines_and_ragged_rows() {
     assert_eq!(d.tables[1].parent, vec![0, NONE]);
     assert_eq!(
         codes(&d),
-        vec!["input::invalid-date", "input::unknown-parent", "input::unknown-column", "input::repaired-date-form"]
+        vec![
+            "input::invalid-date",
+            "input::repaired-sheet-name",
+            "input::unknown-parent",
+            "input::unknown-column",
+            "input::repaired-date-form"
+        ]
     );
-    assert!(said(&d)[2].message.starts_with("the column `la child id` (column A) in file"), "{}", said(&d)[2].message);
-    assert_eq!(said(&d)[2].cell, Some((0, 1)), "the unknown column's header cell, line 1");
+    assert!(said(&d)[3].message.starts_with("the column `la child id` (column A) in file"), "{}", said(&d)[3].message);
+    assert_eq!(said(&d)[3].cell, Some((0, 1)), "the unknown column's header cell, line 1");
     assert_eq!(said(&d)[0].row, Some(3), "the date broken by a newline");
 }
 
@@ -506,9 +517,9 @@ fn csv_missing_top_file_is_an_error_and_single_file_keeps_its_name() {
     let shown = files[0].display().to_string();
     let d = read_csv(&schema(), &files, &shown).unwrap();
     assert!(matches!(&d.tables[0].origin, Origin::Csv { file, .. } if *file == shown));
-    assert_eq!(codes(&d), vec!["input::missing-sheet"]);
+    assert_eq!(codes(&d), vec!["input::repaired-sheet-name", "input::missing-sheet"]);
     assert_eq!(
-        said(&d)[0].message,
+        said(&d)[1].message,
         "the file `CINdetails.csv` is missing (expected one of: `CINdetails.csv`, `CIN details.csv`)"
     );
 }
