@@ -314,7 +314,7 @@ fn triggered(p: &Program, paths: &[PathBuf]) -> Result<Triggered, String> {
         let data = crate::input::read(&p.schema, *format, files, display).map_err(|e| e.to_string())?;
         let prepared = crate::eval::prepare(p, data).map_err(|e| e.to_string())?;
         for f in crate::eval::run(p, &prepared, &|_| true).map_err(|e| e.to_string())? {
-            if let Some(r) = p.rules.iter().find(|r| r.code == f.code) {
+            if let Some(r) = p.rules.iter().find(|r| f.code.rule() == Some(r.code.as_str())) {
                 *counts.entry(r.code.as_str()).or_default() += 1;
             }
         }

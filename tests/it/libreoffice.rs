@@ -13,7 +13,7 @@
 //! skipped on purpose with a reason: `FETTLE_SKIP_LIBREOFFICE="no LibreOffice on this laptop"`.
 
 use super::{fettle, root};
-use fettle::eval::{FieldValue, Finding, Location, Related};
+use fettle::eval::{Code, FieldValue, Finding, Location, Related};
 use fettle::syntax::ast::Severity;
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -281,7 +281,7 @@ fn cell_at(sheet: &str, c: &str) -> Option<Location> {
 
 fn finding(code: &str, severity: Severity, message: &str) -> Finding {
     Finding {
-        code: code.into(),
+        code: Code::parse(code),
         severity,
         message: message.into(),
         quotes: vec![],

@@ -4,7 +4,7 @@
 
 use super::{fettle, in_suite, root};
 use calamine::{Data, Reader, Xlsx};
-use fettle::eval::{FieldValue, Finding, Location, Merged, Related, RuleRef};
+use fettle::eval::{Code, FieldValue, Finding, Location, Merged, Related, RuleRef};
 use fettle::report::{RuleInfo, RuleKey, Run};
 use fettle::syntax::ast::Severity;
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ fn value(field: &str, value: &str, location: Option<Location>) -> FieldValue {
 
 fn finding(code: &str, severity: Severity, message: &str, file: &str) -> Finding {
     Finding {
-        code: code.into(),
+        code: Code::parse(code),
         severity,
         message: message.into(),
         quotes: vec![],
@@ -103,7 +103,7 @@ fn fixture() -> Run {
     ];
     // A problem met while reading the same cell, folded into the rule's finding: every format shows it.
     error.merged = vec![Merged {
-        code: "input::invalid-date".into(),
+        code: Code::parse("input::invalid-date"),
         message: "PersonBirthDate `31/02/2031` names a day that does not exist".into(),
         location: cell("Referrals", "D5"),
         quotes: vec![],

@@ -1,7 +1,10 @@
-//! The long explanation of every diagnostic and input code fettle emits (`check::unknown-field`,
+//! The codes of findings, typed ([`Code`]: a rule's, a schema check's, an input check's), and the
+//! long explanation of every diagnostic and input code fettle emits (`check::unknown-field`,
 //! `input::invalid-date`): what `fettle explain CODE` prints and the SARIF report's rule help.
-//! tests/it/check.rs keeps it a catalogue: every code emitted has an entry, and every entry a code
-//! that some source file emits.
+//! tests/it/check.rs keeps [`DIAGNOSTICS`] a catalogue: every code emitted has an entry, and every
+//! entry a code that some source file emits.
+
+use crate::table::coerce::Repair;
 
 /// Long explanations of diagnostic and input codes.
 pub const DIAGNOSTICS: &[(&str, &str)] = &[
@@ -277,3 +280,356 @@ pub const DIAGNOSTICS: &[(&str, &str)] = &[
         "An explanation given with `--explain` matches no query of the run: the query was fixed, or the code or key is wrong. Only queries can be explained; errors must be fixed.",
     ),
 ];
+
+/// A finding's code: which kind of check made the finding, and which check. Reports decide by the
+/// kind (a rule's finding has its rule's text; an input check's has its explanation) and show the
+/// code as its text ([`Code::as_str`], `Display`): `8600`, `schema::unknown-element`,
+/// `input::repaired-spaces`. Codes order by their text, so findings sort as they always have.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// A rule of the rule files, by its code as written (a DfE code: `8600`, `CINY02Q`).
+    Rule(String),
+    /// The XML document checked against the return's layout, as the DfE's schema checks it.
+    Schema(Schema),
+    /// A problem met while reading the data, or a repair made to read it.
+    Input(Input),
+    /// An explanation given with `--explain` that matches no query (`explain::unused`).
+    UnusedExplanation,
+}
+
+impl Code {
+    /// The code as reports show it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Code::Rule(c) => c,
+            Code::Schema(s) => s.as_str(),
+            Code::Input(i) => i.as_str(),
+            Code::UnusedExplanation => "explain::unused",
+        }
+    }
+    /// The rule's code, for a rule's finding.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Code::Rule(c) => Some(c),
+            _ => None,
+        }
+    }
+    /// Whether a rule of the rule files made it.
+    pub fn is_rule(&self) -> bool {
+        matches!(self, Code::Rule(_))
+    }
+    /// Whether reading the data made it (a schema or an input check).
+    pub fn is_check(&self) -> bool {
+        matches!(self, Code::Schema(_) | Code::Input(_))
+    }
+    /// Whether it is a value that did not fit its column's type (`input::invalid-date`, a
+    /// spreadsheet error value): the values of many columns under one title.
+    pub fn is_misfit(&self) -> bool {
+        matches!(self, Code::Input(i) if i.is_misfit())
+    }
+    /// The code of a text as [`Code::as_str`] writes it: a check's when the text is one, else a
+    /// rule's. For text from outside (an explanations file, a test's table), never for deciding
+    /// what a finding is: a finding carries its code typed.
+    pub fn parse(text: &str) -> Code {
+        if let Some(s) = Schema::ALL.iter().find(|s| s.as_str() == text) {
+            return Code::Schema(*s);
+        }
+        if let Some(i) = Input::all().find(|i| i.as_str() == text) {
+            return Code::Input(i);
+        }
+        if text == Code::UnusedExplanation.as_str() {
+            return Code::UnusedExplanation;
+        }
+        Code::Rule(text.to_string())
+    }
+}
+
+/// As its text, quoted (`"8600"`, `"input::invalid-date"`): a finding's `Debug` reads as it always has.
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// By their text, as the reports have always ordered findings and groups.
+impl Ord for Code {
+    fn cmp(&self, other: &Code) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Code {
+    fn partial_cmp(&self, other: &Code) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// As its text: `"code": "8600"`, `"code": "input::invalid-date"`.
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl From<Check> for Code {
+    fn from(c: Check) -> Code {
+        match c {
+            Check::Schema(s) => Code::Schema(s),
+            Check::Input(i) => Code::Input(i),
+        }
+    }
+}
+
+/// The code of a problem met while reading (`table::InputIssue`): a schema or an input check.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Check {
+    /// The XML document checked against the layout.
+    Schema(Schema),
+    /// The data read.
+    Input(Input),
+}
+
+impl Check {
+    /// The code as reports show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Schema(s) => s.as_str(),
+            Check::Input(i) => i.as_str(),
+        }
+    }
+}
+
+impl From<Schema> for Check {
+    fn from(s: Schema) -> Check {
+        Check::Schema(s)
+    }
+}
+
+impl From<Input> for Check {
+    fn from(i: Input) -> Check {
+        Check::Input(i)
+    }
+}
+
+/// As its text, quoted, as [`Code`].
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A check of an XML document against the return's layout (`layout xml`), as the DfE's XSD makes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Schema {
+    /// An element the layout has no place for.
+    UnknownElement,
+    /// An element more often than the layout allows.
+    RepeatedElement,
+    /// A required element absent.
+    MissingElement,
+    /// An element out of the layout's order.
+    MisplacedElement,
+    /// Text where the layout has only elements.
+    UnexpectedText,
+    /// An attribute the layout does not declare.
+    UnknownAttribute,
+    /// Not an xs:date.
+    InvalidDate,
+    /// Not a number of the element's type.
+    InvalidNumber,
+    /// Not one of the element's codes.
+    InvalidCode,
+    /// Not matching the element's pattern.
+    Pattern,
+    /// Not of the element's length.
+    Length,
+}
+
+impl Schema {
+    /// Every schema check.
+    pub const ALL: [Schema; 11] = [
+        Schema::UnknownElement,
+        Schema::RepeatedElement,
+        Schema::MissingElement,
+        Schema::MisplacedElement,
+        Schema::UnexpectedText,
+        Schema::UnknownAttribute,
+        Schema::InvalidDate,
+        Schema::InvalidNumber,
+        Schema::InvalidCode,
+        Schema::Pattern,
+        Schema::Length,
+    ];
+    /// The code as reports show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Schema::UnknownElement => "schema::unknown-element",
+            Schema::RepeatedElement => "schema::repeated-element",
+            Schema::MissingElement => "schema::missing-element",
+            Schema::MisplacedElement => "schema::misplaced-element",
+            Schema::UnexpectedText => "schema::unexpected-text",
+            Schema::UnknownAttribute => "schema::unknown-attribute",
+            Schema::InvalidDate => "schema::invalid-date",
+            Schema::InvalidNumber => "schema::invalid-number",
+            Schema::InvalidCode => "schema::invalid-code",
+            Schema::Pattern => "schema::pattern",
+            Schema::Length => "schema::length",
+        }
+    }
+    /// Whether it refuses one element's value as written (a code not in its list, a pattern or a
+    /// length not met, not a date or a number), rather than the document's structure.
+    pub fn refuses_value(self) -> bool {
+        matches!(self, Schema::InvalidCode | Schema::Pattern | Schema::Length | Schema::InvalidDate | Schema::InvalidNumber)
+    }
+}
+
+/// A problem met while reading a submission's data (a sheet, a column, a cell, a row's links), or a
+/// repair made to read a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Input {
+    /// A cell that should hold a date does not.
+    InvalidDate,
+    /// A cell that should hold a number does not.
+    InvalidNumber,
+    /// A cell that should hold yes/no does not.
+    InvalidBool,
+    /// A spreadsheet error value (`#REF!`).
+    CellError,
+    /// Cells read with a repair.
+    Repaired(Repair),
+    /// A header matched only loosely (by case or spaces).
+    RepairedHeader,
+    /// A sheet the return needs is absent.
+    MissingSheet,
+    /// A file or table the return needs is absent.
+    MissingTable,
+    /// A column the return needs is absent.
+    MissingColumn,
+    /// A column the return does not declare.
+    UnknownColumn,
+    /// Two columns with one header.
+    DuplicateColumn,
+    /// A header row repeated below the first.
+    RepeatedHeader,
+    /// A hidden sheet.
+    HiddenSheet,
+    /// Merged header cells.
+    MergedHeader,
+    /// No header row found.
+    NoHeader,
+    /// A row linked to no parent row.
+    UnknownParent,
+    /// Two rows with one key.
+    DuplicateKey,
+}
+
+impl Input {
+    /// Every input check.
+    pub fn all() -> impl Iterator<Item = Input> {
+        [Input::InvalidDate, Input::InvalidNumber, Input::InvalidBool, Input::CellError]
+            .into_iter()
+            .chain(Repair::ALL.into_iter().map(Input::Repaired))
+            .chain([
+                Input::RepairedHeader,
+                Input::MissingSheet,
+                Input::MissingTable,
+                Input::MissingColumn,
+                Input::UnknownColumn,
+                Input::DuplicateColumn,
+                Input::RepeatedHeader,
+                Input::HiddenSheet,
+                Input::MergedHeader,
+                Input::NoHeader,
+                Input::UnknownParent,
+                Input::DuplicateKey,
+            ])
+    }
+    /// The code as reports show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Input::InvalidDate => "input::invalid-date",
+            Input::InvalidNumber => "input::invalid-number",
+            Input::InvalidBool => "input::invalid-bool",
+            Input::CellError => "input::cell-error",
+            Input::Repaired(Repair::Blank) => "input::repaired-blank",
+            Input::Repaired(Repair::Trimmed) => "input::repaired-spaces",
+            Input::Repaired(Repair::DateForm) => "input::repaired-date-form",
+            Input::Repaired(Repair::DateTime) => "input::repaired-date-time",
+            Input::Repaired(Repair::TimeOfDay) => "input::repaired-time-of-day",
+            Input::Repaired(Repair::Serial) => "input::repaired-excel-serial",
+            Input::Repaired(Repair::Thousands) => "input::repaired-thousands",
+            Input::Repaired(Repair::WholeNumber) => "input::repaired-whole-number",
+            Input::RepairedHeader => "input::repaired-header",
+            Input::MissingSheet => "input::missing-sheet",
+            Input::MissingTable => "input::missing-table",
+            Input::MissingColumn => "input::missing-column",
+            Input::UnknownColumn => "input::unknown-column",
+            Input::DuplicateColumn => "input::duplicate-column",
+            Input::RepeatedHeader => "input::repeated-header",
+            Input::HiddenSheet => "input::hidden-sheet",
+            Input::MergedHeader => "input::merged-header",
+            Input::NoHeader => "input::no-header",
+            Input::UnknownParent => "input::unknown-parent",
+            Input::DuplicateKey => "input::duplicate-key",
+        }
+    }
+    /// Whether it is a value that did not fit its column's type.
+    pub fn is_misfit(self) -> bool {
+        matches!(self, Input::InvalidDate | Input::InvalidNumber | Input::InvalidBool | Input::CellError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Check, Code, DIAGNOSTICS, Input, Schema};
+
+    #[test]
+    fn every_check_is_explained_and_reads_back_as_itself() {
+        let checks: Vec<Check> = Schema::ALL.into_iter().map(Check::Schema).chain(Input::all().map(Check::Input)).collect();
+        for c in &checks {
+            assert!(DIAGNOSTICS.iter().any(|(d, _)| *d == c.as_str()), "{c} is explained");
+            assert_eq!(Code::parse(c.as_str()), Code::from(*c), "{c}");
+        }
+        let mut texts: Vec<&str> = checks.iter().map(|c| c.as_str()).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), checks.len(), "every check has its own text");
+    }
+
+    #[test]
+    fn a_code_says_its_kind_and_shows_as_its_text() {
+        let rule = Code::parse("8600");
+        assert_eq!(rule, Code::Rule("8600".into()));
+        assert!(rule.is_rule() && !rule.is_check() && rule.rule() == Some("8600"));
+        let schema = Code::parse("schema::unknown-element");
+        assert_eq!(schema, Code::Schema(Schema::UnknownElement));
+        assert!(schema.is_check() && !schema.is_rule() && schema.rule().is_none());
+        let input = Code::parse("input::repaired-spaces");
+        assert_eq!(input, Code::Input(Input::Repaired(crate::table::coerce::Repair::Trimmed)));
+        assert!(input.is_check() && !input.is_misfit() && Code::Input(Input::CellError).is_misfit());
+        assert_eq!(Code::parse("explain::unused"), Code::UnusedExplanation);
+        // A rule code that merely looks like a check is a rule's.
+        assert_eq!(Code::parse("input::nothing"), Code::Rule("input::nothing".into()));
+        for c in [&rule, &schema, &input, &Code::UnusedExplanation] {
+            assert_eq!(Code::parse(&c.to_string()), *c);
+            assert_eq!(serde_json::to_string(c).ok(), Some(format!("\"{c}\"")));
+        }
+        // Codes order by their text: rules' digits and capitals before `explain::`, `input::`, `schema::`.
+        let mut v = [schema.clone(), Code::UnusedExplanation, input.clone(), Code::Rule("CINY02Q".into()), rule.clone()];
+        v.sort();
+        let shown: Vec<String> = v.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["8600", "CINY02Q", "explain::unused", "input::repaired-spaces", "schema::unknown-element"]);
+    }
+}

@@ -41,8 +41,10 @@ pub fn run_rule(prog: &Program, rule: &RuleDef) -> Result<Vec<Outcome>, eval::Fa
             data.attached = rule.needs.clone();
             let prepared = eval::prepare(prog, data)?;
             let code = rule.code.clone();
-            let findings: Vec<eval::Finding> =
-                eval::run(prog, &prepared, &|r| r.code == code)?.into_iter().filter(|f| f.code == rule.code).collect();
+            let findings: Vec<eval::Finding> = eval::run(prog, &prepared, &|r| r.code == code)?
+                .into_iter()
+                .filter(|f| f.code.rule() == Some(rule.code.as_str()))
+                .collect();
             let ok = ex.fail != findings.is_empty();
             Ok(Outcome {
                 code: rule.code.clone(),

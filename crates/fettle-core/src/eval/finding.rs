@@ -1,5 +1,6 @@
 //! A finding: which rule failed, where in the data, on which values, and how to fix it.
 
+pub use crate::codes::Code;
 use crate::syntax::ast::Severity;
 use serde::Serialize;
 
@@ -133,7 +134,7 @@ pub struct Quote {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Merged {
     /// Its code (`schema::invalid-code`, `input::invalid-date`).
-    pub code: String,
+    pub code: Code,
     /// Its message.
     pub message: String,
     /// The cell it is about.
@@ -163,8 +164,9 @@ pub struct RuleRef {
 /// One failed check.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
-    /// Rule code (`8500`) or input issue code (`input::invalid-date`).
-    pub code: String,
+    /// Which check made it: a rule (`8500`), a schema check (`schema::pattern`) or an input check
+    /// (`input::invalid-date`).
+    pub code: Code,
     /// Error, query or info.
     pub severity: Severity,
     /// The message.
@@ -231,7 +233,7 @@ impl Finding {
 
     /// The deterministic order of findings: file, table, row, code.
     pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
-        (&self.file, self.table_order, self.row.unwrap_or(0), &self.code, &self.message)
+        (&self.file, self.table_order, self.row.unwrap_or(0), self.code.as_str(), &self.message)
     }
 }
 

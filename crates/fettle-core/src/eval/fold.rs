@@ -30,8 +30,9 @@
 //! dropped, and a finding is only folded into one at least as visible (an error root, or a rule's
 //! finding at least as severe).
 
-use super::finding::{Finding, Location, Merged, Related};
+use super::finding::{Code, Finding, Location, Merged, Related};
 use crate::check::program::{IExpr, IKind, IPart, IStep, Program, RuleDef, RuleScope, Source};
+use crate::codes::{Check, Input};
 use crate::schema::{FieldId, TableId};
 use crate::syntax::ast::Severity;
 use crate::table::{Dataset, InputIssue};
@@ -47,12 +48,7 @@ pub fn made_missing(data: &Dataset, is: &InputIssue) -> bool {
 /// spaces around a code, a pattern or a length not met): the DfE rule that checks the same value
 /// fails for the same cause.
 pub fn refuses_value(is: &InputIssue) -> bool {
-    is.row.is_some()
-        && is.field.is_some()
-        && matches!(
-            is.code,
-            "schema::invalid-code" | "schema::pattern" | "schema::length" | "schema::invalid-date" | "schema::invalid-number"
-        )
+    is.row.is_some() && is.field.is_some() && matches!(is.code, Check::Schema(s) if s.refuses_value())
 }
 
 /// Adds the findings of `inputs` to `out`, folding each one marked foldable (its cell is missing to
@@ -193,7 +189,7 @@ impl Unread {
 }
 
 /// The code of a required column absent from its sheet or file.
-const MISSING_COLUMN: &str = "input::missing-column";
+const MISSING_COLUMN: Check = Check::Input(Input::MissingColumn);
 
 /// Adds the findings of the input issues of `data` to the rule findings `out`, one problem one
 /// finding:
@@ -211,7 +207,7 @@ const MISSING_COLUMN: &str = "input::missing-column";
 pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&RuleDef) -> bool, out: &mut Vec<Finding>) {
     let mut inputs: Vec<(Finding, bool)> = vec![];
     // (code, cause) -> index in `inputs` of the finding for that cause.
-    let mut causes: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut causes: BTreeMap<(Check, &str), usize> = BTreeMap::new();
     // Unlinked rows -> index in `inputs` of their cause's finding.
     let mut unlinked: BTreeMap<(TableId, u32), usize> = BTreeMap::new();
     for is in &data.issues {
@@ -258,7 +254,7 @@ pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&
         }
     }
     for (f, _) in &mut inputs {
-        if f.code == UNKNOWN_PARENT && !f.related.is_empty() {
+        if f.code == Code::from(UNKNOWN_PARENT) && !f.related.is_empty() {
             let n = f.related.len();
             f.message.push_str(&format!(
                 "; {n} more row{} cannot be linked for the same reason (listed with it)",
@@ -275,7 +271,8 @@ pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&
     };
     let mut kept = Vec::with_capacity(out.len());
     for f in std::mem::take(out) {
-        let into = own(&f).filter(|_| crosses.contains(f.code.as_str())).and_then(|at| unlinked.get(&at)).copied();
+        let into =
+            own(&f).filter(|_| f.code.rule().is_some_and(|c| crosses.contains(c))).and_then(|at| unlinked.get(&at)).copied();
         match into.and_then(|g| inputs.get_mut(g)) {
             Some((root, _)) => root.merged.push(Merged::of(&f)),
             None => kept.push(f),
@@ -299,7 +296,7 @@ fn keyless_consequences(prog: &Program, data: &Dataset, findings: Vec<Finding>, 
     for (i, f) in findings.iter().enumerate() {
         let (Some(r), Some(_), None) = (f.row, &f.table, &f.location_file) else { continue };
         let t = TableId(f.table_order);
-        if f.rule.is_none() || below.contains(f.code.as_str()) || !keyed(t) {
+        if f.rule.is_none() || f.code.rule().is_some_and(|c| below.contains(c)) || !keyed(t) {
             continue;
         }
         let ts = prog.schema.table(t);
@@ -319,7 +316,9 @@ fn keyless_consequences(prog: &Program, data: &Dataset, findings: Vec<Finding>, 
     let mut kept = vec![];
     for (i, f) in findings.iter().enumerate() {
         let root = match (f.row, &f.location_file) {
-            (Some(r), None) if f.rule.is_some() && below.contains(f.code.as_str()) => roots.get(&(TableId(f.table_order), r)),
+            (Some(r), None) if f.rule.is_some() && f.code.rule().is_some_and(|c| below.contains(c)) => {
+                roots.get(&(TableId(f.table_order), r))
+            }
             _ => None,
         };
         match root {
@@ -366,4 +365,4 @@ fn rule_walk(rule: &RuleDef, hit: &mut dyn FnMut(&IExpr) -> bool) -> bool {
 }
 
 /// The code of a row that cannot be linked to its parent row.
-const UNKNOWN_PARENT: &str = "input::unknown-parent";
+const UNKNOWN_PARENT: Check = Check::Input(Input::UnknownParent);

@@ -155,7 +155,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
     let prog = cx.prog;
     let data = cx.data;
     let mut fd = Finding {
-        code: rule.code.clone(),
+        code: Code::Rule(rule.code.clone()),
         severity: rule.severity,
         message,
         quotes: vec![],
@@ -327,7 +327,7 @@ pub fn link_this_year(prog: &Program, data: &Dataset, findings: &mut [Finding]) 
 /// The finding that stands for the failures of a rule beyond the limit.
 pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
     Finding {
-        code: rule.code.clone(),
+        code: Code::Rule(rule.code.clone()),
         severity: rule.severity,
         message: format!(
             "{more} more items fail this rule; only the first {limit} are listed (raise the limit with --max-per-rule)"
@@ -384,7 +384,7 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
         _ => None,
     };
     Finding {
-        code: is.code.to_string(),
+        code: is.code.into(),
         severity: is.severity,
         message: is.message.clone(),
         quotes: input_quotes(&is.message, values.first()),

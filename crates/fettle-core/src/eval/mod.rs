@@ -14,7 +14,7 @@ pub mod index;
 mod locate;
 
 pub use fault::{Checked, Fault};
-pub use finding::{FieldValue, Finding, Location, Merged, Quote, Related, RuleRef};
+pub use finding::{Code, FieldValue, Finding, Location, Merged, Quote, Related, RuleRef};
 
 use crate::check::program::{Derivation, IExpr, IKind, IStep, Program, RuleDef, RuleScope, Source};
 use crate::schema::TableId;

@@ -4,6 +4,7 @@
 //! shows the first ones.
 
 use super::coerce::{Interner, Repair, Repairs, coerce};
+use crate::codes::Schema as SchemaCheck;
 use crate::schema::{FieldId, FieldType, Schema, TableId};
 use crate::syntax::ast::Severity;
 use crate::table::{Dataset, InputIssue, NONE, Raw, Scalar};
@@ -136,7 +137,7 @@ impl<'s> Builder<'s> {
                 self.data.issues.push(InputIssue {
                     line: 0,
                     path: None,
-                    code: why.code(),
+                    code: why.code().into(),
                     table: Some(t),
                     field: Some(f),
                     row: Some(row),
@@ -173,12 +174,12 @@ impl<'s> Builder<'s> {
                     Some(h) => format!("{lo} to {h}"),
                     None => format!("at least {lo}"),
                 };
-                ("schema::length", format!("has {n} characters; the DfE's schema asks for {want} in `<{elem}>`"))
+                (SchemaCheck::Length, format!("has {n} characters; the DfE's schema asks for {want} in `<{elem}>`"))
             }
             _ if !rule.patterns.is_empty() && !rule.patterns.iter().any(|(_, re)| re.is_match(text)) => {
                 let pats: Vec<String> = rule.patterns.iter().map(|(p, _)| format!("`{p}`")).collect();
                 (
-                    "schema::pattern",
+                    SchemaCheck::Pattern,
                     format!("does not match the pattern {} that the DfE's schema gives `<{elem}>`", pats.join(" or ")),
                 )
             }
@@ -189,7 +190,7 @@ impl<'s> Builder<'s> {
         self.data.issues.push(InputIssue {
             line: 0,
             path: None,
-            code,
+            code: code.into(),
             table: Some(t),
             field: Some(f),
             row: Some(row),
@@ -250,7 +251,7 @@ impl<'s> Builder<'s> {
                 self.data.issues.push(InputIssue {
                     line: 0,
                     path: None,
-                    code: why.code(),
+                    code: why.code().into(),
                     table: Some(t),
                     field: Some(f),
                     row: Some(row),
@@ -308,7 +309,7 @@ impl<'s> Builder<'s> {
                 if n > log.first.len() as u64 { format!(" and {} more", n - log.first.len() as u64) } else { String::new() };
             let message = format!("{n} {cells} of `{}`{place} {what}: {}{more}", schema.field(t, f).name, shown.join(", "));
             self.data.issues.push(InputIssue {
-                code: r.code(),
+                code: r.code().into(),
                 table: Some(t),
                 field: Some(f),
                 row: None,

@@ -12,6 +12,7 @@
 //! back with its [`Repairs`], which the builder reports as findings (`input::repaired-*`): an info,
 //! or a query for a time of day other than midnight ([`Repair::severity`]).
 
+use crate::codes::Input;
 use crate::schema::{Booleans, FieldType};
 use crate::syntax::ast::Severity;
 use crate::table::{Raw, Scalar};
@@ -35,12 +36,12 @@ pub enum Misfit {
 
 impl Misfit {
     /// The issue code.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> Input {
         match self {
-            Misfit::Date => "input::invalid-date",
-            Misfit::Int | Misfit::Decimal => "input::invalid-number",
-            Misfit::Bool => "input::invalid-bool",
-            Misfit::CellError => "input::cell-error",
+            Misfit::Date => Input::InvalidDate,
+            Misfit::Int | Misfit::Decimal => Input::InvalidNumber,
+            Misfit::Bool => Input::InvalidBool,
+            Misfit::CellError => Input::CellError,
         }
     }
     /// What was expected, for messages.
@@ -92,17 +93,8 @@ impl Repair {
     ];
 
     /// The issue code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Repair::Blank => "input::repaired-blank",
-            Repair::Trimmed => "input::repaired-spaces",
-            Repair::DateForm => "input::repaired-date-form",
-            Repair::DateTime => "input::repaired-date-time",
-            Repair::TimeOfDay => "input::repaired-time-of-day",
-            Repair::Serial => "input::repaired-excel-serial",
-            Repair::Thousands => "input::repaired-thousands",
-            Repair::WholeNumber => "input::repaired-whole-number",
-        }
+    pub fn code(self) -> Input {
+        Input::Repaired(self)
     }
 
     /// What the cells held and how they were read, after "N cells of `Field` ...".

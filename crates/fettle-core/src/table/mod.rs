@@ -164,8 +164,8 @@ impl Table {
 /// A problem with a value or a structure of a submission, found while reading it.
 #[derive(Clone, Debug)]
 pub struct InputIssue {
-    /// Stable code, e.g. `input::invalid-date`.
-    pub code: &'static str,
+    /// Which check found it (`input::invalid-date`, `schema::pattern`).
+    pub code: crate::codes::Check,
     /// The table.
     pub table: Option<TableId>,
     /// The field.
@@ -190,9 +190,14 @@ pub struct InputIssue {
 
 impl InputIssue {
     /// An issue about a whole table (a sheet, a file, a header): no field, row, line or cause.
-    pub fn of_table(code: &'static str, table: TableId, severity: crate::syntax::ast::Severity, message: String) -> InputIssue {
+    pub fn of_table(
+        code: impl Into<crate::codes::Check>,
+        table: TableId,
+        severity: crate::syntax::ast::Severity,
+        message: String,
+    ) -> InputIssue {
         InputIssue {
-            code,
+            code: code.into(),
             table: Some(table),
             field: None,
             row: None,

@@ -11,6 +11,7 @@
 //! (libxml2 refuses it).
 
 use super::coerce::Interner;
+use crate::codes::Schema as SchemaCheck;
 use crate::layout::{Elem, Layout, ValueRule};
 use crate::schema::Booleans;
 use crate::syntax::ast::TextKind;
@@ -24,7 +25,7 @@ pub const REJECTS: &str = "the DfE portal rejects a file with this";
 #[derive(Clone, Debug)]
 pub struct Violation {
     /// `schema::unknown-element`, ...
-    pub code: &'static str,
+    pub code: SchemaCheck,
     /// What is wrong.
     pub message: String,
     /// Line of the element it is about.
@@ -131,7 +132,7 @@ impl<'l> Validator<'l> {
         self.top().is_some_and(|e| e.children.is_none())
     }
 
-    fn report(&mut self, code: &'static str, message: String, line: u32, depth: usize, element: &str) {
+    fn report(&mut self, code: SchemaCheck, message: String, line: u32, depth: usize, element: &str) {
         self.found.push(Violation { code, message, line, depth, element: element.to_string() });
     }
 
@@ -158,7 +159,7 @@ impl<'l> Validator<'l> {
         let pname = name_of(layout, p);
         if layout.get(p).is_some_and(|e| e.children.is_none()) {
             self.report(
-                "schema::unknown-element",
+                SchemaCheck::UnknownElement,
                 format!("`<{pname}>` holds a value, not elements, but has `<{name}>` inside it; {REJECTS}"),
                 line,
                 depth,
@@ -176,7 +177,7 @@ impl<'l> Validator<'l> {
                 f.misspelt.push(j);
             }
             self.report(
-                "schema::unknown-element",
+                SchemaCheck::UnknownElement,
                 format!("`<{name}>` is not an element of `<{pname}>`{hint}; {REJECTS}"),
                 line,
                 depth,
@@ -189,7 +190,7 @@ impl<'l> Validator<'l> {
         let max = elem.and_then(|c| self.layout.get(c)).and_then(|e| e.max);
         let pos = parent.pos;
         let had = self.seen.get(parent.seen_at + k).copied().unwrap_or(0);
-        let mut found: Vec<(&'static str, String, u32, usize, String)> = vec![];
+        let mut found: Vec<(SchemaCheck, String, u32, usize, String)> = vec![];
         if max.is_some_and(|m| had >= m) {
             let times = match max {
                 Some(1) => "once".to_string(),
@@ -197,7 +198,7 @@ impl<'l> Validator<'l> {
                 None => String::new(),
             };
             found.push((
-                "schema::repeated-element",
+                SchemaCheck::RepeatedElement,
                 format!("`<{name}>` is repeated in `<{pname}>`; the schema allows it {times}; {REJECTS}"),
                 line,
                 depth,
@@ -210,7 +211,7 @@ impl<'l> Validator<'l> {
                 Some(&(_, at, jumped, jdepth)) => {
                     let jname = children.get(jumped).map_or("?", |c| name_of(self.layout, *c));
                     found.push((
-                        "schema::misplaced-element",
+                        SchemaCheck::MisplacedElement,
                         format!("`<{jname}>` comes before `<{name}>` in `<{pname}>`, but the schema puts it after; {REJECTS}"),
                         at,
                         jdepth,
@@ -220,7 +221,7 @@ impl<'l> Validator<'l> {
                 None => {
                     let next = children.get(pos).map_or("?", |c| name_of(self.layout, *c));
                     found.push((
-                        "schema::misplaced-element",
+                        SchemaCheck::MisplacedElement,
                         format!("`<{name}>` is out of order in `<{pname}>`: the schema puts it before `<{next}>`; {REJECTS}"),
                         line,
                         depth,
@@ -287,7 +288,7 @@ impl<'l> Validator<'l> {
         f.text_told = true;
         let name = e.name.clone();
         self.report(
-            "schema::unexpected-text",
+            SchemaCheck::UnexpectedText,
             format!("`<{name}>` holds elements, not text, but has text in it; {REJECTS}"),
             line,
             depth,
@@ -310,7 +311,7 @@ impl<'l> Validator<'l> {
                     let m = children.get(j).map_or("?", |c| name_of(self.layout, *c));
                     let jname = children.get(jumped).map_or("?", |c| name_of(self.layout, *c));
                     self.report(
-                        "schema::missing-element",
+                        SchemaCheck::MissingElement,
                         format!("`<{}>` has no `<{m}>` before `<{jname}>`; the schema requires it; {REJECTS}", e.name),
                         at,
                         jdepth,
@@ -325,7 +326,7 @@ impl<'l> Validator<'l> {
                     {
                         let m = name_of(self.layout, *c);
                         self.report(
-                            "schema::missing-element",
+                            SchemaCheck::MissingElement,
                             format!("`<{}>` has no `<{m}>`; the schema requires it; {REJECTS}", e.name),
                             f.line,
                             depth,
@@ -382,7 +383,7 @@ fn collapse(t: &str) -> &str {
     t.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
 }
 
-type Refusal = (&'static str, String, Option<Scalar>);
+type Refusal = (SchemaCheck, String, Option<Scalar>);
 
 /// Whether an element's values are all yes/no spellings: its valid values are read as booleans.
 fn is_yes_no(rule: &ValueRule, bools: &Booleans) -> bool {
@@ -397,12 +398,12 @@ pub fn typed(rule: &ValueRule, text: &str, bools: &Booleans, yes_no: bool, strin
         TextKind::Text => keep(text).unwrap_or(Scalar::Null),
         TextKind::Date => match xs_date(collapse(text)) {
             Some(d) => Scalar::Date(d.num_days_from_ce()),
-            None => return Err(("schema::invalid-date", "is not a date in the form YYYY-MM-DD (xs:date)".into(), None)),
+            None => return Err((SchemaCheck::InvalidDate, "is not a date in the form YYYY-MM-DD (xs:date)".into(), None)),
         },
         TextKind::DateTime => {
             if !xs_datetime(collapse(text)) {
                 return Err((
-                    "schema::invalid-date",
+                    SchemaCheck::InvalidDate,
                     "is not a date and time in the form YYYY-MM-DDThh:mm:ss (xs:dateTime)".into(),
                     keep(text),
                 ));
@@ -411,7 +412,7 @@ pub fn typed(rule: &ValueRule, text: &str, bools: &Booleans, yes_no: bool, strin
         }
         TextKind::GYear => match xs_gyear(collapse(text)) {
             Some(y) => Scalar::Int(y),
-            None => return Err(("schema::invalid-number", "is not a year of four digits (xs:gYear)".into(), None)),
+            None => return Err((SchemaCheck::InvalidNumber, "is not a year of four digits (xs:gYear)".into(), None)),
         },
         TextKind::Integer | TextKind::NonNegative => {
             let t = collapse(text);
@@ -423,7 +424,7 @@ pub fn typed(rule: &ValueRule, text: &str, bools: &Booleans, yes_no: bool, strin
                 Some(n) => Scalar::Int(n),
                 None => {
                     let what = if rule.kind == TextKind::NonNegative { "a whole number of 0 or more" } else { "a whole number" };
-                    return Err(("schema::invalid-number", format!("is not {what}"), None));
+                    return Err((SchemaCheck::InvalidNumber, format!("is not {what}"), None));
                 }
             }
         }
@@ -447,7 +448,7 @@ pub fn typed(rule: &ValueRule, text: &str, bools: &Booleans, yes_no: bool, strin
             Scalar::Text(_) | Scalar::Null => keep(text),
             _ => None,
         };
-        return Err(("schema::invalid-code", format!("is not {from}{spaces}"), keep));
+        return Err((SchemaCheck::InvalidCode, format!("is not {from}{spaces}"), keep));
     }
     if yes_no && matches!(value, Scalar::Text(_)) {
         // A yes/no element: its spelling is one the schema lists.
@@ -463,12 +464,12 @@ pub fn typed(rule: &ValueRule, text: &str, bools: &Booleans, yes_no: bool, strin
                 Some(h) => format!("{lo} to {h}"),
                 None => format!("at least {lo}"),
             };
-            return Err(("schema::length", format!("has {n} characters; the schema asks for {want}"), keep(text)));
+            return Err((SchemaCheck::Length, format!("has {n} characters; the schema asks for {want}"), keep(text)));
         }
     }
     if !rule.patterns.is_empty() && !rule.patterns.iter().any(|(_, re)| re.is_match(text)) {
         let pats: Vec<String> = rule.patterns.iter().map(|(p, _)| format!("`{p}`")).collect();
-        return Err(("schema::pattern", format!("does not match the pattern {}", pats.join(" or ")), keep(text)));
+        return Err((SchemaCheck::Pattern, format!("does not match the pattern {}", pats.join(" or ")), keep(text)));
     }
     Ok(value)
 }

@@ -309,7 +309,7 @@ fn missing_singletons(schema: &crate::schema::Schema, format: Format, mut data: 
         data.issues.push(crate::table::InputIssue {
             line: 0,
             path: None,
-            code: "input::missing-table",
+            code: crate::codes::Input::MissingTable.into(),
             table: Some(t),
             field: None,
             row: None,

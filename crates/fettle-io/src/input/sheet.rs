@@ -13,6 +13,7 @@ use super::builder::Builder;
 use super::coerce::clean;
 use super::scan::{self, Merge};
 use super::{InputError, norm_name};
+use crate::codes::Input;
 use crate::schema::{FieldId, Schema, TableId};
 use crate::syntax::ast::Severity;
 use crate::table::{Dataset, InputIssue, NONE, Origin, Raw, Scalar, Table, col_letters};
@@ -146,7 +147,7 @@ fn read_workbook<RS: Read + Seek>(
             continue;
         };
         if let Some((message, _)) = note {
-            b.issue(InputIssue::of_table("input::hidden-sheet", t, Severity::Query, message));
+            b.issue(InputIssue::of_table(Input::HiddenSheet, t, Severity::Query, message));
         }
         let Some(name) = names.get(i) else { continue };
         loose_name(&mut b, t, name, Kind::Sheet, name);
@@ -497,7 +498,7 @@ fn missing(b: &mut Builder, t: TableId, kind: Kind, found: &[String], display: &
     }
     let expected = ts.sheets.iter().map(|s| format!("`{s}{ext}`")).collect::<Vec<_>>().join(", ");
     let message = format!("the {what} `{}{ext}` is missing (expected one of: {expected})", ts.name);
-    b.issue(InputIssue::of_table("input::missing-sheet", t, Severity::Error, message));
+    b.issue(InputIssue::of_table(Input::MissingSheet, t, Severity::Error, message));
     Ok(())
 }
 
@@ -621,7 +622,7 @@ impl Columns {
                 Some(Some(_)) => b.issue(InputIssue {
                     line: 0,
                     path: None,
-                    code: "input::duplicate-column",
+                    code: Input::DuplicateColumn.into(),
                     table: Some(t),
                     field: Some(f),
                     row: None,
@@ -657,7 +658,7 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
     let names = Names::of(schema, t);
     let Some((h, header)) = find_header(grid, &names) else {
         let message = format!("no header row naming the columns of `{}` was found in `{}`", ts.name, grid.name);
-        b.issue(InputIssue::of_table("input::no-header", t, Severity::Error, message));
+        b.issue(InputIssue::of_table(Input::NoHeader, t, Severity::Error, message));
         return;
     };
     let cols = Columns::of(b, t, &names, header, &grid.name);
@@ -692,7 +693,7 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
                 Kind::Csv => format!("line {pos} of `{}`", grid.name),
             };
             let message = format!("{place} repeats the header row (were two files joined?); it is not read as data");
-            b.issue(InputIssue::of_table("input::repeated-header", t, Severity::Error, message));
+            b.issue(InputIssue::of_table(Input::RepeatedHeader, t, Severity::Error, message));
             continue;
         }
         let (parent, unknown) = link.as_ref().map_or((NONE, None), |l| l.find(line, &cols));
@@ -701,7 +702,7 @@ fn read_table(b: &mut Builder, t: TableId, grid: &Grid) {
             b.issue(InputIssue {
                 line: 0,
                 path: None,
-                code: "input::unknown-parent",
+                code: Input::UnknownParent.into(),
                 table: Some(t),
                 field: None,
                 row: Some(row),
@@ -750,7 +751,7 @@ fn merged_header(b: &mut Builder, t: TableId, grid: &Grid, h: usize, names: &Nam
                 )
             }
         };
-        b.issue(InputIssue::of_table("input::merged-header", t, Severity::Query, message));
+        b.issue(InputIssue::of_table(Input::MergedHeader, t, Severity::Query, message));
     }
     if spans.is_empty() {
         return String::new();
@@ -808,7 +809,7 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
             super::builder::shown_spaces(written)
         );
         let cell = Some((grid.col0 + *c as u32, header_pos));
-        b.issue(InputIssue { cell, ..InputIssue::of_table("input::repaired-header", t, Severity::Info, message) });
+        b.issue(InputIssue { cell, ..InputIssue::of_table(Input::RepairedHeader, t, Severity::Info, message) });
     }
     let mut said = vec![false; cols.unknown.len()];
     for (f, fs) in ts.data_fields() {
@@ -841,7 +842,7 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
             b.issue(InputIssue {
                 line: 0,
                 path: None,
-                code: "input::missing-column",
+                code: Input::MissingColumn.into(),
                 table: Some(t),
                 field: Some(f),
                 row: None,
@@ -868,7 +869,7 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
             "the column `{head}` (column {at}) in {place} is not a column of `{}`, so what is under it is not read; did you mean `{m}`?",
             ts.name
         );
-        b.issue(InputIssue { cell: at_header(c), ..InputIssue::of_table("input::unknown-column", t, Severity::Query, message) });
+        b.issue(InputIssue { cell: at_header(c), ..InputIssue::of_table(Input::UnknownColumn, t, Severity::Query, message) });
     }
     let message = match plain.as_slice() {
         [] => return,
@@ -884,7 +885,7 @@ fn present_columns(b: &mut Builder, t: TableId, cols: &Columns, grid: &Grid, hin
             )
         }
     };
-    b.issue(InputIssue { cell: first_plain, ..InputIssue::of_table("input::unknown-column", t, Severity::Query, message) });
+    b.issue(InputIssue { cell: first_plain, ..InputIssue::of_table(Input::UnknownColumn, t, Severity::Query, message) });
 }
 
 /// Finds parent rows by the parent's full key.
@@ -929,7 +930,7 @@ impl Link {
             b.issue(InputIssue {
                 line: 0,
                 path: None,
-                code: "input::duplicate-key",
+                code: Input::DuplicateKey.into(),
                 table: Some(p),
                 field: None,
                 row: Some(r),
@@ -951,7 +952,7 @@ impl Link {
                     "the column `{name}` is missing from sheet `{sheet}`, so its rows cannot be linked to `{}`",
                     schema.table(p).name
                 );
-                b.issue(InputIssue::of_table("input::missing-column", t, Severity::Error, message));
+                b.issue(InputIssue::of_table(Input::MissingColumn, t, Severity::Error, message));
             }
         }
         let single = (key.is_empty() && len > 0).then_some(0);

@@ -178,12 +178,12 @@ fn text_of(s: &str) -> Scalar {
 /// The codes of the issues a reader reports for itself (not the optional columns it lacks, said
 /// at info for `eval::fold` to keep only when a rule needs them).
 fn codes(d: &Dataset) -> Vec<&'static str> {
-    said(d).iter().map(|i| i.code).collect()
+    said(d).iter().map(|i| i.code.as_str()).collect()
 }
 
 /// The issues a reader reports for itself (see [`codes`]).
 fn said(d: &Dataset) -> Vec<&crate::table::InputIssue> {
-    d.issues.iter().filter(|i| !(i.code == "input::missing-column" && i.severity == Severity::Info)).collect()
+    d.issues.iter().filter(|i| !(i.code == crate::codes::Input::MissingColumn.into() && i.severity == Severity::Info)).collect()
 }
 
 // ---- xlsx ---------------------------------------------------------------------------------------

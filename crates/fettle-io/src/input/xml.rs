@@ -648,7 +648,7 @@ fn attributes(v: &mut Validator, e: &quick_xml::events::BytesStart, name: &str, 
         }
         v.found.push(Violation {
             element: name.to_string(),
-            code: "schema::unknown-attribute",
+            code: crate::codes::Schema::UnknownAttribute,
             message: format!("`<{name}>` has an attribute `{key}` that the schema does not declare; {}", super::conform::REJECTS),
             line,
             depth,
@@ -705,7 +705,7 @@ fn report_found(
             (None, None) => (None, None),
         };
         b.issue(crate::table::InputIssue {
-            code: found.code,
+            code: found.code.into(),
             table,
             field: field.map(|c| c.field),
             row,

@@ -1409,7 +1409,7 @@ fn findings_sheet(list: &[&Finding], bold: usize) -> String {
     for (i, f) in list.iter().enumerate() {
         let r = 3 + u32::try_from(i).unwrap_or(u32::MAX - 3);
         let texts = [
-            f.code.clone(),
+            f.code.to_string(),
             f.severity.as_str().to_string(),
             f.message_with_also(),
             f.child.clone().unwrap_or_default(),
@@ -1452,7 +1452,7 @@ mod tests {
 
     fn finding(code: &str, cell: &str) -> Finding {
         Finding {
-            code: code.into(),
+            code: crate::eval::Code::parse(code),
             severity: Severity::Error,
             message: "m".into(),
             quotes: vec![],

@@ -36,7 +36,7 @@ pub fn render(run: &Run) -> String {
         }
         let _ = w.write_record([
             f.file.as_str(),
-            &f.code,
+            f.code.as_str(),
             f.severity.as_str(),
             f.child.as_deref().unwrap_or(""),
             f.table.as_deref().unwrap_or(""),

@@ -57,7 +57,7 @@ pub fn load(path: &Path) -> Result<Vec<Explanation>, String> {
 }
 
 fn matches(f: &Finding, e: &Explanation) -> bool {
-    if f.code != e.code || f.severity != Severity::Query {
+    if f.code.as_str() != e.code || f.severity != Severity::Query {
         return false;
     }
     if e.key.is_empty() {
@@ -89,7 +89,7 @@ pub fn apply(run: &mut Run, explanations: &[Explanation], source: &str) {
             format!("the explanation of {} for `{}` matches no query", e.code, e.key)
         };
         run.findings.push(Finding {
-            code: "explain::unused".into(),
+            code: crate::eval::Code::UnusedExplanation,
             severity: Severity::Query,
             message: why,
             quotes: vec![],

@@ -288,7 +288,7 @@ fn summary(o: &mut String, run: &Run, groups: &[RuleGroup]) {
         let _ = writeln!(
             o,
             "<tr><td class=\"code\"><a href=\"#{id}\"><code>{}</code></a></td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            esc(g.code),
+            esc(g.code.as_str()),
             sev_badge(g.severity),
             g.findings.len(),
             esc(&rule_title(g))
@@ -489,10 +489,10 @@ fn by_rule_section(o: &mut String, run: &Run, groups: &[RuleGroup], multi: bool)
     o.push_str("<section id=\"by-rule\" aria-labelledby=\"h-by-rule\">\n<h3 id=\"h-by-rule\">Findings by rule</h3>\n");
     let open = if run.findings.len() <= OPEN_UP_TO { " open" } else { "" };
     for (i, g) in groups.iter().enumerate() {
-        let (id, code, list) = (group_id(i), g.code, &g.findings);
+        let (id, code, list) = (group_id(i), g.code.as_str(), &g.findings);
         // A code that two returns or years of the run both have: the group says whose rule it is.
         let whose = match g.rule {
-            Some(r) if run.rules_with_code(code).nth(1).is_some() => {
+            Some(r) if run.rules_with_code(&r.code).nth(1).is_some() => {
                 format!(" <span class=\"meta\">({} {})</span>", esc(&r.ret), esc(&r.year))
             }
             _ => String::new(),
@@ -560,7 +560,7 @@ fn by_child_section(o: &mut String, run: &Run, multi: bool) {
             counts_text(count(Severity::Error), count(Severity::Query), count(Severity::Info)),
         );
         findings_table(o, list, multi, "<th scope=\"col\">Rule</th><th scope=\"col\">Severity</th>", |f| {
-            format!("<td class=\"code\"><code>{}</code></td><td>{}</td>", esc(&f.code), sev_badge(f.severity))
+            format!("<td class=\"code\"><code>{}</code></td><td>{}</td>", esc(f.code.as_str()), sev_badge(f.severity))
         });
         o.push_str("</tbody>\n</table>\n</div>\n</details>\n");
     }

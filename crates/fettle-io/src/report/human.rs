@@ -2,7 +2,7 @@
 //! summary by severity and by rule.
 
 use super::{Run, Summary};
-use crate::eval::{Finding, Location};
+use crate::eval::{Code, Finding, Location};
 use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -79,26 +79,26 @@ pub fn render(run: &Run) -> String {
 fn render_file(out: &mut String, file: &str, fs: &[&Finding], run: &Run) {
     let _ = writeln!(out, "{}: {} finding{}", esc(file), fs.len(), if fs.len() == 1 { "" } else { "s" });
     // Group by rule, errors first, then queries, then info; codes in order.
-    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &str, &str), Vec<&Finding>> = BTreeMap::new();
+    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &Code), Vec<&Finding>> = BTreeMap::new();
     for f in fs {
-        groups.entry((std::cmp::Reverse(f.severity), f.code.as_str(), "")).or_default().push(f);
+        groups.entry((std::cmp::Reverse(f.severity), &f.code)).or_default().push(f);
     }
-    for ((sev, code, _), list) in &groups {
+    for ((sev, code), list) in &groups {
+        let rule = code.rule().and_then(|c| run.rule(file, c));
         let first = list.first().map_or("", |f| f.message.as_str());
         let _ = writeln!(out);
         let table = sev.0 == Severity::Info && list.iter().all(|f| f.row.is_none() && !f.values.is_empty());
         // A table of figures is titled by its rule's message up to the first figure.
-        let template_head =
-            run.rule(file, code).and_then(|r| r.message.split('{').next()).map(|h| h.trim_end_matches([' ', ',', ':', ';', '(']));
-        let title = if code.starts_with("input::invalid") || *code == "input::cell-error" {
+        let template_head = rule.and_then(|r| r.message.split('{').next()).map(|h| h.trim_end_matches([' ', ',', ':', ';', '(']));
+        let title = if code.is_misfit() {
             "values that do not fit their column's type"
         } else if table && template_head.is_some_and(|h| !h.is_empty()) {
             template_head.unwrap_or(first)
         } else {
             first
         };
-        let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), esc(code), esc(title));
-        if let Some(r) = run.rule(file, code) {
+        let _ = writeln!(out, "{}[{}] {}", sev.0.as_str(), esc(code.as_str()), esc(title));
+        if let Some(r) = rule {
             if r.check.is_empty() {
                 let _ = writeln!(out, "  rule: {}:{}", esc(&r.file), r.line);
             } else {
@@ -172,16 +172,16 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
             format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", esc(&v.value)) })
         })
         .collect();
-    if !vals.is_empty() && !f.code.starts_with("input::") {
+    if !vals.is_empty() && !matches!(f.code, Code::Input(_)) {
         let _ = writeln!(out, "    values: {}", vals.join(", "));
     }
     for m in &f.merged {
         match m.location.as_ref().filter(|l| f.location.as_ref() != Some(*l)) {
             Some(l) => {
-                let _ = writeln!(out, "    also {} at {}: {}", esc(&m.code), loc(l), esc(&m.message));
+                let _ = writeln!(out, "    also {} at {}: {}", esc(m.code.as_str()), loc(l), esc(&m.message));
             }
             None => {
-                let _ = writeln!(out, "    also {}: {}", esc(&m.code), esc(&m.message));
+                let _ = writeln!(out, "    also {}: {}", esc(m.code.as_str()), esc(&m.message));
             }
         }
     }

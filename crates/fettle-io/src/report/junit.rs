@@ -6,7 +6,7 @@
 //! failure carry each finding's own message, its values filled in.
 
 use super::Run;
-use crate::eval::Finding;
+use crate::eval::{Code, Finding};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -25,16 +25,17 @@ struct Case<'a> {
 
 /// The test cases of one file, by code.
 fn cases<'a>(run: &'a Run, file: &'a str) -> Vec<Case<'a>> {
-    let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    let mut by_rule: BTreeMap<&Code, Vec<&Finding>> = BTreeMap::new();
     for f in run.of_file(file) {
-        by_rule.entry(f.code.as_str()).or_default().push(f);
+        by_rule.entry(&f.code).or_default().push(f);
     }
-    let codes: BTreeSet<&str> = run.rules_of(file).map(|r| r.code.as_str()).chain(by_rule.keys().copied()).collect();
+    let codes: BTreeSet<Code> =
+        run.rules_of(file).map(|r| Code::Rule(r.code.clone())).chain(by_rule.keys().map(|c| (*c).clone())).collect();
     codes
         .into_iter()
         .map(|code| {
-            let rule = run.rule(file, code);
-            let list = by_rule.get(code).cloned().unwrap_or_default();
+            let rule = code.rule().and_then(|c| run.rule(file, c));
+            let list = by_rule.get(&code).cloned().unwrap_or_default();
             let (failing, other) = list.into_iter().partition(|f| run.fails(f));
             Case {
                 class: rule.map_or_else(|| "input".to_string(), |r| format!("{}.{}", r.ret, r.year)),

@@ -132,7 +132,7 @@ impl Run {
     }
     /// The rule a finding is about, in its own file's return and year.
     pub fn rule_of(&self, f: &Finding) -> Option<&RuleInfo> {
-        self.rule(&f.file, &f.code)
+        self.rule(&f.file, f.code.rule()?)
     }
     /// The rules of a code, one per return and year that has it.
     pub fn rules_with_code<'a>(&'a self, code: &'a str) -> impl Iterator<Item = &'a RuleInfo> + 'a {
@@ -205,7 +205,7 @@ impl Summary {
                 Severity::Query => s.queries += 1,
                 Severity::Info => s.info += 1,
             }
-            *s.by_rule.entry(f.code.clone()).or_insert(0) += 1;
+            *s.by_rule.entry(f.code.to_string()).or_insert(0) += 1;
             s.explained += usize::from(f.explained.is_some());
         }
         s
@@ -288,5 +288,47 @@ impl Drop for Staged {
         if let Stage::Temp(tmp) = &self.how {
             let _ = std::fs::remove_file(tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use crate::codes::{Input, Schema};
+    use crate::eval::{Code, Finding};
+    use crate::generate::templates::{self, Cell};
+
+    /// The findings of the shipped rules of a return on a dataset.
+    fn run(ret: &str, read: impl FnOnce(&crate::schema::Schema) -> crate::table::Dataset) -> Vec<Finding> {
+        let prog = crate::library::Library::shipped().compile(ret, "2024-25").program.unwrap();
+        let prepared = crate::eval::prepare(&prog, read(&prog.schema)).unwrap();
+        crate::eval::run(&prog, &prepared, &|_| true).unwrap()
+    }
+
+    /// A finding's code says which kind of check made it, where it was made: a rule's (eval), the
+    /// schema's (reading XML), the input's (reading sheets); its text is the code reports show.
+    #[test]
+    fn findings_say_which_kind_of_check_made_them() {
+        let xml = crate::generate::cin_xml(20, 3, 0.3, 2025).replacen("<LAchildID>", "<Stray>x</Stray><LAchildID>", 1);
+        let cin = run("cin", |s| crate::input::xml::read(s, xml.as_bytes(), "cin.xml").unwrap());
+        let stray = cin.iter().find(|f| f.message.contains("Stray")).unwrap();
+        assert_eq!(stray.code, Code::Schema(Schema::UnknownElement));
+        assert_eq!(stray.code.to_string(), "schema::unknown-element");
+        let rule = cin.iter().find(|f| f.rule.is_some()).unwrap();
+        assert!(matches!(&rule.code, Code::Rule(c) if c.chars().all(|c| c.is_ascii_alphanumeric())), "{}", rule.code);
+        assert!(cin.iter().all(|f| f.code.is_rule() == f.rule.is_some()), "only rules' findings have a rule's code");
+
+        let mut sheets = templates::fgc(3, 4);
+        let first = &mut sheets[0];
+        first.headers.push("Stray".into());
+        for r in &mut first.rows {
+            r.push(Cell::Text("x".into()));
+        }
+        let files: Vec<(String, Vec<u8>)> = templates::csv(&sheets).into_iter().map(|(n, t)| (n, t.into_bytes())).collect();
+        let fgc = run("fgc", |s| crate::input::sheet::read_csv_bytes(s, &files, "fgc").unwrap());
+        let column = fgc.iter().find(|f| f.message.contains("Stray")).unwrap();
+        assert_eq!(column.code, Code::Input(Input::UnknownColumn));
+        assert_eq!(column.code.to_string(), "input::unknown-column");
+        assert!(column.code.is_check() && column.code.rule().is_none());
     }
 }

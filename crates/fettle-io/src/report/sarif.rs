@@ -114,7 +114,7 @@ pub fn render(run: &Run) -> String {
         .iter()
         .map(|f| {
             let info = run.rule_of(f);
-            let id = info.map_or_else(|| f.code.clone(), id_of);
+            let id = info.map_or_else(|| f.code.to_string(), id_of);
             let place = match (super::place_text(f), &f.location_file) {
                 (p, _) if p.is_empty() => p,
                 (p, Some(_)) => format!(", {p}"),
@@ -134,7 +134,7 @@ pub fn render(run: &Run) -> String {
                 let mut at = if run.rules_on_disk {
                     json!({ "physicalLocation": { "artifactLocation": { "uri": uri(&r.file) }, "region": { "startLine": r.line } } })
                 } else {
-                    let name = info.map_or_else(|| f.code.clone(), |i| format!("{}/{}/{}", i.ret, i.year, f.code));
+                    let name = info.map_or_else(|| f.code.to_string(), |i| format!("{}/{}/{}", i.ret, i.year, f.code));
                     json!({ "logicalLocations": [{ "name": f.code, "fullyQualifiedName": name, "kind": "resource" }] })
                 };
                 if let Some(obj) = at.as_object_mut() {

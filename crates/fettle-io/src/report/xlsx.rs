@@ -7,7 +7,7 @@
 //! date is fixed so that the same run gives the same bytes.
 
 use super::{RuleInfo, RuleKey, Run};
-use crate::eval::Finding;
+use crate::eval::{Code, Finding};
 use crate::syntax::ast::Severity;
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, FormatPattern, Workbook, Worksheet, XlsxError,
@@ -71,7 +71,7 @@ pub(crate) fn rule_title(g: &RuleGroup) -> String {
         first.to_string()
     } else if let Some(r) = g.rule {
         r.message.clone()
-    } else if g.code.starts_with("input::invalid") || g.code == "input::cell-error" {
+    } else if g.code.is_misfit() {
         "values that do not fit their column's type".to_string()
     } else {
         format!("{first} (and {} other messages)", list.len().saturating_sub(1))
@@ -84,7 +84,7 @@ pub(crate) struct RuleGroup<'a> {
     /// The rule's severity (or the group's highest).
     pub severity: Severity,
     /// The code.
-    pub code: &'a str,
+    pub code: &'a Code,
     /// The rule, when the code is one of a return's rules.
     pub rule: Option<&'a RuleInfo>,
     /// Its findings, in the run's order.
@@ -94,14 +94,14 @@ pub(crate) struct RuleGroup<'a> {
 /// Findings grouped by rule: errors first, then queries, then info; codes in order (a code of two
 /// returns or years: in return and year order).
 pub(crate) fn by_rule(run: &Run) -> Vec<RuleGroup<'_>> {
-    type Key<'a> = (&'a str, Option<&'a RuleKey>);
+    type Key<'a> = (&'a Code, Option<&'a RuleKey>);
     let mut groups: BTreeMap<Key, (Option<&RuleInfo>, Severity, Vec<&Finding>)> = BTreeMap::new();
     for f in &run.findings {
-        let rule = run.returns.get(&f.file).and_then(|(ret, year)| {
-            run.rules.get_key_value(&RuleKey { ret: ret.clone(), year: year.clone(), code: f.code.clone() })
+        let rule = run.returns.get(&f.file).zip(f.code.rule()).and_then(|((ret, year), code)| {
+            run.rules.get_key_value(&RuleKey { ret: ret.clone(), year: year.clone(), code: code.to_string() })
         });
         // A group is at the severity of its rule (or of its highest finding).
-        let g = groups.entry((f.code.as_str(), rule.map(|(k, _)| k))).or_insert((rule.map(|(_, r)| r), f.severity, vec![]));
+        let g = groups.entry((&f.code, rule.map(|(k, _)| k))).or_insert((rule.map(|(_, r)| r), f.severity, vec![]));
         g.1 = rule.map_or(g.1.max(f.severity), |(_, r)| r.severity);
         g.2.push(f);
     }
@@ -298,7 +298,7 @@ fn summary_sheet(ws: &mut Worksheet, run: &Run, fmt: &Formats, children: usize, 
     for g in by_rule(run) {
         let (sev, code, list, info) = (g.severity, g.code, &g.findings, g.rule);
         let fix = info.and_then(|i| i.fix.clone()).or_else(|| list.iter().find_map(|f| f.fix.clone())).unwrap_or_default();
-        ws.write_string(r, 0, cell_text(code))?;
+        ws.write_string(r, 0, cell_text(code.as_str()))?;
         ws.write_string_with_format(r, 1, sev.as_str(), fmt.severity(sev))?;
         ws.write_number(r, 2, list.len() as f64)?;
         ws.write_string_with_format(r, 3, cell_text(&rule_title(&g)), &fmt.wrap)?;
@@ -334,7 +334,7 @@ fn findings_table(ws: &mut Worksheet, top: u32, list: &[&Finding], child: bool, 
         if child {
             put(ws, f.child.as_deref().unwrap_or(""), None)?;
         }
-        put(ws, &f.code, None)?;
+        put(ws, f.code.as_str(), None)?;
         put(ws, f.severity.as_str(), Some(fmt.severity(f.severity)))?;
         put(ws, &f.message_with_also(), None)?;
         put(ws, f.table.as_deref().unwrap_or(""), None)?;
