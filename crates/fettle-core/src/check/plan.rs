@@ -198,6 +198,30 @@ mod tests {
         (*lib.compile("t", "2024-25").program.expect("the rules compile")).clone()
     }
 
+    /// `date ± duration` is lowered to its own node, the count signed by the operator: eval runs
+    /// a `Shift` and never looks for a duration on the right of a `+` or `-`.
+    #[test]
+    fn a_date_moved_by_a_duration_is_a_shift() {
+        let prog = compiled(
+            "return t 2024-25\ntable T { xml \"R/T\" field D: date field E: date }\n\
+             rule X1 error \"m\" on T {\n  forbid E < D - 45 working days\n}\n\
+             rule X2 error \"m\" on T {\n  forbid E > D + 2 months\n}\n",
+        );
+        let mut found = vec![];
+        for r in &prog.rules {
+            for s in &r.steps {
+                let (IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e)) = s;
+                e.walk(&mut |x| match &x.kind {
+                    IKind::Shift(d, by, unit) => found.push((r.code.clone(), matches!(d.kind, IKind::Field { .. }), *by, *unit)),
+                    IKind::Duration(..) => found.push((r.code.clone(), false, 0, crate::syntax::ast::Unit::Days)),
+                    _ => {}
+                });
+            }
+        }
+        use crate::syntax::ast::Unit;
+        assert_eq!(found, [("X1".into(), true, -45, Unit::WorkingDays), ("X2".into(), true, 2, Unit::Months)]);
+    }
+
     #[test]
     fn a_shared_id_is_counted_per_key_without_the_row_itself() {
         // 8510: exists(o in ChildIdentifiers where o.LAchildID == LAchildID and o != this)

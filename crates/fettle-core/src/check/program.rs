@@ -383,8 +383,11 @@ pub enum IKind {
     Not(Box<IExpr>),
     /// `-x`.
     Neg(Box<IExpr>),
-    /// Binary operator (not `in`).
+    /// Binary operator (not `in`, nor a date moved by a duration).
     Binary(BinOp, Box<IExpr>, Box<IExpr>),
+    /// A date moved by a constant duration: `d + 30 days` is `Shift(d, 30, Days)`, `d - 45 working
+    /// days` is `Shift(d, -45, WorkingDays)` (check lowers `date ± duration` to it).
+    Shift(Box<IExpr>, i64, Unit),
     /// `x in set` against constants.
     InSet(Box<IExpr>, Arc<HashSet<String>>, bool),
     /// `x in (a, b, ...)` with computed members.
@@ -431,7 +434,7 @@ impl IExpr {
     pub fn walk(&self, f: &mut dyn FnMut(&IExpr)) {
         f(self);
         match &self.kind {
-            IKind::Not(a) | IKind::Neg(a) | IKind::InSet(a, _, _) => a.walk(f),
+            IKind::Not(a) | IKind::Neg(a) | IKind::InSet(a, _, _) | IKind::Shift(a, _, _) => a.walk(f),
             IKind::Binary(_, a, b) | IKind::InList(a, b, _) => {
                 a.walk(f);
                 b.walk(f);

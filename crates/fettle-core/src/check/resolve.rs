@@ -672,7 +672,14 @@ impl<'d> Checker<'d> {
             }
             BinOp::In | BinOp::NotIn => Type::Bool,
         };
-        IExpr { kind: IKind::Binary(op, Box::new(ia), Box::new(ib)), ty, span }
+        // A date moved by a duration is its own node: eval runs it, never looks at operands' shapes.
+        match (op, &ib.kind) {
+            (BinOp::Add | BinOp::Sub, IKind::Duration(k, unit)) => {
+                let by = if op == BinOp::Sub { k.saturating_neg() } else { *k };
+                IExpr { kind: IKind::Shift(Box::new(ia), by, *unit), ty, span }
+            }
+            _ => IExpr { kind: IKind::Binary(op, Box::new(ia), Box::new(ib)), ty, span },
+        }
     }
 
     /// A text literal compared with a code must be one of the list's codes.

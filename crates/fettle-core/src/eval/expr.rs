@@ -159,6 +159,14 @@ fn eval_node(cx: &Ctx, f: &Frame, e: &IExpr) -> Checked<Val> {
             _ => Scalar::Null,
         })?,
         IKind::Binary(op, a, b) => binary(cx, f, *op, a, b)?,
+        IKind::Shift(a, by, unit) => {
+            let (by, unit) = (*by, *unit);
+            let hol = cx.prog.holidays.clone();
+            map1(&eval(cx, f, a)?, n, move |x| match x {
+                Scalar::Date(d) => shift(*d, by, unit, &hol).map_or(Scalar::Null, Scalar::Date),
+                _ => Scalar::Null,
+            })?
+        }
         IKind::InSet(x, set, neg) => {
             let neg = *neg;
             map1(&eval(cx, f, x)?, n, |v| match v {
@@ -306,16 +314,6 @@ fn field_col(
 fn binary(cx: &Ctx, f: &Frame, op: BinOp, a: &IExpr, b: &IExpr) -> Checked<Val> {
     let n = f.len;
     let av = eval(cx, f, a)?;
-    // Durations are constants on the right of date arithmetic.
-    if let IKind::Duration(k, unit) = &b.kind {
-        let (k, unit) = (*k, *unit);
-        let sign = if op == BinOp::Sub { -1 } else { 1 };
-        let hol = cx.prog.holidays.clone();
-        return map1(&av, n, move |x| match x {
-            Scalar::Date(d) => shift(*d, sign * k, unit, &hol).map_or(Scalar::Null, Scalar::Date),
-            _ => Scalar::Null,
-        });
-    }
     let bv = eval(cx, f, b)?;
     match op {
         BinOp::And => map2(&av, &bv, n, |x, y| match (truth(x), truth(y)) {

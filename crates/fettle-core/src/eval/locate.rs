@@ -429,6 +429,7 @@ pub fn hole_field(prog: &Program, rule: &RuleDef, e: &crate::check::program::IEx
             IKind::Call(_, xs) => xs.iter().find_map(|x| go(prog, rule, x, depth + 1)),
             IKind::Agg { arg: Some(x), .. } => go(prog, rule, x, depth + 1),
             IKind::Binary(_, a, b) => go(prog, rule, a, depth + 1).or_else(|| go(prog, rule, b, depth + 1)),
+            IKind::Shift(a, ..) => go(prog, rule, a, depth + 1),
             _ => None,
         }
     }

@@ -324,7 +324,7 @@ fn witnesses(cx: &Ctx, f: &Frame, e: &IExpr, acc: &mut Vec<Vec<(TableId, u32)>>)
                 }
             }
         }
-        IKind::Not(a) | IKind::Neg(a) => witnesses(cx, f, a, acc)?,
+        IKind::Not(a) | IKind::Neg(a) | IKind::Shift(a, ..) => witnesses(cx, f, a, acc)?,
         IKind::Binary(_, a, b) => {
             witnesses(cx, f, a, acc)?;
             witnesses(cx, f, b, acc)?;
