@@ -716,7 +716,7 @@ mod tests {
         got.dedup();
         assert_eq!(got, want);
         // A child missing now: found on last year's row, in last year's file.
-        let missing = out.findings.iter().find(|f| f.code == "CINY01Q").unwrap();
+        let missing = out.findings.iter().find(|f| f.code.rule() == Some("CINY01Q")).unwrap();
         assert_eq!((missing.location_file.as_deref(), missing.in_this_return), (Some(last.as_str()), Some(false)));
         assert!(out.notes.iter().any(|n| n.contains("through the map in the rules")), "{:?}", out.notes);
         assert!(!out.notes.iter().any(|n| n.contains("did not run")), "{:?}", out.notes);
@@ -737,10 +737,10 @@ mod tests {
         assert!(found.previous.is_empty());
         let out = alone.validate(&Request::default(), &quiet).unwrap();
         assert!(out.previous.is_empty());
-        assert!(!out.findings.iter().any(|f| f.code.starts_with("CINY") || f.location_file.is_some()));
+        assert!(!out.findings.iter().any(|f| f.code.rule().is_some_and(|c| c.starts_with("CINY")) || f.location_file.is_some()));
         let note = "14 year-on-year rules did not run: give last year's cin return under \"Last year's return\" to run them";
         assert_eq!(out.notes, vec![note.to_string()]);
-        let codes: Vec<String> = out.findings.iter().map(|f| f.code.clone()).collect();
+        let codes: Vec<String> = out.findings.iter().map(|f| f.code.to_string()).collect();
 
         let mut s = Session::new(Rulebook::new(Library::shipped()));
         s.add_file(this, b);
@@ -750,7 +750,7 @@ mod tests {
         s.remove_previous_file(&last);
         let again = s.validate(&Request::default(), &quiet).unwrap();
         assert!(again.previous.is_empty());
-        assert_eq!(again.findings.iter().map(|f| f.code.clone()).collect::<Vec<_>>(), codes);
+        assert_eq!(again.findings.iter().map(|f| f.code.to_string()).collect::<Vec<_>>(), codes);
         assert_eq!(again.notes, vec![note.to_string()]);
         // Clearing last year's files does the same, and this year's stay.
         s.add_previous_file(last, std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/previous/census-2023-24.xml")).unwrap());
