@@ -511,6 +511,10 @@ pub enum Input {
     Repaired(Repair),
     /// A header matched only loosely (by case or spaces).
     RepairedHeader,
+    /// A sheet or CSV file whose name matched its table's only loosely (by case or spaces).
+    RepairedSheetName,
+    /// Two sheets or CSV files named alike for one table: one read, the other not.
+    DuplicateSheet,
     /// A sheet the return needs is absent.
     MissingSheet,
     /// A file or table the return needs is absent.
@@ -543,6 +547,8 @@ impl Input {
             .chain(Repair::ALL.into_iter().map(Input::Repaired))
             .chain([
                 Input::RepairedHeader,
+                Input::RepairedSheetName,
+                Input::DuplicateSheet,
                 Input::MissingSheet,
                 Input::MissingTable,
                 Input::MissingColumn,
@@ -572,6 +578,8 @@ impl Input {
             Input::Repaired(Repair::Thousands) => "input::repaired-thousands",
             Input::Repaired(Repair::WholeNumber) => "input::repaired-whole-number",
             Input::RepairedHeader => "input::repaired-header",
+            Input::RepairedSheetName => "input::repaired-sheet-name",
+            Input::DuplicateSheet => "input::duplicate-sheet",
             Input::MissingSheet => "input::missing-sheet",
             Input::MissingTable => "input::missing-table",
             Input::MissingColumn => "input::missing-column",

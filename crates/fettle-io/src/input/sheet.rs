@@ -454,7 +454,7 @@ fn loose_name(b: &mut Builder, t: TableId, found: &str, kind: Kind, shown: &str)
             ts.name
         ),
     };
-    b.issue(InputIssue::of_table("input::repaired-sheet-name", t, Severity::Info, message));
+    b.issue(InputIssue::of_table(Input::RepairedSheetName, t, Severity::Info, message));
 }
 
 /// The others of `found` than `picked` whose names also match one of `wanted` (see [`find_name`]).
@@ -473,7 +473,7 @@ fn not_read(b: &mut Builder, t: TableId, kind: Kind, read: &str, other: &str) {
         b.schema().table(t).name,
         super::builder::shown_spaces(read),
     );
-    b.issue(InputIssue::of_table("input::duplicate-sheet", t, Severity::Error, message));
+    b.issue(InputIssue::of_table(Input::DuplicateSheet, t, Severity::Error, message));
 }
 
 /// Reports a table whose sheet (or file) is absent: an error for a top table with required fields,
