@@ -8,7 +8,7 @@
 //! ARCHITECTURE.md draws the layering.
 
 pub use fettle_core::{check, codes, diag, eval, examples, layout, library, progress, schema, span, syntax, table};
-pub use fettle_io::{generate, input, report, rules, submission};
+pub use fettle_io::{generate, input, pipeline, report, rules, submission};
 
 pub mod cli;
 pub mod lsp;

@@ -73,6 +73,10 @@ impl Drop for Display {
 }
 
 impl Progress for Display {
+    fn submission_read(&self) {
+        self.file_read();
+    }
+
     fn read(&self, n: u64) {
         // A file read twice (its year known only once read) counts once: the bar stops at the total.
         let before = self.read.fetch_add(n, Ordering::Relaxed);

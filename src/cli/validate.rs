@@ -3,16 +3,12 @@
 use super::{FailOn, err, library, previous, progress, timing, try_out};
 use crate::eval::{self, Finding};
 use crate::input::Format;
-use crate::library::{Compiled, Library};
+use crate::library::Library;
+use crate::pipeline::{self, Asker, Submission, discover};
 use crate::report;
-use crate::submission::{
-    self, Files, Loaded, Rulebook, Source, attach_foreign, read_submission, read_submission_with, rule_infos,
-};
+use crate::submission::{Loaded, Rulebook};
 use crate::syntax::ast::Severity;
-use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -104,110 +100,6 @@ pub struct Args {
     no_progress: bool,
 }
 
-/// One submission: a file, or the CSV files of one folder.
-#[derive(Clone, Debug)]
-pub struct Submission {
-    /// How to read it.
-    pub format: Format,
-    /// Its files.
-    pub files: Vec<PathBuf>,
-    /// How it is named in reports.
-    pub display: String,
-}
-
-/// Finds submissions under the given paths, in sorted order.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<Submission>, String> {
-    let mut subs = vec![];
-    for p in paths {
-        if p.is_dir() {
-            let mut csv: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-            for e in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
-                let e = e.map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
-                // A link to a regular file counts as the file; links to folders are not followed
-                // (no loops), and pipes and devices are never read.
-                let is_file = e.file_type().is_file() || (e.path_is_symlink() && e.path().is_file());
-                let path = e.path();
-                if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("~$") || n.starts_with('.')) {
-                    continue;
-                }
-                if !is_file {
-                    // Named as a file fettle reads but not one (a named pipe, a device, a broken
-                    // link): say so, instead of leaving its table to be reported missing. Only its
-                    // metadata is looked at: opening a pipe would block.
-                    if !e.file_type().is_dir() && !path.is_dir() && Format::of(path).is_some() {
-                        return Err(format!(
-                            "`{}` is not a regular file (a named pipe, a device or a broken link); fettle reads only regular files",
-                            path.display()
-                        ));
-                    }
-                    continue;
-                }
-                match Format::of(path) {
-                    Some(Format::Csv) => {
-                        csv.entry(path.parent().unwrap_or(Path::new(".")).to_path_buf()).or_default().push(path.to_path_buf())
-                    }
-                    Some(f) => {
-                        subs.push(Submission { format: f, files: vec![path.to_path_buf()], display: path.display().to_string() })
-                    }
-                    None => {}
-                }
-            }
-            for (dir, files) in csv {
-                subs.push(Submission { format: Format::Csv, files, display: dir.display().to_string() });
-            }
-        } else if p.exists() && !p.is_file() {
-            // A pipe or a device would block, or never end.
-            return Err(format!("`{}` is not a regular file", p.display()));
-        } else if p.exists() {
-            match Format::of(p) {
-                Some(f) => subs.push(Submission { format: f, files: vec![p.clone()], display: p.display().to_string() }),
-                None => return Err(format!("`{}` is not a file fettle reads (xml, xlsx or csv)", p.display())),
-            }
-        } else {
-            return Err(format!("`{}` does not exist", p.display()));
-        }
-    }
-    // CSV files named on the command line together form one submission per folder.
-    let mut merged: Vec<Submission> = vec![];
-    for s in subs {
-        if s.format == Format::Csv
-            && let Some(prev) = merged.iter_mut().find(|m| m.format == Format::Csv && same_dir(&m.files, &s.files))
-        {
-            prev.files.extend(s.files);
-            prev.display = prev.files.first().and_then(|f| f.parent()).map(|d| d.display().to_string()).unwrap_or_default();
-            continue;
-        }
-        merged.push(s);
-    }
-    Ok(merged)
-}
-
-fn same_dir(a: &[PathBuf], b: &[PathBuf]) -> bool {
-    a.first().and_then(|x| x.parent()) == b.first().and_then(|x| x.parent())
-}
-
-impl Submission {
-    /// The submission as the library reads it.
-    pub(super) fn source(&self) -> Source<'_> {
-        Source { format: self.format, files: Files::Disk(&self.files), display: &self.display }
-    }
-}
-
-/// Picks the return of a submission by its structure; when none matches, says why: the reader's own
-/// words if a reader refuses it, else what it has and how to name the return.
-pub(super) fn pick_return(book: &Rulebook, sub: &Submission) -> Result<String, String> {
-    let src = sub.source();
-    let sniff = src.sniff();
-    if let Some(ret) = submission::pick_return(book, sub.format, &sniff) {
-        return Ok(ret);
-    }
-    if let Some(e) = submission::unreadable(book, &src) {
-        return Err(e);
-    }
-    let found = if sniff.sheets.is_empty() { String::new() } else { format!(" (it has {})", sniff.sheets.join(", ")) };
-    Err(format!("cannot tell which return `{}` is{found}; name it with --return", sub.display))
-}
-
 /// Runs `fettle validate`.
 pub fn run(a: &Args) -> u8 {
     if let Err(e) = crate::input::limits::check_env() {
@@ -224,8 +116,7 @@ pub fn run(a: &Args) -> u8 {
     };
     let subs = match discover(&a.paths) {
         Ok(s) if s.is_empty() => {
-            let named: Vec<String> = a.paths.iter().map(|p| format!("`{}`", p.display())).collect();
-            err(&format!("error: no xml, xlsx or csv files found in {}\n", named.join(", ")));
+            err(&format!("error: {}\n", pipeline::nothing_found(&a.paths)));
             return 2;
         }
         Ok(s) => s,
@@ -235,37 +126,22 @@ pub fn run(a: &Args) -> u8 {
         }
     };
     let book = Rulebook::new(lib);
-    let mut texts = BTreeMap::new();
     let timing = std::env::var_os("FETTLE_TIMING").is_some();
     let progress = progress::Display::new(!a.no_progress, subs.len(), progress::total_size(subs.iter().flat_map(|s| &s.files)));
     // Read every submission first (in parallel, order kept): a return may read another's tables.
     let t0 = std::time::Instant::now();
     // Last year's files (`--previous`) are read alongside.
-    let (results, last_year): (Vec<Result<Loaded, String>>, previous::Read) = rayon::join(
-        || {
-            subs.par_iter()
-                .map(|sub| {
-                    let ret = match &a.ret {
-                        Some(r) => r.clone(),
-                        None => pick_return(&book, sub)?,
-                    };
-                    let read = read_submission_with(&book, &sub.source(), &ret, a.year.as_deref(), &progress);
-                    progress.file_read();
-                    read
-                })
-                .collect()
-        },
-        || previous::read(&book, a.previous.as_slice(), a.ret.as_deref()),
+    let (results, last_year) = rayon::join(
+        || pipeline::read_all(&book, &subs, a.ret.as_deref(), a.year.as_deref(), &progress),
+        || pipeline::read_previous(&book, a.previous.as_slice(), a.ret.as_deref()),
     );
     let mut failed_tool = false;
     let mut loaded: Vec<Loaded> = vec![];
-    let mut files: Vec<String> = vec![];
-    let mut returns = BTreeMap::new();
+    let mut validated: Vec<(String, String, String)> = vec![];
     for (r, sub) in results.into_iter().zip(&subs) {
         match r {
             Ok(l) => {
-                files.push(sub.display.clone());
-                returns.insert(sub.display.clone(), (l.ret.clone(), l.year.clone()));
+                validated.push((sub.display.clone(), l.ret.clone(), l.year.clone()));
                 for n in &l.notes {
                     progress.suspend(|| err(&format!("{n}\n")));
                 }
@@ -284,7 +160,7 @@ pub fn run(a: &Args) -> u8 {
         // Nothing could be read: no report (an empty one would read like a pass).
         return 2;
     }
-    attach_foreign(&book, &mut loaded);
+    pipeline::attach_foreign(&book, &mut loaded);
     let (previous, run_notes) = match previous::attach(&book, last_year, &mut loaded) {
         Ok(x) => x,
         Err(e) => {
@@ -293,43 +169,27 @@ pub fn run(a: &Args) -> u8 {
             return 2;
         }
     };
-    let mut sets: Vec<Arc<Compiled>> = vec![];
-    for l in &loaded {
-        let c = book.get(&l.ret, &l.year);
-        if c.has_errors() {
+    let sets = match pipeline::rule_sets(&book, &loaded) {
+        Ok(s) => s,
+        Err(c) => {
             progress.finish();
             err(&c.diagnostics());
             return 2;
         }
-        texts.extend(rule_infos(&c));
-        sets.push(c);
-    }
-    progress.start_rules(sets.iter().map(|c| c.program.as_ref().map_or(0, |p| p.rules.len() as u64)).sum());
+    };
+    progress.start_rules(sets.rule_count());
     let t1 = std::time::Instant::now();
-    let per_file: Vec<Result<Vec<Finding>, eval::Fault>> = loaded
-        .into_par_iter()
-        .zip(sets.into_par_iter())
-        .map(|(l, c)| {
-            match &c.program {
-                Some(prog) => {
-                    let prepared = eval::prepare(prog, l.data)?;
-                    let timed = timing::Timed::new(&progress, timing);
-                    let found = eval::run_with(prog, &prepared, &|_| true, a.max_per_rule, &timed)?;
-                    if let Some(slowest) = timed.slowest(5) {
-                        progress.suspend(|| err(&format!("timing: slowest rules: {slowest}\n")));
-                    }
-                    // Freeing millions of values takes a noticeable time: a thread of its own does it,
-                    // and the process does not wait for it to finish before exiting.
-                    let _ = std::thread::Builder::new().name("fettle-free".into()).spawn(move || drop(prepared));
-                    Ok(found)
-                }
-                None => Ok(vec![]),
-            }
-        })
-        .collect();
+    let around = |go: &mut dyn FnMut(&dyn crate::input::Progress)| {
+        let timed = timing::Timed::new(&progress, timing);
+        go(&timed);
+        if let Some(slowest) = timed.slowest(5) {
+            progress.suspend(|| err(&format!("timing: slowest rules: {slowest}\n")));
+        }
+    };
+    let found = pipeline::run_all(loaded, &sets, a.max_per_rule, &around);
     progress.finish();
     // An engine fault is a bug in fettle: no report is written from a run that met one.
-    let per_file = match per_file.into_iter().collect::<Result<Vec<_>, _>>() {
+    let findings = match found {
         Ok(v) => v,
         Err(fault) => {
             err(&format!("error: {fault}\n"));
@@ -339,15 +199,12 @@ pub fn run(a: &Args) -> u8 {
     if timing {
         err(&format!("timing: validate {:?}\n", t1.elapsed()));
     }
-    let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
-    eval::sort(&mut findings);
     let fail_on = match a.fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Query => Some(Severity::Query),
         FailOn::Never => None,
     };
-    let mut run = report::Run::new(findings, files, texts);
-    run.returns = returns;
+    let mut run = pipeline::report(findings, &validated, sets.rules);
     run.fail_on = fail_on;
     run.rules_on_disk = a.rules.is_some();
     run.previous = previous.uses.clone();
@@ -483,8 +340,8 @@ pub fn export(path: &Path, csv: bool, to: &Path) -> u8 {
         return 2;
     }
     let book = Rulebook::new(Library::shipped());
-    let result = pick_return(&book, sub).and_then(|ret| {
-        let l = read_submission(&book, &sub.source(), &ret, None)?;
+    let result = pipeline::read(&book, &sub.source(), None, None, Asker::Cli, &crate::input::Quiet).and_then(|l| {
+        let ret = l.ret.clone();
         let prog = book.program(&ret, &l.year)?;
         let sheets = report::export::sheets(&prog.schema, &l.data);
         if csv {

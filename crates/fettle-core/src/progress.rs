@@ -2,13 +2,15 @@
 //! and each rule's time when asked). A callback the caller passes in, never a global.
 
 /// What a long run tells a progress display: a callback the caller passes in (never a global).
-/// Both methods do nothing unless implemented.
+/// Every method does nothing unless implemented.
 pub trait Progress: Sync {
     /// `n` more bytes of an input file were read: an XML document as it is parsed (a megabyte at a
     /// time), a workbook or a CSV file once it is read.
     fn read(&self, n: u64) {
         let _ = n;
     }
+    /// One more submission has been read (however many files it has).
+    fn submission_read(&self) {}
     /// One more rule of a submission has run (or was skipped, its tables absent).
     fn rule(&self) {}
     /// Whether the caller wants each rule's time ([`Progress::rule_took`]); asked once a run, so

@@ -10,6 +10,7 @@ use fettle_core::{check, codes, eval, layout, library, schema, syntax, table};
 
 pub mod generate;
 pub mod input;
+pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod submission;
