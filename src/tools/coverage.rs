@@ -11,9 +11,10 @@
 //! Tables and code lists of other returns (`uses`) are left out.
 
 use crate::check::program::{IExpr, IKind, IPart, IStep, Program, RuleDef, RuleScope, Type};
-use crate::input::Format;
+use crate::pipeline;
 use crate::schema::{CodeListId, FieldId, FieldType, TableId};
 use crate::span::Sources;
+use crate::submission::{self, Loaded, Rulebook};
 use crate::syntax::ast::{Lit, Record, Value, ValueKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -53,6 +54,9 @@ pub struct RuleCount {
 pub struct Triggered {
     /// The submissions, as named in reports.
     pub submissions: Vec<String>,
+    /// Submissions of the returns the rules `uses`, read for their tables (not counted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used: Vec<String>,
     /// Findings per rule code (rules with findings only), in declaration order.
     pub findings: Vec<RuleCount>,
     /// Rules with no finding, in declaration order (with the other returns they need, if any).
@@ -273,47 +277,63 @@ pub fn coverage(p: &Program, sources: &Sources) -> Coverage {
     }
 }
 
-/// Submissions under the given paths: each xml or xlsx file, and the CSV files of each folder.
-fn discover(paths: &[PathBuf]) -> Result<Vec<(Format, Vec<PathBuf>, String)>, String> {
-    let mut subs: Vec<(Format, Vec<PathBuf>, String)> = vec![];
-    let mut csv: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-    let mut add = |f: PathBuf| match Format::of(&f) {
-        Some(Format::Csv) => csv.entry(f.parent().map(PathBuf::from).unwrap_or_default()).or_default().push(f),
-        Some(fmt) => subs.push((fmt, vec![f.clone()], f.display().to_string())),
-        None => {}
-    };
-    for p in paths {
-        if p.is_dir() {
-            for e in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
-                let e = e.map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
-                let hidden = e.file_name().to_str().is_some_and(|n| n.starts_with('.') || n.starts_with("~$"));
-                if e.file_type().is_file() && !hidden {
-                    add(e.path().to_path_buf());
-                }
-            }
-        } else if p.is_file() {
-            Format::of(p).ok_or_else(|| format!("`{}` is not a file fettle reads (xml, xlsx or csv)", p.display()))?;
-            add(p.clone());
+/// Runs the return's rules on the submissions, read as `fettle validate` reads them (the
+/// [`crate::pipeline`]: each one's return and year detected, the tables of the returns its rules
+/// `uses` attached from the other submissions given), and counts findings per rule. A submission of
+/// the return for another rule year, or of a return its rules do not use, is an error: its findings
+/// would not be this year's rules'. Notes (a year without rules) are said on stderr.
+fn triggered(book: &Rulebook, p: &Program, paths: &[PathBuf]) -> Result<Triggered, String> {
+    let subs = pipeline::discover(paths)?;
+    if subs.is_empty() {
+        return Err(pipeline::nothing_found(paths));
+    }
+    let (ret, year) = (p.ret.as_str(), p.year.as_str());
+    let read: Vec<Result<Loaded, String>> = subs
+        .iter()
+        .map(|sub| {
+            let src = sub.source();
+            // A submission whose return cannot be told is read as the return asked for.
+            let picked = submission::pick_return(book, sub.format, &src.sniff()).unwrap_or_else(|| ret.to_string());
+            pipeline::read(book, &src, Some(&picked), None, pipeline::Asker::Cli, &crate::input::Quiet)
+        })
+        .collect();
+    let mut loaded = vec![];
+    for r in read {
+        let l = r?;
+        l.notes.iter().for_each(|n| crate::term::err_line(n));
+        loaded.push(l);
+    }
+    let used: Vec<&str> = p.schema.tables.iter().filter_map(|t| t.foreign.as_ref().map(|(other, _)| other.as_str())).collect();
+    let mut submissions = vec![];
+    let mut used_files = vec![];
+    for (sub, l) in subs.iter().zip(&loaded) {
+        if l.ret == ret && l.year != year {
+            return Err(format!(
+                "`{}` is read with the {ret} {} rules (its year); this coverage is of the {ret} {year} rules: give --year {} or {year} submissions",
+                sub.display, l.year, l.year
+            ));
+        }
+        if l.ret == ret {
+            submissions.push(sub.display.clone());
+        } else if used.contains(&l.ret.as_str()) {
+            used_files.push(format!("{} ({}, whose tables the {ret} rules use)", sub.display, l.ret));
         } else {
-            return Err(format!("`{}` does not exist", p.display()));
+            return Err(format!(
+                "`{}` is the {} return, which the {ret} rules do not use; coverage of {ret} runs its rules on {ret} submissions (and the returns they use)",
+                sub.display, l.ret
+            ));
         }
     }
-    subs.extend(csv.into_iter().map(|(dir, files)| (Format::Csv, files, dir.display().to_string())));
-    Ok(subs)
-}
-
-/// Runs the rules on the submissions and counts findings per rule.
-fn triggered(p: &Program, paths: &[PathBuf]) -> Result<Triggered, String> {
-    let subs = discover(paths)?;
-    if subs.is_empty() {
-        let named: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
-        return Err(format!("no xml, xlsx or csv files found in {}", named.join(", ")));
+    if submissions.is_empty() {
+        return Err(format!("none of the submissions given is the {ret} return"));
     }
+    pipeline::attach_foreign(book, &mut loaded);
+    let prog = book.program(ret, year)?;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (format, files, display) in &subs {
-        let data = crate::input::read(&p.schema, *format, files, display).map_err(|e| e.to_string())?;
-        let prepared = crate::eval::prepare(p, data).map_err(|e| e.to_string())?;
-        for f in crate::eval::run(p, &prepared, &|_| true).map_err(|e| e.to_string())? {
+    for l in loaded.into_iter().filter(|l| l.ret == ret) {
+        for f in pipeline::run_one(&prog, l.data, &|_| true, crate::eval::DEFAULT_LIMIT, &crate::input::Quiet)
+            .map_err(|e| e.to_string())?
+        {
             if let Some(r) = p.rules.iter().find(|r| f.code.rule() == Some(r.code.as_str())) {
                 *counts.entry(r.code.as_str()).or_default() += 1;
             }
@@ -330,7 +350,7 @@ fn triggered(p: &Program, paths: &[PathBuf]) -> Result<Triggered, String> {
         .filter(|r| !counts.contains_key(r.code.as_str()))
         .map(|r| if r.needs.is_empty() { r.code.clone() } else { format!("{} (needs {})", r.code, r.needs.join(", ")) })
         .collect();
-    Ok(Triggered { submissions: subs.into_iter().map(|(_, _, d)| d).collect(), findings, never_triggered })
+    Ok(Triggered { submissions, used: used_files, findings, never_triggered })
 }
 
 fn section(s: &mut String, title: &str, n: usize, of: usize, items: &[String]) {
@@ -360,8 +380,8 @@ pub fn markdown(c: &Coverage) -> String {
         .collect();
     section(&mut s, "Rules whose examples never fail", never.len(), c.rules, &never);
     if let Some(t) = &c.triggered {
-        s.push_str(&format!("\n## Submissions ({})\n\n", t.submissions.len()));
-        t.submissions.iter().for_each(|x| s.push_str(&format!("- {x}\n")));
+        s.push_str(&format!("\n## Submissions ({})\n\n", t.submissions.len() + t.used.len()));
+        t.submissions.iter().chain(&t.used).for_each(|x| s.push_str(&format!("- {x}\n")));
         let total: usize = t.findings.iter().map(|r| r.findings).sum();
         let counts: Vec<String> = t.findings.iter().map(|r| format!("{}: {}", r.code, r.findings)).collect();
         s.push_str(&format!("\n## Findings per rule ({} rules, {total} findings)\n\n", counts.len()));
@@ -388,7 +408,7 @@ pub fn command(rules: Option<&PathBuf>, ret: &str, year: Option<&str>, paths: &[
         let (p, sources) = super::catalogue::compile(&lib, ret, &year)?;
         let mut c = coverage(&p, &sources);
         if !paths.is_empty() {
-            c.triggered = Some(triggered(&p, paths)?);
+            c.triggered = Some(triggered(&Rulebook::new(lib), &p, paths)?);
         }
         if format == "json" {
             serde_json::to_string_pretty(&c).map(|t| format!("{t}\n")).map_err(|e| e.to_string())

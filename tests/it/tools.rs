@@ -155,3 +155,61 @@ fn layout_does_not_change_the_check_text() {
     assert_eq!(normalise("present(X)   and\n  # why\n  ( Y == \"a  b\" )"), "present(X) and (Y == \"a  b\")");
     assert_eq!(normalise("f(a ,\n b)"), "f(a, b)");
 }
+
+/// Coverage reads submissions as `fettle validate` does: a disability workbook given with the CIN
+/// census it `uses` gets the census's tables, so a rule that reads them (DIS090) can fire; without
+/// the census it is never triggered.
+#[test]
+fn coverage_attaches_the_returns_the_rules_use() {
+    let run = |paths: &[&str]| {
+        let mut args = vec!["coverage", "--return", "disability", "--format", "json"];
+        args.extend(paths);
+        let out = fettle().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let fired =
+        |v: &serde_json::Value, code: &str| v["triggered"]["findings"].as_array().unwrap().iter().any(|r| r["code"] == code);
+    let alone = run(&["samples/disability/disability-2024-25.xlsx"]);
+    assert!(!fired(&alone, "DIS090"));
+    assert!(alone["triggered"]["never_triggered"].as_array().unwrap().iter().any(|c| c == "DIS090 (needs cin)"));
+    let with_cin = run(&["samples/disability/disability-2024-25.xlsx", "samples/cin/census-2024-25.xml"]);
+    assert!(fired(&with_cin, "DIS090"), "{with_cin}");
+    in_suite("tools", || {
+        assert_cmd_snapshot!(
+            "coverage_disability_with_cin",
+            fettle().args([
+                "coverage",
+                "--return",
+                "disability",
+                "samples/disability/disability-2024-25.xlsx",
+                "samples/cin/census-2024-25.xml"
+            ])
+        );
+    });
+}
+
+/// A submission of another year than the coverage's, or of a return the rules do not use, is an
+/// error: its findings would not be those of the rules asked for.
+#[test]
+fn coverage_refuses_other_years_and_returns() {
+    in_suite("tools", || {
+        assert_cmd_snapshot!(
+            "coverage_other_year",
+            fettle().args(["coverage", "--return", "cin", "--year", "2024-25", "tests/fixtures/previous/census-2023-24.xml"])
+        );
+        assert_cmd_snapshot!(
+            "coverage_other_return",
+            fettle().args(["coverage", "--return", "disability", "samples/fgc/fgc-2024-25.xlsx"])
+        );
+        assert_cmd_snapshot!(
+            "coverage_no_submission_of_the_return",
+            fettle().args(["coverage", "--return", "disability", "samples/cin/census-2024-25.xml"])
+        );
+    });
+    let out = fettle()
+        .args(["coverage", "--return", "cin", "--year", "2023-24", "tests/fixtures/previous/census-2023-24.xml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
