@@ -4,9 +4,9 @@ use super::{FailOn, err, library, previous, progress, timing, try_out};
 use crate::eval::{self, Finding};
 use crate::input::Format;
 use crate::library::Library;
-use crate::pipeline::{self, Asker, Submission, discover};
+use crate::pipeline::{self, Submission, discover};
 use crate::report;
-use crate::submission::{Loaded, Rulebook};
+use crate::submission::{GivenBy, Loaded, Rulebook};
 use crate::syntax::ast::Severity;
 use std::path::{Path, PathBuf};
 
@@ -340,7 +340,7 @@ pub fn export(path: &Path, csv: bool, to: &Path) -> u8 {
         return 2;
     }
     let book = Rulebook::new(Library::shipped());
-    let result = pipeline::read(&book, &sub.source(), None, None, Asker::Cli, &crate::input::Quiet).and_then(|l| {
+    let result = pipeline::read(&book, &sub.source(), None, None, (GivenBy::Option, false), &crate::input::Quiet).and_then(|l| {
         let ret = l.ret.clone();
         let prog = book.program(&ret, &l.year)?;
         let sheets = report::export::sheets(&prog.schema, &l.data);

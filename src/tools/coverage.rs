@@ -14,7 +14,7 @@ use crate::check::program::{IExpr, IKind, IPart, IStep, Program, RuleDef, RuleSc
 use crate::pipeline;
 use crate::schema::{CodeListId, FieldId, FieldType, TableId};
 use crate::span::Sources;
-use crate::submission::{self, Loaded, Rulebook};
+use crate::submission::{self, GivenBy, Loaded, Rulebook};
 use crate::syntax::ast::{Lit, Record, Value, ValueKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -294,7 +294,7 @@ fn triggered(book: &Rulebook, p: &Program, paths: &[PathBuf]) -> Result<Triggere
             let src = sub.source();
             // A submission whose return cannot be told is read as the return asked for.
             let picked = submission::pick_return(book, sub.format, &src.sniff()).unwrap_or_else(|| ret.to_string());
-            pipeline::read(book, &src, Some(&picked), None, pipeline::Asker::Cli, &crate::input::Quiet)
+            pipeline::read(book, &src, Some(&picked), None, (GivenBy::Option, false), &crate::input::Quiet)
         })
         .collect();
     let mut loaded = vec![];

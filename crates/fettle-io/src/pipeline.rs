@@ -14,7 +14,7 @@ use crate::eval::{self, Fault, Finding};
 use crate::input::{Format, Progress};
 use crate::library::Compiled;
 use crate::report::{RuleInfo, RuleKey, Run};
-use crate::submission::{self, Files, Loaded, Rulebook, Source, read_submission_with, rule_infos};
+use crate::submission::{self, Files, GivenBy, Loaded, Rulebook, Source, read_submission_with, rule_infos};
 use crate::table::Dataset;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -174,25 +174,22 @@ pub fn group(names: &[String]) -> (Vec<Group>, Vec<String>) {
     (subs, skipped)
 }
 
-/// Who asks for a return that cannot be told, for the wording of the answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Asker {
-    /// The command line (`--return`): the reader's own words if a reader refuses the files, else
-    /// what they hold and how to name the return.
-    Cli,
-    /// The browser page: the page asks the user to choose (the files are not read again).
-    Page,
-}
-
 /// Picks the return of a submission by its structure ([`submission::pick_return`]); when none
-/// matches, says why, in the asker's words.
-pub fn pick_return(book: &Rulebook, src: &Source, asker: Asker) -> Result<String, String> {
+/// matches, says why: on the command line, the reader's own words if a reader refuses the files,
+/// else what they hold and how to name the return (`--return`); on the page, that the user chooses
+/// it, or for last year's files (`last_year`), whose return is told from the files alone, that it
+/// cannot be told (the files are not read again).
+pub fn pick_return(book: &Rulebook, src: &Source, by: GivenBy, last_year: bool) -> Result<String, String> {
     let sniff = src.sniff();
     if let Some(ret) = submission::pick_return(book, src.format, &sniff) {
         return Ok(ret);
     }
-    if asker == Asker::Page {
-        return Err(format!("cannot tell which return `{}` is; choose it", src.display));
+    if by == GivenBy::Page {
+        return Err(if last_year {
+            format!("cannot tell which return last year's `{}` is", src.display)
+        } else {
+            format!("cannot tell which return `{}` is; choose it", src.display)
+        });
     }
     if let Some(e) = submission::unreadable(book, src) {
         return Err(e);
@@ -201,18 +198,19 @@ pub fn pick_return(book: &Rulebook, src: &Source, asker: Asker) -> Result<String
     Err(format!("cannot tell which return `{}` is{found}; name it with --return", src.display))
 }
 
-/// Reads one submission: its return (given, else picked), its year (given, else detected).
+/// Reads one submission: its return (given, else picked: [`pick_return`]), its year (given, else
+/// detected), telling `progress` the bytes read.
 pub fn read(
     book: &Rulebook,
     src: &Source,
     ret: Option<&str>,
     year: Option<&str>,
-    asker: Asker,
+    (by, last_year): (GivenBy, bool),
     progress: &dyn Progress,
 ) -> Result<Loaded, String> {
     let ret = match ret {
         Some(r) => r.to_string(),
-        None => pick_return(book, src, asker)?,
+        None => pick_return(book, src, by, last_year)?,
     };
     read_submission_with(book, src, &ret, year, progress)
 }
@@ -228,7 +226,7 @@ pub fn read_all(
 ) -> Vec<Result<Loaded, String>> {
     subs.par_iter()
         .map(|sub| {
-            let r = read(book, &sub.source(), ret, year, Asker::Cli, progress);
+            let r = read(book, &sub.source(), ret, year, (GivenBy::Option, false), progress);
             progress.submission_read();
             r
         })
@@ -250,7 +248,7 @@ pub fn read_previous(book: &Rulebook, paths: &[PathBuf], ret: Option<&str>) -> P
         return Err(format!("--previous: {}", nothing_found(paths)));
     }
     let read: Vec<Result<Loaded, String>> =
-        subs.par_iter().map(|sub| read(book, &sub.source(), ret, None, Asker::Cli, &crate::input::Quiet)).collect();
+        subs.par_iter().map(|sub| read(book, &sub.source(), ret, None, (GivenBy::Option, true), &crate::input::Quiet)).collect();
     Ok(subs.into_iter().zip(read).collect())
 }
 

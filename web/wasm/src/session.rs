@@ -1,22 +1,23 @@
 //! A validation session over files held in memory: what `fettle validate` does with paths, done with
 //! `(name, bytes)` pairs, step by step for a page (add files, detect, validate, make reports).
 //!
-//! The steps are `fettle validate`'s: files are grouped into submissions (an xml or xlsx file each;
-//! the CSV files of one folder together), and [`fettle_io::submission`] picks each one's return and
-//! year, reads it and gives it the tables of the other returns it `uses`, as it does for the command
-//! line; reports come from the same [`Run`] the command line builds. Last year's files, given apart,
+//! The steps are `fettle validate`'s, from [`fettle_io::pipeline`]: files are grouped into
+//! submissions (an xml or xlsx file each; the CSV files of one folder together), each one's return
+//! and year are picked, it is read and given the tables of the other returns it `uses`, and its
+//! rules run, as for the command line; reports come from the same [`Run`] the command line builds. Last year's files, given apart,
 //! are read the same way and given to this year's submission of their return as `fettle validate
 //! --previous` gives them ([`submission::attach_previous_all`]). No IO, no clock, no threads.
 
-use fettle_core::check::program::{Program, RuleDef};
 use fettle_core::eval::{self, Finding};
 use fettle_core::library::Compiled;
 use fettle_io::input::Format;
 use fettle_io::report::{self, PreviousUse, RuleKey, Run, Summary};
-use fettle_io::submission::{self, Files, GivenBy, Loaded, Rulebook, Source, attach_foreign, read_submission, rule_infos};
+use fettle_io::input::Quiet;
+use fettle_io::pipeline::{self, Group};
+use fettle_io::submission::{self, Files, GivenBy, Loaded, Rulebook, Source, rule_infos};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A file held in memory: its name (a file name, or a path relative to a folder chosen) and contents.
 pub type File = (String, Vec<u8>);
@@ -39,22 +40,13 @@ pub struct Step {
     pub parts: usize,
 }
 
-/// One submission: an XML or xlsx file, or the CSV files of one folder.
-#[derive(Clone, Debug)]
-pub struct Submission {
-    /// How it is read.
-    pub format: Format,
-    /// Its files (indexes into the session's files).
-    pub files: Vec<usize>,
-    /// How it is named in findings and reports.
-    pub display: String,
-}
+/// One submission: an XML or xlsx file, or the CSV files of one folder (its files are indexes into
+/// the session's files of its year).
+pub type Submission = Group;
 
-impl Submission {
-    /// The submission as the library reads it, given its files.
-    fn source<'a>(&'a self, files: &'a [File]) -> Source<'a> {
-        Source { format: self.format, files: Files::Memory(files), display: &self.display }
-    }
+/// The submission as the library reads it, given its files.
+fn source<'a>(sub: &'a Submission, files: &'a [File]) -> Source<'a> {
+    Source { format: sub.format, files: Files::Memory(files), display: &sub.display }
 }
 
 /// The name of a format, as the page shows it.
@@ -66,41 +58,10 @@ pub fn format_name(f: Format) -> &'static str {
     }
 }
 
-/// Groups files into submissions, in name order: an xml or xlsx file each, and the CSV files of one
-/// folder together (files given without a folder form one group). Returns the names of files that
-/// fettle does not read, too.
+/// Groups files into submissions by their names, as `fettle validate` groups files on disk
+/// ([`pipeline::group`]); returns the names of files that fettle does not read, too.
 pub fn group(names: &[String]) -> (Vec<Submission>, Vec<String>) {
-    let mut order: Vec<usize> = (0..names.len()).collect();
-    order.sort_by(|a, b| names.get(*a).cmp(&names.get(*b)));
-    let mut subs = vec![];
-    let mut csv: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut skipped = vec![];
-    for i in order {
-        let Some(name) = names.get(i) else { continue };
-        let path = Path::new(name);
-        let base = path.file_name().and_then(|n| n.to_str()).unwrap_or(name);
-        if base.starts_with("~$") || base.starts_with('.') {
-            skipped.push(name.clone());
-            continue;
-        }
-        match Format::of(path) {
-            Some(Format::Csv) => {
-                let dir = path.parent().map(|d| d.display().to_string()).unwrap_or_default();
-                csv.entry(dir).or_default().push(i);
-            }
-            Some(format) => subs.push(Submission { format, files: vec![i], display: name.clone() }),
-            None => skipped.push(name.clone()),
-        }
-    }
-    for (dir, files) in csv {
-        let display = match (dir.is_empty(), files.as_slice()) {
-            (false, _) => dir,
-            (true, [one]) => names.get(*one).cloned().unwrap_or_default(),
-            (true, _) => "CSV files".to_string(),
-        };
-        subs.push(Submission { format: Format::Csv, files, display });
-    }
-    (subs, skipped)
+    pipeline::group(names)
 }
 
 /// What detection found for a submission.
@@ -325,8 +286,8 @@ impl Session {
                 part += 1;
                 progress(&Step { stage: format!("Reading {whose}{}", sub.display), done: 0, total: 0, part, parts });
                 let files = year.files_of(sub);
-                let src = sub.source(&files);
-                let found = pick_return(book, &src, whose).and_then(|ret| read_submission(book, &src, &ret, None));
+                let src = source(sub, &files);
+                let found = pipeline::read(book, &src, None, None, (GivenBy::Page, !whose.is_empty()), &Quiet);
                 let mut d = Detected {
                     display: sub.display.clone(),
                     format: format_name(sub.format),
@@ -389,12 +350,9 @@ impl Session {
                 None => {
                     progress(&Step { stage: format!("Reading {}", sub.display), done: 0, total: 0, part: i + 1, parts });
                     let files = self.this.files_of(sub);
-                    let src = sub.source(&files);
-                    let ret = match &choice.ret {
-                        Some(r) => Ok(r.clone()),
-                        None => pick_return(&self.book, &src, ""),
-                    };
-                    ret.and_then(|ret| read_submission(&self.book, &src, &ret, choice.year.as_deref()))
+                    let src = source(sub, &files);
+                    let (ret, year) = (choice.ret.as_deref(), choice.year.as_deref());
+                    pipeline::read(&self.book, &src, ret, year, (GivenBy::Page, false), &Quiet)
                 }
             };
             match l {
@@ -414,13 +372,13 @@ impl Session {
                 None => {
                     progress(&Step { stage: format!("Reading last year's {}", sub.display), done: 0, total: 0, part: 1, parts });
                     let files = self.last.files_of(sub);
-                    let src = sub.source(&files);
-                    pick_return(&self.book, &src, "last year's ").and_then(|ret| read_submission(&self.book, &src, &ret, None))
+                    let src = source(sub, &files);
+                    pipeline::read(&self.book, &src, None, None, (GivenBy::Page, true), &Quiet)
                 }
             };
             last_year.push((sub.display.clone(), read));
         }
-        attach_foreign(&self.book, &mut loaded);
+        pipeline::attach_foreign(&self.book, &mut loaded);
         let previous = submission::attach_previous_all(&self.book, last_year, &mut loaded, GivenBy::Page, &mut |n| notes.push(n))
             .map_err(|e| errors.iter().chain([&e]).cloned().collect::<Vec<_>>().join("\n"))?;
         let run_notes: Vec<String> = submission::previous_not_run(&self.book, &loaded, GivenBy::Page).into_iter().collect();
@@ -441,17 +399,11 @@ impl Session {
             let total = prog.rules.len();
             let stage = format!("Checking {} ({} {})", sub.display, l.ret, l.year);
             progress(&Step { stage: stage.clone(), done: 0, total, part: i + 1, parts });
+            let tick = Ticks { done: AtomicUsize::new(0), total, tell: &|k| {
+                progress(&Step { stage: stage.clone(), done: k, total, part: i + 1, parts })
+            } };
             // An engine fault is a bug in fettle: the page shows it, never a run without it.
-            let prepared = eval::prepare(&prog, l.data).map_err(|e| e.to_string())?;
-            let done = std::sync::atomic::AtomicUsize::new(0);
-            let tick = |_: &RuleDef| {
-                let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if k.is_multiple_of(4) || k == total {
-                    progress(&Step { stage: stage.clone(), done: k, total, part: i + 1, parts });
-                }
-                true
-            };
-            let found = run_rules(&prog, &prepared, &tick, limit).map_err(|e| e.to_string())?;
+            let found = pipeline::run_one(&prog, l.data, &|_| true, limit, &tick).map_err(|e| e.to_string())?;
             validated.push(Validated {
                 display: sub.display.clone(),
                 format: format_name(sub.format),
@@ -462,9 +414,9 @@ impl Session {
             findings.extend(found);
         }
         eval::sort(&mut findings);
-        let files: Vec<String> = validated.iter().map(|v| v.display.clone()).collect();
-        let mut run = Run::new(findings, files, rules);
-        run.returns = validated.iter().map(|v| (v.display.clone(), (v.ret.clone(), v.year.clone()))).collect();
+        let names: Vec<(String, String, String)> =
+            validated.iter().map(|v| (v.display.clone(), v.ret.clone(), v.year.clone())).collect();
+        let mut run = pipeline::report(findings, &names, rules);
         run.previous = previous.clone();
         run.notes = run_notes.clone();
         self.rule_views = views;
@@ -514,27 +466,20 @@ impl Session {
     }
 }
 
-/// Runs the rules with a callback before each (its progress).
-fn run_rules(
-    prog: &Program,
-    p: &eval::Prepared,
-    tick: &(dyn Fn(&RuleDef) -> bool + Sync),
-    limit: usize,
-) -> Result<Vec<Finding>, eval::Fault> {
-    eval::run_limited(prog, p, tick, limit)
+/// The page's progress while a submission's rules run: every fourth rule, and the last, tell the page.
+struct Ticks<'a> {
+    done: AtomicUsize,
+    total: usize,
+    tell: &'a (dyn Fn(usize) + Sync),
 }
 
-/// Picks the return of a submission by its structure, as `fettle validate` does; when none matches,
-/// the page asks for it (this year's), or says so (last year's, `whose` = "last year's ", whose
-/// return is told from the file alone, as `--previous`'s is).
-fn pick_return(book: &Rulebook, src: &Source, whose: &str) -> Result<String, String> {
-    submission::pick_return(book, src.format, &src.sniff()).ok_or_else(|| {
-        if whose.is_empty() {
-            format!("cannot tell which return `{}` is; choose it", src.display)
-        } else {
-            format!("cannot tell which return {whose}`{}` is", src.display)
+impl fettle_io::input::Progress for Ticks<'_> {
+    fn rule(&self) {
+        let k = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if k.is_multiple_of(4) || k == self.total {
+            (self.tell)(k);
         }
-    })
+    }
 }
 
 /// The page's view of each rule of a compiled set.
@@ -581,6 +526,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use fettle_core::library::Library;
+    use std::path::Path;
 
     fn sample(rel: &str) -> File {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
