@@ -300,17 +300,16 @@ pub fn run_one(
     Ok(found)
 }
 
+/// What wraps each submission's run ([`run_all`]): given the function that runs it, calls it with
+/// the progress to tell, and may do more before and after.
+pub type Around<'a> = dyn Fn(&mut dyn FnMut(&dyn Progress)) + Sync + 'a;
+
 /// Runs every submission's rules side by side ([`run_one`]) and returns all findings in fettle's
 /// deterministic order. `around` is called once per submission with the function that runs it,
 /// which it calls with the progress to tell (the CLI wraps its display to time the rules, and says
 /// the slowest after each). An engine fault in any submission fails the run: no report is made from
 /// a run that met one.
-pub fn run_all(
-    loaded: Vec<Loaded>,
-    sets: &RuleSets,
-    limit: usize,
-    around: &(dyn Fn(&mut dyn FnMut(&dyn Progress)) + Sync),
-) -> Result<Vec<Finding>, Fault> {
+pub fn run_all(loaded: Vec<Loaded>, sets: &RuleSets, limit: usize, around: &Around<'_>) -> Result<Vec<Finding>, Fault> {
     let per_file: Vec<Result<Vec<Finding>, Fault>> = loaded
         .into_par_iter()
         .zip(sets.sets.par_iter())
