@@ -537,16 +537,6 @@ mod tests {
     fn quiet(_: &Step) {}
 
     #[test]
-    fn groups_files() {
-        let names: Vec<String> =
-            ["b.xlsx", "csv/Header.csv", "a.xml", "csv/Reviews.csv", "notes.txt", "~$b.xlsx", "x.csv"].map(String::from).to_vec();
-        let (subs, skipped) = group(&names);
-        let shown: Vec<(&str, usize)> = subs.iter().map(|s| (s.display.as_str(), s.files.len())).collect();
-        assert_eq!(shown, vec![("a.xml", 1), ("b.xlsx", 1), ("x.csv", 1), ("csv", 2)]);
-        assert_eq!(skipped, vec!["notes.txt", "~$b.xlsx"]);
-    }
-
-    #[test]
     fn rule_text_drops_examples() {
         let t = rule_text("rule X error \"m\" on T {\n  require present(A)\n  example pass {\n    T { A: 1 }\n  }\n}");
         assert_eq!(t, "rule X error \"m\" on T {\n  require present(A)\n}");

@@ -133,19 +133,7 @@ impl<'s> Builder<'s> {
                 v
             }
             Err((text, why)) => {
-                let fname = &self.schema.field(t, f).name;
-                self.data.issues.push(InputIssue {
-                    line: 0,
-                    path: None,
-                    code: why.code().into(),
-                    table: Some(t),
-                    field: Some(f),
-                    row: Some(row),
-                    message: self.misfit(fname, &text, why),
-                    severity: Severity::Error,
-                    cause: None,
-                    cell: None,
-                });
+                self.misfit_issue(t, row, f, &text, why);
                 if let Some(c) = self.data.tables.get_mut(t.0 as usize).and_then(|x| x.columns.get_mut(f.0 as usize)) {
                     c.invalid.push((row, Arc::from(text.as_str())));
                 }
@@ -247,19 +235,7 @@ impl<'s> Builder<'s> {
                 }
             }
             Err((text, why)) => {
-                let fname = &self.schema.field(t, f).name;
-                self.data.issues.push(InputIssue {
-                    line: 0,
-                    path: None,
-                    code: why.code().into(),
-                    table: Some(t),
-                    field: Some(f),
-                    row: Some(row),
-                    message: self.misfit(fname, &text, why),
-                    severity: Severity::Error,
-                    cause: None,
-                    cell: None,
-                });
+                self.misfit_issue(t, row, f, &text, why);
             }
         }
     }
@@ -342,6 +318,24 @@ impl<'s> Builder<'s> {
             }
             _ => format!("{field} `{shown}` is not {}", self.expected(why)),
         }
+    }
+
+    /// Reports a value that does not fit its field's type.
+    fn misfit_issue(&mut self, t: TableId, row: u32, f: FieldId, text: &str, why: super::coerce::Misfit) {
+        let fname = &self.schema.field(t, f).name;
+        let message = self.misfit(fname, text, why);
+        self.data.issues.push(InputIssue {
+            line: 0,
+            path: None,
+            code: why.code().into(),
+            table: Some(t),
+            field: Some(f),
+            row: Some(row),
+            message,
+            severity: Severity::Error,
+            cause: None,
+            cell: None,
+        });
     }
 
     fn put(&mut self, t: TableId, row: u32, f: FieldId, value: Scalar, line: u32, append: bool) {
