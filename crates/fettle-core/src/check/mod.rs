@@ -10,6 +10,9 @@ mod plan;
 pub mod previous;
 pub mod program;
 mod resolve;
+mod rule_plan;
+#[cfg(test)]
+mod rule_plan_tests;
 mod schema_build;
 
 pub use merge::Decls;
@@ -79,7 +82,7 @@ pub fn check_tolerant(
     let mut holidays: Vec<i32> = decls.holidays.iter().map(|(d, _)| chrono::Datelike::num_days_from_ce(d)).collect();
     holidays.sort_unstable();
     holidays.dedup();
-    let program = Program {
+    let mut program = Program {
         ret: decls.ret.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
         year: decls.year.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
         extends: decls.extends.as_ref().map(|r| r.name.clone()),
@@ -94,6 +97,11 @@ pub fn check_tolerant(
         fixture: decls.fixture.clone(),
         previous,
     };
+    // Each rule planned once the program is whole: its plan reads through derived fields and values.
+    let plans: Vec<RulePlan> = program.rules.iter().map(|r| rule_plan::plan(&program, r)).collect();
+    for (r, p) in program.rules.iter_mut().zip(plans) {
+        r.plan = p;
+    }
     (program, diags)
 }
 

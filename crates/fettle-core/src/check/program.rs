@@ -7,7 +7,7 @@ use crate::schema::{CodeListId, FieldId, Schema, TableId};
 use crate::span::Span;
 use crate::syntax::ast::{AggFn, BinOp, Record, Severity, Unit};
 use chrono::NaiveDate;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 /// A checked rule set for one return and year.
@@ -161,6 +161,47 @@ pub struct RuleDef {
     pub line: usize,
     /// The first `require` or `forbid` expression as written.
     pub check_span: Option<Span>,
+    /// What `eval` needs to know of the rule beyond running its steps, worked out once at check
+    /// time (check/rule_plan.rs).
+    pub plan: RulePlan,
+}
+
+/// The facts about a rule that `eval` needs, worked out once at check time (check/rule_plan.rs):
+/// which rows a failing item lists as related, which field each message hole shows, which fields
+/// and tables the rule reads. `eval` reads them and never walks the rule's expressions to decide.
+#[derive(Clone, Debug, Default)]
+pub struct RulePlan {
+    /// By step of [`RuleDef::steps`]: the aggregates over rows of a `require` or `forbid` whose
+    /// rows a failing item lists as related, in the order written (empty for `when` and `let`).
+    pub witnesses: Vec<Vec<Witness>>,
+    /// By piece of [`RuleDef::template`]: the field whose value a hole shows, as `Table.Field` (for
+    /// redaction); `None` for text and for a hole that shows no field's value (a count, a flag).
+    pub hole_fields: Vec<Option<String>>,
+    /// Every field the rule reads (its group key, steps and message), directly or through derived
+    /// fields and derived values of the return.
+    pub reads: BTreeSet<(TableId, FieldId)>,
+    /// Every table whose rows the rule reads below another row, directly or through derived fields
+    /// and derived values of the return.
+    pub below: BTreeSet<TableId>,
+    /// Whether its steps read other rows than its own: an aggregate over rows, or a field of
+    /// another table (a parent's).
+    pub other_rows: bool,
+    /// Whether its steps count or read rows below its own (`exists(ChildCharacteristics)`).
+    pub rows_below: bool,
+}
+
+/// An aggregate over rows in a rule's check whose rows are a failing item's related rows: those an
+/// `exists` or `count` matched, or those an `all` rejected. Copies of the aggregate's own parts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Witness {
+    /// The rows (never a list's items).
+    pub source: Source,
+    /// The variable bound to each row.
+    pub var: VarId,
+    /// `where`: a row is a witness only where it holds.
+    pub filter: Option<IExpr>,
+    /// `all`'s predicate: a row is a witness only where it is false.
+    pub rejects: Option<IExpr>,
 }
 
 /// A piece of a message.

@@ -411,6 +411,8 @@ impl<'d> Checker<'d> {
                 ast::Step::Require(e) | ast::Step::Forbid(e) => Some(e.span),
                 _ => None,
             }),
+            // Planned when the whole program is checked (check/rule_plan.rs).
+            plan: RulePlan::default(),
         };
         Some((def, broken))
     }

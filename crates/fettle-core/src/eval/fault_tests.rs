@@ -137,3 +137,26 @@ fn a_per_key_plan_for_an_aggregate_it_cannot_compute_is_a_fault() {
     *plan = AggPlan::ExtremePerKey(join, Box::new(value));
     assert_fault(run_all(&prog, data), "a per-key plan was made for `Exists`");
 }
+
+#[test]
+fn a_witness_plan_binding_another_variable_than_its_filter_reads_is_a_fault() {
+    let (mut prog, data) = join_program_and_data();
+    let [w] = prog.rules[0].plan.witnesses[0].as_mut_slice() else { panic!("the `exists` is the one witness") };
+    // The filter reads `o` (variable 1): a witness binding variable 7 leaves it unbound.
+    w.var = VarId(7);
+    assert_fault(run_all(&prog, data), "variable 1 is not bound to rows");
+}
+
+#[test]
+fn a_plan_without_the_witnesses_of_a_check_is_a_fault_not_a_finding_without_related_rows() {
+    let (mut prog, data) = join_program_and_data();
+    prog.rules[0].plan.witnesses.clear();
+    assert_fault(run_all(&prog, data), "the plan has no witness aggregates for step 0");
+}
+
+#[test]
+fn a_plan_naming_the_fields_of_other_message_pieces_is_a_fault_not_a_message_without_quotes() {
+    let (mut prog, data) = program_and_data();
+    prog.rules[0].plan.hole_fields.pop();
+    assert_fault(run_all(&prog, data), "the plan names the fields of 0 message pieces, the template has 1");
+}

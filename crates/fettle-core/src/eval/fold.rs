@@ -29,9 +29,13 @@
 //! A folded finding keeps its code, message and place in `also` (or is a related row): nothing is
 //! dropped, and a finding is only folded into one at least as visible (an error root, or a rule's
 //! finding at least as severe).
+//!
+//! Which rules read other rows (3), count rows below their own (4) or need a column (5) is planned
+//! once at check time ([`crate::check::program::RulePlan`]): this module reads those facts and never
+//! walks a rule's expressions.
 
 use super::finding::{Code, Finding, Location, Merged, Related};
-use crate::check::program::{IExpr, IKind, IPart, IStep, Program, RuleDef, RuleScope, Source};
+use crate::check::program::{Program, RuleDef};
 use crate::codes::{Check, Input};
 use crate::schema::{FieldId, TableId};
 use crate::syntax::ast::Severity;
@@ -131,60 +135,21 @@ impl Unread {
 
     /// Whether `rule` needs one of the missing columns (read directly, through a derived field or
     /// a derived value of the return, or through rows below another row in an unlinked table).
-    pub fn blocks(&self, prog: &Program, rule: &RuleDef) -> bool {
+    pub fn blocks(&self, rule: &RuleDef) -> bool {
         if self.fields.is_empty() && self.unlinked.is_empty() {
             return false;
         }
-        self.blocked_by(prog, rule, None)
+        rule.plan.reads.iter().any(|tf| self.fields.contains(tf)) || rule.plan.below.iter().any(|t| self.unlinked.contains(t))
     }
+}
 
-    /// Whether `rule` needs the column of `issue` (any missing column when `None`).
-    fn blocked_by(&self, prog: &Program, rule: &RuleDef, issue: Option<&InputIssue>) -> bool {
-        let want = |t: TableId, f: Option<FieldId>| match issue {
-            None => f.map_or(self.unlinked.contains(&t), |f| self.fields.contains(&(t, f))),
-            Some(is) => is.table == Some(t) && is.field == f,
-        };
-        let mut exprs: Vec<&IExpr> = vec![];
-        if let RuleScope::Group(_, key) = &rule.scope {
-            exprs.push(key);
-        }
-        for s in &rule.steps {
-            match s {
-                IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e) => exprs.push(e),
-            }
-        }
-        for p in &rule.template {
-            if let IPart::Expr(e) = p {
-                exprs.push(e);
-            }
-        }
-        let (mut seen_fields, mut seen_globals) = (HashSet::new(), HashSet::new());
-        let mut found = false;
-        while let Some(e) = exprs.pop() {
-            e.walk(&mut |x| match &x.kind {
-                IKind::Field { table, field, .. } | IKind::Single { table, field } => {
-                    found |= want(*table, Some(*field));
-                    if seen_fields.insert((*table, *field))
-                        && let Some(d) = prog.derived.iter().find(|d| d.table == *table && d.field == *field)
-                    {
-                        exprs.push(&d.expr);
-                    }
-                }
-                IKind::Global(i) => {
-                    if seen_globals.insert(*i)
-                        && let Some(g) = prog.globals.get(*i)
-                    {
-                        exprs.push(&g.expr);
-                    }
-                }
-                IKind::Agg { source: Source::Below { table, .. }, .. } => found |= want(*table, None),
-                _ => {}
-            });
-            if found {
-                return true;
-            }
-        }
-        false
+/// Whether `rule` needs the missing column of `issue`: a field it reads, or the link of a table
+/// whose rows it reads below another row (both planned at check time, check/rule_plan.rs).
+fn needs_column(rule: &RuleDef, issue: &InputIssue) -> bool {
+    match (issue.table, issue.field) {
+        (Some(t), Some(f)) => rule.plan.reads.contains(&(t, f)),
+        (Some(t), None) => rule.plan.below.contains(&t),
+        (None, _) => false,
     }
 }
 
@@ -204,7 +169,7 @@ const MISSING_COLUMN: Check = Check::Input(Input::MissingColumn);
 /// - then [`fold_inputs`].
 ///
 /// A folded finding keeps its code, message and place in `also`: nothing is dropped.
-pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&RuleDef) -> bool, out: &mut Vec<Finding>) {
+pub fn fold_all(prog: &Program, data: &Dataset, runs: &dyn Fn(&RuleDef) -> bool, out: &mut Vec<Finding>) {
     let mut inputs: Vec<(Finding, bool)> = vec![];
     // (code, cause) -> index in `inputs` of the finding for that cause.
     let mut causes: BTreeMap<(Check, &str), usize> = BTreeMap::new();
@@ -213,7 +178,7 @@ pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&
     for is in &data.issues {
         let mut f = super::locate::input_finding(prog, data, is);
         if is.code == MISSING_COLUMN {
-            let blocked: Vec<&RuleDef> = prog.rules.iter().filter(|r| runs(r) && unread.blocked_by(prog, r, Some(is))).collect();
+            let blocked: Vec<&RuleDef> = prog.rules.iter().filter(|r| runs(r) && needs_column(r, is)).collect();
             // An optional column that no rule needs is not missed.
             if blocked.is_empty() && is.severity == Severity::Info {
                 continue;
@@ -263,8 +228,8 @@ pub fn fold_all(prog: &Program, data: &Dataset, unread: &Unread, runs: &dyn Fn(&
         }
     }
     // Consequences of an unlinked row, folded into its cause's finding.
-    let crosses: HashSet<&str> = prog.rules.iter().filter(|r| looks_at_other_rows(r)).map(|r| r.code.as_str()).collect();
-    let below: HashSet<&str> = prog.rules.iter().filter(|r| counts_rows_below(r)).map(|r| r.code.as_str()).collect();
+    let crosses: HashSet<&str> = prog.rules.iter().filter(|r| r.plan.other_rows).map(|r| r.code.as_str()).collect();
+    let below: HashSet<&str> = prog.rules.iter().filter(|r| r.plan.rows_below).map(|r| r.code.as_str()).collect();
     let own = |f: &Finding| match (&f.table, f.row, &f.location_file, f.rule.is_some()) {
         (Some(_), Some(r), None, true) => Some((TableId(f.table_order), r)),
         _ => None,
@@ -333,35 +298,6 @@ fn keyless_consequences(prog: &Program, data: &Dataset, findings: Vec<Finding>, 
         }
     }
     kept.into_iter().filter_map(|i| findings.get_mut(i).and_then(Option::take)).collect()
-}
-
-/// Whether a rule reads other rows than its own: an aggregate over rows, or a parent's field.
-fn looks_at_other_rows(rule: &RuleDef) -> bool {
-    let own = match &rule.scope {
-        RuleScope::Table(t) => Some(*t),
-        _ => None,
-    };
-    rule_walk(rule, &mut |x| match &x.kind {
-        IKind::Agg { source, .. } => !matches!(source, Source::List(_)),
-        IKind::Field { table, .. } => Some(*table) != own,
-        IKind::Single { .. } => false,
-        _ => false,
-    })
-}
-
-/// Whether a rule counts or reads rows below its own (`exists(ChildCharacteristics)`).
-fn counts_rows_below(rule: &RuleDef) -> bool {
-    rule_walk(rule, &mut |x| matches!(x.kind, IKind::Agg { source: Source::Below { .. }, .. }))
-}
-
-/// Whether `hit` holds for some sub-expression of a rule's steps.
-fn rule_walk(rule: &RuleDef, hit: &mut dyn FnMut(&IExpr) -> bool) -> bool {
-    let mut found = false;
-    for s in &rule.steps {
-        let (IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e)) = s;
-        e.walk(&mut |x| found |= hit(x));
-    }
-    found
 }
 
 /// The code of a row that cannot be linked to its parent row.

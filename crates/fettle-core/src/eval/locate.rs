@@ -410,32 +410,6 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
     }
 }
 
-/// The field a message hole shows a value of: a field read as is (`{LAchildID}`, `{o.UPN}`), or
-/// through a `let`, an `if`, a function or an aggregate's value (`{first(o.LAchildID ...)}`);
-/// `None` for a number, a yes/no or a hole that reads no field.
-pub fn hole_field(prog: &Program, rule: &RuleDef, e: &crate::check::program::IExpr) -> Option<String> {
-    use crate::check::program::{IKind, IStep, Type};
-    fn go(prog: &Program, rule: &RuleDef, e: &crate::check::program::IExpr, depth: usize) -> Option<String> {
-        if depth > 32 || matches!(e.ty, Type::Bool | Type::Int | Type::Dec | Type::Duration(_)) {
-            return None;
-        }
-        match &e.kind {
-            IKind::Field { table, field, .. } | IKind::Single { table, field } => Some(field_name(prog, *table, *field)),
-            IKind::Let(i) => rule.steps.iter().find_map(|s| match s {
-                IStep::Let(j, x) if j == i => go(prog, rule, x, depth + 1),
-                _ => None,
-            }),
-            IKind::If(_, a, b) => go(prog, rule, a, depth + 1).or_else(|| go(prog, rule, b, depth + 1)),
-            IKind::Call(_, xs) => xs.iter().find_map(|x| go(prog, rule, x, depth + 1)),
-            IKind::Agg { arg: Some(x), .. } => go(prog, rule, x, depth + 1),
-            IKind::Binary(_, a, b) => go(prog, rule, a, depth + 1).or_else(|| go(prog, rule, b, depth + 1)),
-            IKind::Shift(a, ..) => go(prog, rule, a, depth + 1),
-            _ => None,
-        }
-    }
-    go(prog, rule, e, 0)
-}
-
 /// The values an input problem's message shows. By the input layer's convention a value is quoted
 /// in backticks: the problem's own value, and a key of another row after its field's name
 /// (``no `Child` row has LAchildID `C9` ``).

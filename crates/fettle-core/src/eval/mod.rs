@@ -16,9 +16,9 @@ mod locate;
 pub use fault::{Checked, Fault};
 pub use finding::{Code, FieldValue, Finding, Location, Merged, Quote, Related, RuleRef};
 
-use crate::check::program::{Derivation, IExpr, IKind, IStep, Program, RuleDef, RuleScope, Source};
+use crate::check::program::{Derivation, IStep, Program, RuleDef, RuleScope, Witness};
 use crate::schema::TableId;
-use crate::syntax::ast::{AggFn, Severity};
+use crate::syntax::ast::Severity;
 use crate::table::{Dataset, Scalar};
 pub use expr::Options;
 use expr::{Ctx, eval, filter_mask, pairs_limited};
@@ -132,7 +132,7 @@ pub fn run_with(
     // A rule that needs a column the file lacks does not run: the missing column's finding says so.
     let wanted = |r: &RuleDef| keep(r) && r.needs.iter().all(|n| p.data.attached.contains(n));
     let runs = |r: &RuleDef| {
-        let runs = wanted(r) && !unread.blocks(prog, r);
+        let runs = wanted(r) && !unread.blocks(r);
         if !runs {
             progress.rule();
         }
@@ -156,7 +156,7 @@ pub fn run_with(
         .collect::<Checked<_>>()?;
     let mut out: Vec<Finding> = found.into_iter().flatten().collect();
     locate::link_this_year(prog, &p.data, &mut out);
-    fold::fold_all(prog, &p.data, &unread, &wanted, &mut out);
+    fold::fold_all(prog, &p.data, &wanted, &mut out);
     sort(&mut out);
     Ok(out)
 }
@@ -251,7 +251,7 @@ pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Checked<Vec<Finding>>
     let mut frame = scope_frame(cx, rule)?;
     let mut out = vec![];
     let mut checked = false;
-    for step in &rule.steps {
+    for (n, step) in rule.steps.iter().enumerate() {
         if frame.len == 0 {
             break;
         }
@@ -269,6 +269,12 @@ pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Checked<Vec<Finding>>
             }
             IStep::Require(e) | IStep::Forbid(e) => {
                 checked = true;
+                // INVARIANT: the plan has a list of witness aggregates for every step (check/rule_plan.rs).
+                let ws = rule
+                    .plan
+                    .witnesses
+                    .get(n)
+                    .ok_or_else(|| Fault::new(format!("the plan has no witness aggregates for step {n}")))?;
                 let fail_on = matches!(step, IStep::Forbid(_));
                 let v = eval(cx, &frame, e)?;
                 let mut failing = items_where(&v, frame.len, fail_on)?;
@@ -277,7 +283,7 @@ pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Checked<Vec<Finding>>
                 failing.truncate(room);
                 if !failing.is_empty() {
                     let sub = frame.select(&failing)?;
-                    out.extend(findings(cx, rule, &sub, Some(e))?);
+                    out.extend(findings(cx, rule, &sub, ws)?);
                 }
                 if more > 0 {
                     out.push(locate::more(cx, rule, more, limit));
@@ -286,64 +292,49 @@ pub fn run_rule(cx: &Ctx, rule: &RuleDef, limit: usize) -> Checked<Vec<Finding>>
         }
     }
     if !checked && rule.severity == Severity::Info && frame.len > 0 {
-        out.extend(findings(cx, rule, &frame, None)?);
+        out.extend(findings(cx, rule, &frame, &[])?);
     }
     Ok(out)
 }
 
-/// Related rows of each item: rows an `exists`/`count` matched, or rows an `all` rejected.
-fn witnesses(cx: &Ctx, f: &Frame, e: &IExpr, acc: &mut Vec<Vec<(TableId, u32)>>) -> Checked<()> {
-    match &e.kind {
-        IKind::Agg { func, source, var, filter, arg, .. } => {
-            if matches!(source, Source::List(_)) {
-                return Ok(());
+/// Related rows of each item: rows an `exists`/`count` matched, or rows an `all` rejected, of the
+/// check's witness aggregates (planned at check time, check/rule_plan.rs).
+fn witnesses(cx: &Ctx, f: &Frame, ws: &[Witness], acc: &mut [Vec<(TableId, u32)>]) -> Checked<()> {
+    for w in ws {
+        // Enough candidates per item to find MAX_RELATED witnesses in all but odd cases (most
+        // rejected by the filter), without making every pair of a key shared by thousands.
+        let p = pairs_limited(cx, f, &w.source, w.var.0, MAX_RELATED * 8)?;
+        let keep = filter_mask(cx, &p, w.filter.as_ref())?;
+        let reject = w.rejects.as_ref().map(|a| eval(cx, &p.frame, a)).transpose()?;
+        // INVARIANT: a witness is an aggregate over rows, which binds its variable to rows
+        // (pairs_from); one over a list's items is a plan the checker never makes.
+        let Bind::Rows { table, rows } = p.frame.var(w.var.0) else {
+            return Err(Fault::new(format!("the rows of a witness aggregate's variable {} are not bound", w.var.0)));
+        };
+        for (k, o) in p.outer.iter().enumerate() {
+            if keep.get(k) != Some(&true) {
+                continue;
             }
-            // Enough candidates per item to find MAX_RELATED witnesses in all but odd cases (most
-            // rejected by the filter), without making every pair of a key shared by thousands.
-            let p = pairs_limited(cx, f, source, var.0, MAX_RELATED * 8)?;
-            let keep = filter_mask(cx, &p, filter.as_deref())?;
-            let reject = if *func == AggFn::All { arg.as_ref().map(|a| eval(cx, &p.frame, a)).transpose()? } else { None };
-            // INVARIANT: an aggregate over rows binds its variable to rows (pairs_from).
-            let Bind::Rows { table, rows } = p.frame.var(var.0) else {
-                return Err(Fault::new(format!("the rows of an aggregate's variable {} are not bound", var.0)));
-            };
-            for (k, o) in p.outer.iter().enumerate() {
-                if keep.get(k) != Some(&true) {
-                    continue;
-                }
-                if let Some(r) = &reject
-                    && truth(r, k)? != Some(false)
-                {
-                    continue;
-                }
-                if let (Some(list), Some(row)) = (acc.get_mut(*o as usize), rows.get(k))
-                    && list.len() < MAX_RELATED
-                    && !list.contains(&(*table, *row))
-                {
-                    list.push((*table, *row));
-                }
+            if let Some(r) = &reject
+                && truth(r, k)? != Some(false)
+            {
+                continue;
+            }
+            if let (Some(list), Some(row)) = (acc.get_mut(*o as usize), rows.get(k))
+                && list.len() < MAX_RELATED
+                && !list.contains(&(*table, *row))
+            {
+                list.push((*table, *row));
             }
         }
-        IKind::Not(a) | IKind::Neg(a) | IKind::Shift(a, ..) => witnesses(cx, f, a, acc)?,
-        IKind::Binary(_, a, b) => {
-            witnesses(cx, f, a, acc)?;
-            witnesses(cx, f, b, acc)?;
-        }
-        IKind::If(c, a, b) => {
-            witnesses(cx, f, c, acc)?;
-            witnesses(cx, f, a, acc)?;
-            witnesses(cx, f, b, acc)?;
-        }
-        _ => {}
     }
     Ok(())
 }
 
-fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, check: Option<&IExpr>) -> Checked<Vec<Finding>> {
+/// The findings of a frame's failing items; `ws` the witness aggregates of the check they failed.
+fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, ws: &[Witness]) -> Checked<Vec<Finding>> {
     let mut related: Vec<Vec<(TableId, u32)>> = vec![vec![]; f.len];
-    if let Some(e) = check {
-        witnesses(cx, f, e, &mut related)?;
-    }
+    witnesses(cx, f, ws, &mut related)?;
     let holes: Vec<Option<Val>> = rule
         .template
         .iter()
@@ -352,15 +343,16 @@ fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, check: Option<&IExpr>) -> Check
             crate::check::program::IPart::Text(_) => Ok(None),
         })
         .collect::<Checked<_>>()?;
-    // The field each hole shows a value of (for redaction), worked out once per rule.
-    let hole_fields: Vec<Option<String>> = rule
-        .template
-        .iter()
-        .map(|p| match p {
-            crate::check::program::IPart::Expr(e) => locate::hole_field(cx.prog, rule, e),
-            crate::check::program::IPart::Text(_) => None,
-        })
-        .collect();
+    // The field each hole shows a value of (for redaction), planned at check time.
+    // INVARIANT: the plan has one entry per piece of the template (check/rule_plan.rs).
+    let hole_fields = &rule.plan.hole_fields;
+    if hole_fields.len() != rule.template.len() {
+        return Err(Fault::new(format!(
+            "the plan names the fields of {} message pieces, the template has {}",
+            hole_fields.len(),
+            rule.template.len()
+        )));
+    }
     let mut out = Vec::with_capacity(f.len);
     for (i, rel) in related.iter().enumerate() {
         let mut quotes = vec![];
@@ -368,7 +360,7 @@ fn findings(cx: &Ctx, rule: &RuleDef, f: &Frame, check: Option<&IExpr>) -> Check
             rule.message.clone()
         } else {
             let mut m = String::new();
-            for ((p, h), field) in rule.template.iter().zip(&holes).zip(&hole_fields) {
+            for ((p, h), field) in rule.template.iter().zip(&holes).zip(hole_fields) {
                 match (p, h) {
                     (crate::check::program::IPart::Text(t), _) => m.push_str(t),
                     (_, Some(v)) => {
