@@ -1,5 +1,5 @@
 //! Built-in functions: general building blocks (text, dates, working days, UPN check letters),
-//! never one rule in disguise. Their types are checked here; `eval::builtins` computes them.
+//! never one rule in disguise. Their types are checked here; eval/builtins.rs computes them.
 
 use super::program::Type;
 
