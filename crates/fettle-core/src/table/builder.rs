@@ -437,17 +437,33 @@ pub fn finish(schema: &Schema, mut data: Dataset) -> Dataset {
 pub fn join(schema: &Schema, parts: Vec<Dataset>) -> Option<Dataset> {
     let mut parts = parts.into_iter();
     let mut all = parts.next()?;
-    for mut part in parts {
-        // Row offsets of every table before this part, for parent links, ordinals and issues.
-        let offsets: Vec<u32> = all.tables.iter().map(|t| t.len as u32).collect();
-        for t in schema.table_ids() {
-            let (Some(into), Some(from)) = (all.tables.get_mut(t.0 as usize), part.tables.get_mut(t.0 as usize)) else {
-                continue;
-            };
-            let own = offsets.get(t.0 as usize).copied().unwrap_or(0);
-            match schema.table(t).parent {
+    let mut rest: Vec<Dataset> = parts.collect();
+    // Rows of each table before each part (the first part's, then the parts before it), for parent
+    // links, ordinals and issues.
+    let mut offsets: Vec<Vec<u32>> = Vec::with_capacity(rest.len());
+    let mut before: Vec<u32> = all.tables.iter().map(|t| t.len as u32).collect();
+    for part in &rest {
+        offsets.push(before.clone());
+        for (b, t) in before.iter_mut().zip(&part.tables) {
+            *b += t.len as u32;
+        }
+    }
+    let at = |k: usize, t: usize| offsets.get(k).and_then(|o| o.get(t)).copied().unwrap_or(0);
+    // A column at a time, each sized once for all parts and each part's buffer freed as it is
+    // moved: the join holds one column twice at most, and leaves no spare capacity behind.
+    for t in schema.table_ids() {
+        let ti = t.0 as usize;
+        let Some(into) = all.tables.get_mut(ti) else { continue };
+        let total = before.get(ti).copied().unwrap_or(0) as usize;
+        let parent = schema.table(t).parent;
+        into.parent.reserve_exact(total.saturating_sub(into.parent.len()));
+        into.ordinal.reserve_exact(total.saturating_sub(into.ordinal.len()));
+        into.pos.reserve_exact(total.saturating_sub(into.pos.len()));
+        for (k, part) in rest.iter_mut().enumerate() {
+            let Some(from) = part.tables.get_mut(ti) else { continue };
+            match parent {
                 Some(p) => {
-                    let base = offsets.get(p.0 as usize).copied().unwrap_or(0);
+                    let base = at(k, p.0 as usize);
                     into.parent.extend(from.parent.iter().map(|&r| if r == NONE { NONE } else { r + base }));
                     into.ordinal.extend(std::mem::take(&mut from.ordinal));
                 }
@@ -456,28 +472,41 @@ pub fn join(schema: &Schema, parts: Vec<Dataset>) -> Option<Dataset> {
                     into.ordinal.extend(from.ordinal.iter().map(|o| o + before));
                 }
             }
+            from.parent = vec![];
+            from.ordinal = vec![];
             into.pos.extend(std::mem::take(&mut from.pos));
-            for (a, b) in into.columns.iter_mut().zip(&mut from.columns) {
+        }
+        for (c, a) in into.columns.iter_mut().enumerate() {
+            a.values.reserve_exact(total.saturating_sub(a.values.len()));
+            if let Some(x) = &mut a.lines {
+                x.reserve_exact(total.saturating_sub(x.len()));
+            }
+            for (k, part) in rest.iter_mut().enumerate() {
+                let Some(from) = part.tables.get_mut(ti) else { continue };
+                let (own, len) = (at(k, ti), from.len);
+                let Some(b) = from.columns.get_mut(c) else { continue };
                 a.present |= b.present;
                 match (&mut a.lines, b.lines.take()) {
                     (Some(x), Some(y)) => x.extend(y),
-                    (Some(x), None) => x.resize(x.len() + from.len, 0),
+                    (Some(x), None) => x.resize(x.len() + len, 0),
                     (None, Some(y)) => {
-                        let mut x = vec![0; into.len];
+                        let mut x = Vec::with_capacity(total);
+                        x.resize(own as usize, 0);
                         x.extend(y);
                         a.lines = Some(x);
                     }
                     (None, None) => {}
                 }
-                // Moved, and the part's buffer freed at once, so the join holds a column twice at most.
                 a.values.extend(std::mem::take(&mut b.values));
                 a.invalid.extend(b.invalid.drain(..).map(|(r, text)| (r + own, text)));
             }
-            into.len += from.len;
         }
+        into.len = total;
+    }
+    for (k, part) in rest.into_iter().enumerate() {
         all.issues.extend(part.issues.into_iter().map(|mut i| {
             if let (Some(t), Some(r)) = (i.table, i.row.as_mut()) {
-                *r += offsets.get(t.0 as usize).copied().unwrap_or(0);
+                *r += at(k, t.0 as usize);
             }
             i
         }));

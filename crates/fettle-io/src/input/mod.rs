@@ -237,8 +237,7 @@ pub fn read_with(
             };
             let io = |source| InputError::Io { path: display.into(), source };
             scan::xml(std::io::BufReader::new(std::fs::File::open(f).map_err(io)?), display)?;
-            let bytes = std::fs::read(f).map_err(io)?;
-            xml::read_owned(schema, bytes, display, progress)
+            xml::read_file(schema, f, display, progress)
         }
         Format::Xlsx => {
             let Some(f) = files.first() else {
