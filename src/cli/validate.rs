@@ -179,7 +179,7 @@ pub fn run(a: &Args) -> u8 {
     };
     progress.start_rules(sets.rule_count());
     let t1 = std::time::Instant::now();
-    let around = |go: &mut dyn FnMut(&dyn crate::input::Progress)| {
+    let around = |_: usize, go: &mut dyn FnMut(&dyn crate::input::Progress)| {
         let timed = timing::Timed::new(&progress, timing);
         go(&timed);
         if let Some(slowest) = timed.slowest(5) {
@@ -190,7 +190,7 @@ pub fn run(a: &Args) -> u8 {
     progress.finish();
     // An engine fault is a bug in fettle: no report is written from a run that met one.
     let findings = match found {
-        Ok(v) => v,
+        Ok(ran) => ran.findings,
         Err(fault) => {
             err(&format!("error: {fault}\n"));
             return 2;

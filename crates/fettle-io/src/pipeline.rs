@@ -13,7 +13,7 @@ use crate::check::program::{Program, RuleDef};
 use crate::eval::{self, Fault, Finding};
 use crate::input::{Format, Progress};
 use crate::library::Compiled;
-use crate::report::{RuleInfo, RuleKey, Run};
+use crate::report::{RuleInfo, RuleKey, Run, Summary};
 use crate::submission::{self, Files, GivenBy, Loaded, Rulebook, Source, read_submission_with, rule_infos};
 use crate::table::Dataset;
 use rayon::prelude::*;
@@ -300,24 +300,34 @@ pub fn run_one(
     Ok(found)
 }
 
-/// What wraps each submission's run ([`run_all`]): given the function that runs it, calls it with
-/// the progress to tell, and may do more before and after.
-pub type Around<'a> = dyn Fn(&mut dyn FnMut(&dyn Progress)) + Sync + 'a;
+/// What wraps each submission's run ([`run_all`]): given the submission's place in the list run
+/// and the function that runs it, calls that function with the progress to tell, and may do more
+/// before and after.
+pub type Around<'a> = dyn Fn(usize, &mut dyn FnMut(&dyn Progress)) + Sync + 'a;
 
-/// Runs every submission's rules side by side ([`run_one`]) and returns all findings in fettle's
-/// deterministic order. `around` is called once per submission with the function that runs it,
-/// which it calls with the progress to tell (the CLI wraps its display to time the rules, and says
-/// the slowest after each). An engine fault in any submission fails the run: no report is made from
-/// a run that met one.
-pub fn run_all(loaded: Vec<Loaded>, sets: &RuleSets, limit: usize, around: &Around<'_>) -> Result<Vec<Finding>, Fault> {
+/// What [`run_all`] found.
+pub struct Ran {
+    /// Every finding, in fettle's deterministic order.
+    pub findings: Vec<Finding>,
+    /// Each submission's count of its own run's findings, in the order run.
+    pub each: Vec<Summary>,
+}
+
+/// Runs every submission's rules side by side ([`run_one`]). `around` is called once per
+/// submission with its place in `loaded` and the function that runs it, which it calls with the
+/// progress to tell (the CLI wraps its display to time the rules, and says the slowest after each;
+/// the page tells which submission is being checked). An engine fault in any submission fails the
+/// run: no report is made from a run that met one.
+pub fn run_all(loaded: Vec<Loaded>, sets: &RuleSets, limit: usize, around: &Around<'_>) -> Result<Ran, Fault> {
     let per_file: Vec<Result<Vec<Finding>, Fault>> = loaded
         .into_par_iter()
         .zip(sets.sets.par_iter())
-        .map(|(l, c)| match &c.program {
+        .enumerate()
+        .map(|(i, (l, c))| match &c.program {
             Some(prog) => {
                 let mut data = Some(l.data);
                 let mut out: Result<Vec<Finding>, Fault> = Ok(vec![]);
-                around(&mut |progress| {
+                around(i, &mut |progress| {
                     if let Some(data) = data.take() {
                         out = run_one(prog, data, &|_| true, limit, progress);
                     }
@@ -327,12 +337,14 @@ pub fn run_all(loaded: Vec<Loaded>, sets: &RuleSets, limit: usize, around: &Arou
             None => Ok(vec![]),
         })
         .collect();
-    let mut findings: Vec<Finding> = vec![];
+    let mut ran = Ran { findings: vec![], each: vec![] };
     for f in per_file {
-        findings.extend(f?);
+        let f = f?;
+        ran.each.push(Summary::of(&f, 1));
+        ran.findings.extend(f);
     }
-    eval::sort(&mut findings);
-    Ok(findings)
+    eval::sort(&mut ran.findings);
+    Ok(ran)
 }
 
 /// The report of a run: its findings (sorted), the submissions validated (`(name, return, year)`, in

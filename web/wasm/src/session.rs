@@ -383,37 +383,38 @@ impl Session {
             .map_err(|e| errors.iter().chain([&e]).cloned().collect::<Vec<_>>().join("\n"))?;
         let run_notes: Vec<String> = submission::previous_not_run(&self.book, &loaded, GivenBy::Page).into_iter().collect();
         let limit = req.max_per_rule.unwrap_or(eval::DEFAULT_LIMIT);
-        let mut rules = BTreeMap::new();
+        // Rules with errors refuse the run, as `fettle validate` refuses it (exit 2).
+        let sets = pipeline::rule_sets(&self.book, &loaded)
+            .map_err(|c| errors.iter().cloned().chain([format!("the rules have errors:\n{}", c.diagnostics())]).collect::<Vec<_>>().join("\n"))?;
         let mut views = BTreeMap::new();
-        let mut findings: Vec<Finding> = vec![];
-        let mut validated = vec![];
-        for (i, l) in which.into_iter().zip(loaded) {
-            let Some(sub) = self.this.subs.get(i) else { continue };
-            let c = self.book.get(&l.ret, &l.year);
-            let Some(prog) = c.program.clone() else {
-                errors.push(format!("the {} {} rules have errors:\n{}", l.ret, l.year, c.diagnostics()));
-                continue;
-            };
-            rules.extend(rule_infos(&c));
-            views.extend(rule_views(&c));
-            let total = prog.rules.len();
-            let stage = format!("Checking {} ({} {})", sub.display, l.ret, l.year);
-            progress(&Step { stage: stage.clone(), done: 0, total, part: i + 1, parts });
-            let tick = Ticks { done: AtomicUsize::new(0), total, tell: &|k| {
-                progress(&Step { stage: stage.clone(), done: k, total, part: i + 1, parts })
-            } };
-            // An engine fault is a bug in fettle: the page shows it, never a run without it.
-            let found = pipeline::run_one(&prog, l.data, &|_| true, limit, &tick).map_err(|e| e.to_string())?;
-            validated.push(Validated {
-                display: sub.display.clone(),
-                format: format_name(sub.format),
-                ret: l.ret,
-                year: l.year,
-                summary: Summary::of(&found, 1),
-            });
-            findings.extend(found);
+        for c in &sets.sets {
+            views.extend(rule_views(c));
         }
-        eval::sort(&mut findings);
+        // What the page shows of each submission run: its name and format, return and year.
+        let shown: Vec<(String, &'static str, String, String)> = which
+            .iter()
+            .zip(&loaded)
+            .filter_map(|(&i, l)| self.this.subs.get(i).map(|sub| (sub.display.clone(), format_name(sub.format), l.ret.clone(), l.year.clone())))
+            .collect();
+        let around = |i: usize, go: &mut dyn FnMut(&dyn fettle_io::input::Progress)| {
+            let Some((display, _, ret, year)) = shown.get(i) else { return };
+            let total = sets.sets.get(i).and_then(|c| c.program.as_ref()).map_or(0, |p| p.rules.len());
+            let stage = format!("Checking {display} ({ret} {year})");
+            let part = which.get(i).map_or(1, |w| w + 1);
+            progress(&Step { stage: stage.clone(), done: 0, total, part, parts });
+            let tick = Ticks { done: AtomicUsize::new(0), total, tell: &|k| {
+                progress(&Step { stage: stage.clone(), done: k, total, part, parts })
+            } };
+            go(&tick);
+        };
+        // An engine fault is a bug in fettle: the page shows it, never a run without it.
+        let ran = pipeline::run_all(loaded, &sets, limit, &around).map_err(|e| e.to_string())?;
+        let validated: Vec<Validated> = shown
+            .into_iter()
+            .zip(ran.each)
+            .map(|((display, format, ret, year), summary)| Validated { display, format, ret, year, summary })
+            .collect();
+        let (findings, rules) = (ran.findings, sets.rules);
         let names: Vec<(String, String, String)> =
             validated.iter().map(|v| (v.display.clone(), v.ret.clone(), v.year.clone())).collect();
         let mut run = pipeline::report(findings, &names, rules);
