@@ -12,7 +12,8 @@ pub mod codes;
 pub mod diag;
 pub mod eval;
 pub mod examples;
-pub mod layout;
+/// The declared XML layout of a return, part of its schema ([`schema::layout`]).
+pub use schema::layout;
 pub mod library;
 pub mod progress;
 pub mod schema;

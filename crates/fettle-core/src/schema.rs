@@ -6,6 +6,8 @@
 use crate::span::Span;
 use std::collections::HashSet;
 
+pub mod layout;
+
 /// Index of a table in [`Schema::tables`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TableId(pub u32);
@@ -26,7 +28,7 @@ pub struct Schema {
     /// Accepted spellings of yes and no, lower case.
     pub booleans: Booleans,
     /// The XML document's declared layout (`layout xml`), when the return has one.
-    pub layout: Option<crate::layout::Layout>,
+    pub layout: Option<layout::Layout>,
 }
 
 /// The spellings a return accepts for yes/no values (compared in lower case).

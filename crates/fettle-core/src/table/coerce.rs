@@ -14,7 +14,6 @@
 
 use crate::codes::Input;
 use crate::schema::{Booleans, FieldType};
-use crate::syntax::ast::Severity;
 use crate::table::{Raw, Scalar};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use std::sync::Arc;
@@ -56,77 +55,7 @@ impl Misfit {
     }
 }
 
-/// A repair made while reading a cell: the value read is not exactly what the cell holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Repair {
-    /// A cell of only spaces, read as empty.
-    Blank,
-    /// Spaces (or non-breaking spaces) around the value, dropped.
-    Trimmed,
-    /// A date in another form than `YYYY-MM-DD` (`31/03/2025`, `2025/03/31`).
-    DateForm,
-    /// A date followed by midnight (`2025-03-31T00:00:00`), the time dropped: nothing is lost.
-    DateTime,
-    /// A date with a time of day other than midnight (`2025-03-30T23:00:00`, an Excel date-time
-    /// cell showing 14:30, the serial `45747.5`), the time dropped: a query, as the date read may not
-    /// be the date meant.
-    TimeOfDay,
-    /// A number in a date column, read as an Excel serial day number.
-    Serial,
-    /// Commas between groups of three digits (`1,234`), dropped.
-    Thousands,
-    /// A whole number written with a decimal point or an exponent (`3.0`), read as a whole number.
-    WholeNumber,
-}
-
-impl Repair {
-    /// Every kind of repair, in the order they are reported.
-    pub const ALL: [Repair; 8] = [
-        Repair::Blank,
-        Repair::Trimmed,
-        Repair::DateForm,
-        Repair::DateTime,
-        Repair::TimeOfDay,
-        Repair::Serial,
-        Repair::Thousands,
-        Repair::WholeNumber,
-    ];
-
-    /// The issue code.
-    pub fn code(self) -> Input {
-        Input::Repaired(self)
-    }
-
-    /// What the cells held and how they were read, after "N cells of `Field` ...".
-    pub fn describe(self) -> &'static str {
-        match self {
-            Repair::Blank => "held only spaces and were read as empty",
-            Repair::Trimmed => "had spaces around the value, dropped when read",
-            Repair::DateForm => "held a date not written YYYY-MM-DD (the DfE's form)",
-            Repair::DateTime => "held a date with a time of midnight, read as the date alone",
-            Repair::TimeOfDay => {
-                "held a date with a time of day other than midnight, read as the date alone (check it is the date meant)"
-            }
-            Repair::Serial => "held a number, read as an Excel date (days since 1900)",
-            Repair::Thousands => "held a number with commas between groups of three digits, read without them",
-            Repair::WholeNumber => "held a whole number written with a decimal point or an exponent, read as a whole number",
-        }
-    }
-
-    /// How the finding is reported: a time of day other than midnight is a query (the date read
-    /// may be a day out, or not the event's date at all); every other repair loses nothing and is
-    /// an info.
-    pub fn severity(self) -> Severity {
-        match self {
-            Repair::TimeOfDay => Severity::Query,
-            _ => Severity::Info,
-        }
-    }
-
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-}
+pub use crate::codes::Repair;
 
 /// The repairs made while reading one cell (none for almost every cell).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! its field's type when the layout gives it no facet); read by `input` to validate a document as
 //! the return's XSD does while it is read.
 
-use crate::schema::{FieldId, TableId};
+use super::{FieldId, TableId};
 use crate::syntax::ast::TextKind;
 
 /// The elements of a document, the root first.
