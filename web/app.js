@@ -84,13 +84,15 @@
     if (!loc || !f.location_file) return loc;
     return `${f.in_this_return === false ? 'not in this return; ' : ''}last year at ${loc} in \`${f.location_file}\``;
   }
-  const shown = (v) => (v === '' ? '(missing)' : v);
-  const valuesText = (f) => f.values.map((v) => `${v.field} = ${shown(v.value)}`).join('; ');
+  /** A value as the reports for people show it: `(missing)` when there is none (`type` says so; an
+   * empty text is not missing). */
+  const shown = (v) => (v.type === 'missing' ? '(missing)' : v.value);
+  const valuesText = (f) => f.values.map((v) => `${v.field} = ${shown(v)}`).join('; ');
   function relatedText(f) {
     return f.related
       .map((r) => {
         const place = `${r.location ? ` at ${locText(r.location)}` : ''}${r.file ? ` in \`${r.file}\`` : ''}`;
-        const vals = r.values.map((v) => `${v.field} = ${shown(v.value)}`);
+        const vals = r.values.map((v) => `${v.field} = ${shown(v)}`);
         return `${r.table} row ${r.row + 1}${place}${vals.length ? `: ${vals.join(', ')}` : ''}`;
       })
       .join(' | ');
@@ -596,7 +598,9 @@
     if (first && list.every((it) => it.f.message === first)) return first;
     const r = outcome.rules[code];
     if (r) return r.message;
-    if (code.startsWith('input::invalid') || code === 'input::cell-error') return "values that do not fit their column's type";
+    // A value that does not fit its column's type: an input check's finding on a cell's raw text.
+    const misfit = (f) => f.kind === 'input' && f.values.some((v) => v.type === 'unfit');
+    if (list.length && list.every((it) => misfit(it.f))) return "values that do not fit their column's type";
     return first;
   }
 
@@ -710,7 +714,7 @@
         el(
           'div',
           { class: 'group-body' },
-          ruleBlock(g.code),
+          ruleBlock(g.code, g.list),
           rowsTable(g.list, ['Where', 'Child', 'Message', 'Values', 'Other rows'], (it) => [
             el('td', { class: 'loc', text: it.loc || it.f.table || '' }),
             el('td', { class: 'child', text: it.f.child || '' }),
@@ -780,11 +784,11 @@
     return wrap;
   }
 
-  function ruleBlock(code) {
+  function ruleBlock(code, list) {
     const r = outcome.rules[code];
     if (!r) {
       return el('div', { class: 'rule' }, el('p', {
-        text: code.startsWith('input::')
+        text: list.length && list[0].f.kind === 'input'
           ? 'Found while reading the file: a value that does not fit its column, or a sheet, column or row that is missing or cannot be linked.'
           : 'No rule text for this code.',
       }));

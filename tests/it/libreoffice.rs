@@ -13,6 +13,7 @@
 //! skipped on purpose with a reason: `FETTLE_SKIP_LIBREOFFICE="no LibreOffice on this laptop"`.
 
 use super::{fettle, root};
+use fettle::eval::finding::Value;
 use fettle::eval::{Code, FieldValue, Finding, Location, Related};
 use fettle::syntax::ast::Severity;
 use quick_xml::Reader;
@@ -385,8 +386,11 @@ fn annotated_copy_opens_as_the_workbook_in_libreoffice() {
     let council_before = std::fs::read(&council).unwrap();
     let mut own = finding("T001", Severity::Error, "StartDate 2024-10-05 here, 2024-09-08 for another child");
     own.location = cell_at("Children", "A3");
-    own.values =
-        vec![FieldValue { field: "Children.StartDate".into(), value: "2024-10-05".into(), location: cell_at("Children", "C3") }];
+    own.values = vec![FieldValue {
+        field: "Children.StartDate".into(),
+        value: Value::Text("2024-10-05".into()),
+        location: cell_at("Children", "C3"),
+    }];
     own.related = vec![Related {
         table: "Children".into(),
         row: 1,
@@ -394,7 +398,7 @@ fn annotated_copy_opens_as_the_workbook_in_libreoffice() {
         file: None,
         values: vec![FieldValue {
             field: "Children.StartDate".into(),
-            value: "2024-09-08".into(),
+            value: Value::Text("2024-09-08".into()),
             location: cell_at("Children", "C4"),
         }],
     }];

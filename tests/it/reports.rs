@@ -4,6 +4,7 @@
 
 use super::{fettle, in_suite, root};
 use calamine::{Data, Reader, Xlsx};
+use fettle::eval::finding::Value;
 use fettle::eval::{Code, FieldValue, Finding, Location, Merged, Related, RuleRef};
 use fettle::report::{RuleInfo, RuleKey, Run};
 use fettle::syntax::ast::Severity;
@@ -21,8 +22,18 @@ fn xml(path: &str, line: u32) -> Option<Location> {
     Some(Location::Xml { path: path.into(), line })
 }
 
-fn value(field: &str, value: &str, location: Option<Location>) -> FieldValue {
-    FieldValue { field: field.into(), value: value.into(), location }
+fn value(field: &str, value: Value, location: Option<Location>) -> FieldValue {
+    FieldValue { field: field.into(), value, location }
+}
+
+fn text(t: &str) -> Value {
+    Value::Text(t.into())
+}
+
+/// A date written `YYYY-MM-DD`.
+fn date(d: &str) -> Value {
+    let p = |r: std::ops::Range<usize>| d[r].parse::<i64>().unwrap();
+    Value::Date(fettle::eval::dates::make(p(0..4), p(5..7), p(8..10)).unwrap())
 }
 
 fn finding(code: &str, severity: Severity, message: &str, file: &str) -> Finding {
@@ -97,9 +108,9 @@ fn fixture() -> Run {
     error.location = cell("Referrals", "D5");
     error.child = Some("CH0001".into());
     error.values = vec![
-        value("Referrals.PersonBirthDate", "2031-02-15", cell("Referrals", "D5")),
-        value("Referrals.ReferralDate", "2024-05-01", cell("Referrals", "E5")),
-        value("Referrals.Notes", "<script>alert('x')</script> & \"more\"", cell("Referrals", "H5")),
+        value("Referrals.PersonBirthDate", date("2031-02-15"), cell("Referrals", "D5")),
+        value("Referrals.ReferralDate", date("2024-05-01"), cell("Referrals", "E5")),
+        value("Referrals.Notes", text("<script>alert('x')</script> & \"more\""), cell("Referrals", "H5")),
     ];
     // A problem met while reading the same cell, folded into the rule's finding: every format shows it.
     error.merged = vec![Merged {
@@ -114,7 +125,7 @@ fn fixture() -> Run {
     let mut info = finding("FGC900", Severity::Info, "Referrals of cohort CL: 20", XLSX);
     info.table = Some("Referrals".into());
     info.fields = vec!["Referrals.Cohort".into()];
-    info.values = vec![value("group", "CL", None), value("total", "20", None)];
+    info.values = vec![value("group", text("CL"), None), value("total", Value::Int(20), None)];
     info.rule = Some(RuleRef { file: fgc_rules.into(), line: 90 });
     info.table_order = 1;
 
@@ -124,15 +135,15 @@ fn fixture() -> Run {
     query.row = Some(1);
     query.location = xml(&format!("{child2}/CINdetails[1]/CINreferralDate"), 40);
     query.child = Some("C0002".into());
-    query.values = vec![value("CINdetails.CINreferralDate", "2024-03-01", query.location.clone())];
+    query.values = vec![value("CINdetails.CINreferralDate", date("2024-03-01"), query.location.clone())];
     query.related = vec![Related {
         table: "CINdetails".into(),
         row: 2,
         location: xml(&format!("{child2}/CINdetails[2]/CINreferralDate"), 58),
         file: None,
         values: vec![
-            value("CINdetails.CINreferralDate", "2024-03-05", xml(&format!("{child2}/CINdetails[2]/CINreferralDate"), 58)),
-            value("CINdetails.CINclosureDate", "", None),
+            value("CINdetails.CINreferralDate", date("2024-03-05"), xml(&format!("{child2}/CINdetails[2]/CINreferralDate"), 58)),
+            value("CINdetails.CINclosureDate", Value::Missing, None),
         ],
     }];
     query.fix = Some("Merge the two referrals, or explain why they are separate".into());
@@ -144,12 +155,12 @@ fn fixture() -> Run {
     explained.row = Some(4);
     explained.location = xml("Message/Children/Child[3]/CINdetails[3]/CINreferralDate", 77);
     explained.child = Some("C0003".into());
-    explained.values = vec![value("CINdetails.CINreferralDate", "2024-09-30", explained.location.clone())];
+    explained.values = vec![value("CINdetails.CINreferralDate", date("2024-09-30"), explained.location.clone())];
     explained.rule = Some(RuleRef { file: cin_rules.into(), line: 77 });
     explained.explained = Some("Moved in from <Leeds> & was re-referred by the new school".into());
 
     let mut whole = finding("1105Q", Severity::Query, "Only 2 of 40 children (5.0%) have a disability recorded, below 10%", XML);
-    whole.values = vec![value("rate", "0.05", None), value("threshold", "0.1", None)];
+    whole.values = vec![value("rate", Value::Decimal(0.05), None), value("threshold", Value::Decimal(0.1), None)];
     whole.rule = Some(RuleRef { file: "rules/cin/2024-25/50-return.fettle".into(), line: 3 });
     whole.table_order = u32::MAX;
 
@@ -645,7 +656,7 @@ fn annotate_preserves_values() {
 
     let mut on_cell = finding("FGC010", Severity::Error, "PersonBirthDate is in the future", &src.display().to_string());
     on_cell.location = cell("Sheet1", "B2");
-    on_cell.values = vec![value("Sheet1.Hours", "7.5", cell("Sheet1", "C2"))];
+    on_cell.values = vec![value("Sheet1.Hours", Value::Decimal(7.5), cell("Sheet1", "C2"))];
     let mut second = finding("FGC011", Severity::Query, "Hours are unusual", &src.display().to_string());
     second.location = cell("Sheet1", "C2");
     let mut related = finding("FGC012", Severity::Info, "Another child's row", &src.display().to_string());

@@ -314,6 +314,16 @@ impl Code {
             _ => None,
         }
     }
+    /// Which kind of check made it, as the JSON report names it (`"kind"`): `rule`, `schema`,
+    /// `input`, `explain`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Code::Rule(_) => "rule",
+            Code::Schema(_) => "schema",
+            Code::Input(_) => "input",
+            Code::UnusedExplanation => "explain",
+        }
+    }
     /// Whether a rule of the rule files made it.
     pub fn is_rule(&self) -> bool {
         matches!(self, Code::Rule(_))

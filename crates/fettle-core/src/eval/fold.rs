@@ -267,7 +267,7 @@ fn keyless_consequences(prog: &Program, data: &Dataset, findings: Vec<Finding>, 
         let ts = prog.schema.table(t);
         let shows_missing_key = ts.key.iter().any(|k| {
             let name = format!("{}.{}", ts.name, prog.schema.field(t, *k).name);
-            f.values.iter().any(|v| v.field == name && v.value.is_empty())
+            f.values.iter().any(|v| v.field == name && v.value.is_missing())
                 && data.table(t).and_then(|x| x.col(*k)).is_some_and(|c| c.get(r).is_none_or(|v| v.is_null()))
         });
         if shows_missing_key {

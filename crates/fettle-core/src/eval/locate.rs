@@ -8,15 +8,12 @@ use crate::check::program::{Program, RuleDef, RuleScope};
 use crate::schema::{FieldId, TableId};
 use crate::table::{Dataset, InputIssue, NONE, Origin, Scalar};
 
-/// A value as shown in messages: decimals rounded, missing as `missing`.
+/// A value as shown in messages: as a finding's [`Value`] shows it (decimals rounded), missing as
+/// `missing`.
 pub fn show(v: &Scalar) -> String {
     match v {
         Scalar::Null => "missing".into(),
-        Scalar::Dec(x) => {
-            let s = format!("{x:.3}");
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        }
-        other => other.display(),
+        other => Value::of(other).text(),
     }
 }
 
@@ -130,11 +127,15 @@ pub fn child_record(data: &Dataset, prog: &Program, t: TableId, row: u32) -> Opt
     }
 }
 
-fn value_text(data: &Dataset, t: TableId, row: u32, f: FieldId) -> String {
-    let Some(col) = data.table(t).and_then(|x| x.col(f)) else { return String::new() };
+/// A row's value of a field: its raw text when it did not fit the field's type; missing when that
+/// text is empty (an empty XML element the schema refuses is no value either).
+fn cell_value(data: &Dataset, t: TableId, row: u32, f: FieldId) -> Value {
+    let Some(col) = data.table(t).and_then(|x| x.col(f)) else { return Value::Missing };
     match col.get(row) {
-        Some(Scalar::Null) | None => col.raw(row).map(|r| r.to_string()).unwrap_or_default(),
-        Some(v) => v.display(),
+        Some(Scalar::Null) | None => {
+            col.raw(row).filter(|r| !r.is_empty()).map_or(Value::Missing, |r| Value::Unfit(r.to_string()))
+        }
+        Some(v) => Value::of(v),
     }
 }
 
@@ -183,7 +184,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
             let (Some(name), Some(v)) = (rule.lets.get(li), f.lets.get(li)) else {
                 return Err(Fault::new(format!("`let` {li} of rule {} has no value when its finding is made", rule.code)));
             };
-            fd.values.push(FieldValue { field: name.clone(), value: show(v.at(i)?), location: None });
+            fd.values.push(FieldValue { field: name.clone(), value: Value::of(v.at(i)?), location: None });
         }
         Ok(())
     };
@@ -210,7 +211,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
                     }
                     fd.values.push(FieldValue {
                         field: field_name(prog, *ft, *ff),
-                        value: value_text(data, *ft, ar, *ff),
+                        value: cell_value(data, *ft, ar, *ff),
                         location: loc,
                     });
                 }
@@ -225,7 +226,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
             fd.table = Some(prog.schema.table(*t).name.clone());
             fd.table_order = t.0;
             if let Some(k) = &f.key {
-                fd.values.push(FieldValue { field: "group".into(), value: show(k.at(i)?), location: None });
+                fd.values.push(FieldValue { field: "group".into(), value: Value::of(k.at(i)?), location: None });
             }
             lets(&mut fd, &mut (0..rule.lets.len().min(f.lets.len())))?;
         }
@@ -243,7 +244,7 @@ pub fn finding(cx: &Ctx, rule: &RuleDef, f: &Frame, i: usize, message: String, r
                 let ar = ancestor_row(cx, *rt, *rr, *ft)?;
                 Some(FieldValue {
                     field: field_name(prog, *ft, *ff),
-                    value: value_text(data, *ft, ar, *ff),
+                    value: cell_value(data, *ft, ar, *ff),
                     location: location(data, prog, *ft, ar, Some(*ff)),
                 })
             })
@@ -317,7 +318,7 @@ pub fn link_this_year(prog: &Program, data: &Dataset, findings: &mut [Finding]) 
                 row: r,
                 location: loc.clone(),
                 file: None,
-                values: vec![FieldValue { field: field_name(prog, *t, *f), value: child, location: loc }],
+                values: vec![FieldValue { field: field_name(prog, *t, *f), value: Value::Text(child), location: loc }],
             });
             fd.related.sort();
         }
@@ -343,7 +344,11 @@ pub fn more(cx: &Ctx, rule: &RuleDef, more: usize, limit: usize) -> Finding {
         child: None,
         record: None,
         merged: vec![],
-        values: vec![FieldValue { field: "more".into(), value: more.to_string(), location: None }],
+        values: vec![FieldValue {
+            field: "more".into(),
+            value: Value::Int(i64::try_from(more).unwrap_or(i64::MAX)),
+            location: None,
+        }],
         related: vec![],
         fix: None,
         rule: Some(RuleRef { file: rule.file.clone(), line: rule.line }),
@@ -371,7 +376,7 @@ pub fn input_finding(prog: &Program, data: &Dataset, is: &InputIssue) -> Finding
             let vals = is
                 .field
                 .map(|f| {
-                    vec![FieldValue { field: field_name(prog, t, f), value: value_text(data, t, r, f), location: loc.clone() }]
+                    vec![FieldValue { field: field_name(prog, t, f), value: cell_value(data, t, r, f), location: loc.clone() }]
                 })
                 .unwrap_or_default();
             (loc, child_id(data, prog, t, r), vals)
@@ -423,7 +428,7 @@ fn input_quotes(message: &str, own: Option<&FieldValue>) -> Vec<Quote> {
         let before = message[..open].trim_end();
         let named = before.rsplit(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or("");
         match own {
-            Some(v) if !token.is_empty() && token == v.value => {
+            Some(v) if !token.is_empty() && token == v.value.text() => {
                 quotes.push(Quote { start, end, field: v.field.clone() });
             }
             _ if !named.is_empty() && named.chars().next().is_some_and(char::is_uppercase) => {

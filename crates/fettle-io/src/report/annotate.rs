@@ -23,6 +23,7 @@
 //! overlapping plan) carry a line about that cell's own value and where the finding is, never the
 //! finding's message, whose "here" means the finding's row. The input file is only ever read.
 
+use crate::eval::finding::Value;
 use crate::eval::{FieldValue, Finding, Location};
 use crate::input::limits::Limit;
 use crate::syntax::ast::Severity;
@@ -152,8 +153,9 @@ fn short_field(field: &str) -> &str {
     field.rsplit('.').next().unwrap_or(field)
 }
 
-fn shown_value(v: &str) -> &str {
-    if v.is_empty() { "(blank)" } else { v }
+/// A value in a note on a cell: a missing one is a blank cell.
+fn shown_value(v: &Value) -> String {
+    if v.is_missing() { "(blank)".to_string() } else { v.text() }
 }
 
 /// Where a finding is, for a note on another row's cell: its value of `field` when it has one

@@ -103,7 +103,11 @@ pub fn apply(run: &mut Run, explanations: &[Explanation], source: &str) {
             child: (!e.key.is_empty()).then(|| e.key.clone()),
             record: None,
             merged: vec![],
-            values: vec![crate::eval::FieldValue { field: "reason".into(), value: e.reason.clone(), location: None }],
+            values: vec![crate::eval::FieldValue {
+                field: "reason".into(),
+                value: crate::eval::finding::Value::Text(e.reason.clone()),
+                location: None,
+            }],
             related: vec![],
             fix: Some("remove the explanation, or correct its code or key".into()),
             rule: None,

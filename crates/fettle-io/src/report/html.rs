@@ -8,9 +8,11 @@
 //! typing debounced: responsive on 10,000 findings, BENCHMARKS.md). Every string from the data or
 //! the rules is escaped. The output is deterministic: no timestamps.
 
+use super::MISSING;
 use super::Run;
 use super::xlsx::{RuleGroup, by_child, by_rule, related_text, rule_title, values_text};
 use crate::eval::Finding;
+use crate::eval::finding::Value;
 use crate::syntax::ast::Severity;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -432,15 +434,16 @@ fn search_text(f: &Finding) -> String {
     .to_lowercase()
 }
 
+/// A value as code, or `(missing)`.
+fn value_html(v: &Value) -> String {
+    if v.is_missing() { format!("<span class=\"missing\">{MISSING}</span>") } else { format!("<code>{}</code>", esc(&v.text())) }
+}
+
 fn values_html(f: &Finding) -> String {
     f.values
         .iter()
         .map(|v| {
-            let val = if v.value.is_empty() {
-                "<span class=\"missing\">(missing)</span>".to_string()
-            } else {
-                format!("<code>{}</code>", esc(&v.value))
-            };
+            let val = value_html(&v.value);
             let at = v
                 .location
                 .as_ref()
@@ -462,18 +465,7 @@ fn related_html(f: &Finding) -> String {
         .map(|r| {
             let place = r.location.as_ref().map(|l| format!(" at {}", esc(&l.to_string()))).unwrap_or_default();
             let file = r.file.as_ref().map(|f| format!(" in <code>{}</code>", esc(f))).unwrap_or_default();
-            let vals: Vec<String> = r
-                .values
-                .iter()
-                .map(|v| {
-                    let val = if v.value.is_empty() {
-                        "<span class=\"missing\">(missing)</span>".to_string()
-                    } else {
-                        format!("<code>{}</code>", esc(&v.value))
-                    };
-                    format!("{} = {val}", esc(&v.field))
-                })
-                .collect();
+            let vals: Vec<String> = r.values.iter().map(|v| format!("{} = {}", esc(&v.field), value_html(&v.value))).collect();
             let vals = if vals.is_empty() { String::new() } else { format!(": {}", vals.join(", ")) };
             format!("<li>{} row {}{place}{file}{vals}</li>", esc(&r.table), r.row + 1)
         })

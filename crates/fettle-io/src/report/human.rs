@@ -1,7 +1,9 @@
 //! The terminal report: findings grouped by rule, each with its child, place, values and fix, then a
 //! summary by severity and by rule.
 
+use super::MISSING;
 use super::{Run, Summary};
+use crate::eval::finding::Value;
 use crate::eval::{Code, Finding, Location};
 use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
@@ -165,13 +167,7 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     if f.message != group_message {
         let _ = writeln!(out, "    {}", esc(&f.message));
     }
-    let vals: Vec<String> = f
-        .values
-        .iter()
-        .map(|v| {
-            format!("{} = {}", v.field, if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", esc(&v.value)) })
-        })
-        .collect();
+    let vals: Vec<String> = f.values.iter().map(|v| format!("{} = {}", v.field, quoted(&v.value))).collect();
     if !vals.is_empty() && !matches!(f.code, Code::Input(_)) {
         let _ = writeln!(out, "    values: {}", vals.join(", "));
     }
@@ -186,17 +182,7 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
         }
     }
     for r in &f.related {
-        let vals: Vec<String> = r
-            .values
-            .iter()
-            .map(|v| {
-                format!(
-                    "{} = {}",
-                    v.field,
-                    if v.value.is_empty() { "(missing)".to_string() } else { format!("`{}`", esc(&v.value)) }
-                )
-            })
-            .collect();
+        let vals: Vec<String> = r.values.iter().map(|v| format!("{} = {}", v.field, quoted(&v.value))).collect();
         let place = r.location.as_ref().map(loc).unwrap_or_else(|| format!("row {}", r.row + 1));
         let place = match &r.file {
             Some(file) => format!("{place} in `{file}`"),
@@ -212,11 +198,24 @@ fn render_one(out: &mut String, f: &Finding, group_message: &str) {
     }
 }
 
+/// A value in a list of values: quoted, or `(missing)`.
+fn quoted(v: &Value) -> String {
+    if v.is_missing() { MISSING.to_string() } else { format!("`{}`", esc(&v.text())) }
+}
+
 /// Info figures of a group rule as a small table: a row per group, a column per value.
 fn render_table(out: &mut String, list: &[&Finding]) {
     let Some(first) = list.first() else { return };
     let heads: Vec<&str> = first.values.iter().map(|v| v.field.as_str()).collect();
-    let rows: Vec<Vec<std::borrow::Cow<str>>> = list.iter().map(|f| f.values.iter().map(|v| esc(&v.value)).collect()).collect();
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|f| {
+            f.values
+                .iter()
+                .map(|v| if v.value.is_missing() { MISSING.to_string() } else { esc(&v.value.text()).into_owned() })
+                .collect()
+        })
+        .collect();
     let widths: Vec<usize> = (0..heads.len())
         .map(|i| {
             rows.iter()
@@ -233,7 +232,7 @@ fn render_table(out: &mut String, list: &[&Finding]) {
     };
     let _ = writeln!(out, "{}", line(&heads));
     for r in &rows {
-        let cells: Vec<&str> = r.iter().map(|c| c.as_ref()).collect();
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
         let _ = writeln!(out, "{}", line(&cells));
     }
 }

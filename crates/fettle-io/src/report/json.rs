@@ -1,5 +1,8 @@
 //! The JSON report: `{"version": 1, "findings": [...], "summary": {...}}`. A stable contract: fields
-//! are only ever added, with `version` raised when one changes meaning.
+//! are only ever added, with `version` raised when one changes meaning. A finding's `kind` says which
+//! kind of check made it (`rule`, `schema`, `input`, `explain`); a value's `type` what it is (`text`,
+//! `integer`, `decimal`, `date`, `bool`, `list`, `missing`, `unfit`, `redacted`), beside its `value`
+//! as shown.
 
 use super::{PreviousUse, Run, Summary};
 use crate::eval::Finding;

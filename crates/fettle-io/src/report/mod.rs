@@ -18,6 +18,11 @@ use crate::eval::Finding;
 use crate::syntax::ast::Severity;
 use std::collections::BTreeMap;
 
+/// How the reports for people (terminal, HTML, workbook, the page) show a missing value among a
+/// finding's values; the reports for programs (JSON, CSV, JUnit, SARIF) show it as empty text, and
+/// JSON says its `"type"` is `missing`.
+pub const MISSING: &str = "(missing)";
+
 /// What a rule is, for reports: its code, severity, message and where it is written.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RuleInfo {

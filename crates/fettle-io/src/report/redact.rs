@@ -5,6 +5,7 @@
 
 use super::Run;
 use crate::eval::Quote;
+use crate::eval::finding::Value;
 
 /// A stable pseudonym for a child id, with `salt` mixed in (empty for none).
 pub fn pseudonym(id: &str, salt: &str) -> String {
@@ -36,6 +37,20 @@ fn replacement(field: &str, value: &str, salt: &str) -> Option<String> {
     }
 }
 
+/// What a sensitive value of a finding becomes: an id's pseudonym, text still (the raw text of an
+/// id that did not fit its type stays `Unfit`); a date of birth [`Value::Redacted`], whatever it
+/// was. A missing value stays missing.
+fn redact_value(field: &str, value: &Value, salt: &str) -> Option<Value> {
+    let text = value.text();
+    match (sensitive(field)?, value) {
+        (_, Value::Missing) => None,
+        _ if text.is_empty() => None,
+        (true, Value::Unfit(raw)) => Some(Value::Unfit(pseudonym(raw, salt))),
+        (true, _) => Some(Value::Text(pseudonym(&text, salt))),
+        (false, _) => Some(Value::Redacted),
+    }
+}
+
 /// Replaces the sensitive values a message shows, by where they are ([`Quote`]s), never by
 /// searching its text: an id `C1` cannot touch `C12`.
 fn redact_message(message: &mut String, quotes: &mut Vec<Quote>, salt: &str) {
@@ -58,7 +73,7 @@ pub fn apply(run: &mut Run, salt: &str) {
         }
         let values = f.values.iter_mut().chain(f.related.iter_mut().flat_map(|r| r.values.iter_mut()));
         for v in values {
-            if let Some(new) = replacement(&v.field, &v.value, salt) {
+            if let Some(new) = redact_value(&v.field, &v.value, salt) {
                 v.value = new;
             }
         }

@@ -5,6 +5,7 @@
 //! for all formats, and says so: `… (50,000,000 characters, shortened)`.
 
 use super::Run;
+use crate::eval::finding::Value;
 
 /// The most characters of a value shown in a report.
 pub const MAX_VALUE: usize = 1_000;
@@ -29,8 +30,38 @@ pub fn apply(run: &mut Run) {
             shorten(c, MAX_VALUE);
         }
         for v in f.values.iter_mut().chain(f.related.iter_mut().flat_map(|r| r.values.iter_mut())) {
-            shorten(&mut v.value, MAX_VALUE);
+            shorten_value(&mut v.value, MAX_VALUE);
         }
+    }
+}
+
+/// Shortens a value of a finding: its text, if it is text or a cell's raw text, or a list to its
+/// first item and the items after it shown whole in its first `max` characters (each item
+/// shortened first), and a last item that says how long the list was. Its type stays.
+pub fn shorten_value(v: &mut Value, max: usize) {
+    match v {
+        Value::Text(s) | Value::Unfit(s) => {
+            shorten(s, max);
+        }
+        Value::List(items) => {
+            let total = items.iter().map(|i| i.text().chars().count()).sum::<usize>() + 2 * items.len().saturating_sub(1);
+            if total <= max {
+                return;
+            }
+            let (mut used, mut keep) = (0, 0);
+            for (i, item) in items.iter_mut().enumerate() {
+                shorten_value(item, max);
+                let n = item.text().chars().count() + if i > 0 { 2 } else { 0 };
+                if i > 0 && used + n > max {
+                    break;
+                }
+                used += n;
+                keep = i + 1;
+            }
+            items.truncate(keep);
+            items.push(Value::Text(format!("… ({} characters, shortened)", thousands(total))));
+        }
+        Value::Missing | Value::Int(_) | Value::Decimal(_) | Value::Date(_) | Value::Bool(_) | Value::Redacted => {}
     }
 }
 

@@ -6,7 +6,9 @@
 //! The content is deterministic: the same run gives the same cells, and the workbook's creation
 //! date is fixed so that the same run gives the same bytes.
 
+use super::MISSING;
 use super::{RuleInfo, RuleKey, Run};
+use crate::eval::finding::Value;
 use crate::eval::{Code, Finding};
 use crate::syntax::ast::Severity;
 use rust_xlsxwriter::{
@@ -58,8 +60,8 @@ pub(crate) fn related_text(f: &Finding) -> String {
         .join(" | ")
 }
 
-fn shown(v: &str) -> &str {
-    if v.is_empty() { "(missing)" } else { v }
+fn shown(v: &Value) -> String {
+    if v.is_missing() { MISSING.to_string() } else { v.text() }
 }
 
 /// The text shown for a rule in summaries: the message its findings share, else its message as
