@@ -902,3 +902,86 @@ fn annotated_notes_say_what_was_folded() {
     in_suite("reports", || insta::assert_snapshot!("annotate-also", folded.join("\n\n")));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Values are typed: a missing value, empty text and the raw text of a cell that did not fit its
+/// type read differently in every report (the terminal says `(missing)` only of a missing value;
+/// JSON gives each its `type`), and `--redact` and shortening keep each value's type.
+#[test]
+fn missing_empty_and_unfit_values_are_told_apart() {
+    let mut f = finding("T001", Severity::Error, "Dates do not agree", XLSX);
+    f.values = vec![
+        value("Referrals.ReferralDate", Value::Missing, None),
+        value("Referrals.Notes", text(""), None),
+        value("Referrals.PersonBirthDate", Value::Unfit("31/02/2031".into()), cell("Referrals", "D5")),
+        value("Referrals.LAchildID", text("C1"), None),
+        value("Referrals.Codes", Value::List(vec![text("A"); 2_000]), None),
+    ];
+    let mut run = fixture();
+    run.findings = vec![f];
+    let human = fettle::report::human::render(&run);
+    assert!(
+        human.contains(
+            "values: Referrals.ReferralDate = (missing), Referrals.Notes = ``, Referrals.PersonBirthDate = `31/02/2031`, Referrals.LAchildID = `C1`"
+        ),
+        "{human}"
+    );
+    let types = |run: &Run| -> Vec<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(&fettle::report::json::render(run)).unwrap();
+        doc["findings"][0]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["value"].as_str().unwrap().chars().take(20).collect(), v["type"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let pairs = |xs: &[(&str, &str)]| -> Vec<(String, String)> { xs.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect() };
+    assert_eq!(
+        types(&run),
+        pairs(&[("", "missing"), ("", "text"), ("31/02/2031", "unfit"), ("C1", "text"), ("A, A, A, A, A, A, A,", "list")])
+    );
+    // Shortened: the list keeps its type, and its first items, and says how long it was.
+    fettle::report::shorten::apply(&mut run);
+    let list = run.findings[0].values[4].value.text();
+    assert!(list.starts_with("A, A, ") && list.ends_with(", … (5,998 characters, shortened)"), "{list}");
+    assert!(list.chars().count() < 1_100, "{list}");
+    assert_eq!(run.findings[0].values[4].value.type_name(), "list");
+    // Redacted: the date of birth that did not fit is redacted, the child id a pseudonym, the
+    // missing value still missing.
+    fettle::report::redact::apply(&mut run, "");
+    let after = types(&run);
+    assert_eq!(after[0], ("".into(), "missing".into()));
+    assert_eq!(after[2], ("(redacted)".into(), "redacted".into()));
+    assert_eq!(after[3], (fettle::report::redact::pseudonym("C1", ""), "text".into()));
+}
+
+/// The page titles a group of findings "values that do not fit their column's type" by the JSON's
+/// typed fields: an input check's finding (`kind`) on a value of `type` `unfit`. Over files with
+/// such values that is exactly the findings whose typed code says so ([`Code::is_misfit`]), and every
+/// finding's `kind` is its code's.
+#[test]
+fn a_value_that_does_not_fit_is_told_by_kind_and_type() {
+    let mut misfits = 0;
+    for case in [
+        "tests/fixtures/bad-input/csv/numbers-as-text",
+        "tests/fixtures/bad-input/csv/formulas-as-text",
+        "tests/fixtures/bad-input/csv/impossible-dates",
+        "tests/fixtures/bad-input/csv/dates-as-text",
+        "samples/fgc/csv",
+        "samples/cin",
+    ] {
+        let out = fettle().current_dir(root()).args(["validate", case, "--format", "json"]).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{case}: {}", String::from_utf8_lossy(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for f in doc["findings"].as_array().unwrap() {
+            let code = Code::parse(f["code"].as_str().unwrap());
+            assert_eq!(f["kind"], code.kind(), "{case}: {f}");
+            for a in f["also"].as_array().into_iter().flatten() {
+                assert_eq!(a["kind"], Code::parse(a["code"].as_str().unwrap()).kind(), "{case}: {a}");
+            }
+            let unfit = f["values"].as_array().unwrap().iter().any(|v| v["type"] == "unfit");
+            assert_eq!(f["kind"] == "input" && unfit, code.is_misfit(), "{case}: {f}");
+            misfits += usize::from(code.is_misfit());
+        }
+    }
+    assert!(misfits >= 3, "the cases have values that do not fit: {misfits}");
+}
