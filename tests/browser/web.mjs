@@ -208,6 +208,22 @@ async function checkSample(page, tmp, { label, input = '#pick-files', paths, cli
     if (n !== Math.min(200, s.by_rule[code])) wrong.push(`${code}: ${n} rows, ${s.by_rule[code]} findings`);
   }
   check(`${label}: each rule group lists its findings`, wrong.length === 0, wrong.join('; '));
+  // Checks made while reading (JSON `kind` input): said so, and titled as the terminal report titles
+  // them (values that do not fit their column's type, by the typed code there; by `kind` and a
+  // value's `type` on the page), where their messages differ.
+  const terminal = runFettle(['validate', ...cliPaths], { env: { ...process.env, NO_COLOR: '1' } }).stdout;
+  const inputCodes = [...new Set(want.findings.filter((f) => f.kind === 'input').map((f) => f.code))];
+  wrong = [];
+  for (const code of inputCodes) {
+    const g = page.locator(`#by-rule details.group[data-code="${code}"]`);
+    const about = (await g.locator('.rule').textContent()) || '';
+    if (!about.includes('Found while reading the file')) wrong.push(`${code}: ${about.slice(0, 60)}`);
+    if (new Set(want.findings.filter((f) => f.code === code).map((f) => f.message)).size < 2) continue;
+    const line = terminal.split('\n').find((l) => l.includes(`[${code}] `)) || '';
+    const title = (await g.locator(':scope > summary .title').textContent()) || '';
+    if (!line.endsWith(`] ${title}`)) wrong.push(`${code}: page "${title}", terminal "${line}"`);
+  }
+  check(`${label}: checks made while reading are said so and titled as the terminal's`, wrong.length === 0, wrong.join('; '));
   const places = await page.$$eval('#by-rule tr.finding td.loc', (tds) => tds.map((t) => t.textContent));
   const cliPlaces = want.findings.slice(0, 2000).map((f) => f.location).filter(Boolean).map((l) =>
     l.kind === 'cell' ? `${l.sheet}!${l.cell}` : l.kind === 'line' ? `${l.file.split('/').pop()}:${l.line}` : `line ${l.line} ${l.path}`);
@@ -533,6 +549,10 @@ async function main() {
 
     // A folder of CSV files.
     await checkSample(page, tmp, { label: 'FGC CSV folder', input: '#pick-folder', paths: [join(root, 'samples/fgc/csv')], cliPaths: [join(root, 'samples/fgc/csv')], ret: 'fgc', year: '2024-25' });
+
+    // Dates that do not fit their columns, two of them on their own (a group of values that do not fit).
+    const dates = join(root, 'tests/fixtures/bad-input/csv/impossible-dates');
+    await checkSample(page, tmp, { label: 'impossible dates', input: '#pick-folder', paths: [dates], cliPaths: [dates], ret: 'fgc', year: '2024-25' });
 
     // Last year's return, in its own area.
     await checkPrevious(page, tmp);
