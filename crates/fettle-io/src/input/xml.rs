@@ -167,9 +167,12 @@ const BLOCK_BYTES: usize = 32 << 20;
 /// reads it, so what is found, and where, is what one pass finds.
 pub fn read_file(schema: &Schema, path: &std::path::Path, display: &str, progress: &dyn Progress) -> Result<Dataset, InputError> {
     let io = |source| InputError::Io { path: display.into(), source };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if parts_for(usize::try_from(len).unwrap_or(usize::MAX)) > 1
-        && let Some(parsed) = read_blocks(schema, path, display, BLOCK_BYTES, progress).map_err(io)?
+    let len = usize::try_from(std::fs::metadata(path).map_err(io)?.len()).unwrap_or(usize::MAX);
+    // A block per thread for a document of a few blocks (each thread gets its share, and a little
+    // more so that no small last part is left over), BLOCK_BYTES at most.
+    let block = len.div_ceil(rayon::current_num_threads().max(1)).saturating_add(64 << 10).clamp(PART_MIN_BYTES, BLOCK_BYTES);
+    if parts_for(len) > 1
+        && let Some(parsed) = read_blocks(schema, path, display, block, progress).map_err(io)?
     {
         let data = assemble(schema, parsed);
         release_freed_memory();
