@@ -182,8 +182,8 @@ pub fn read_file(schema: &Schema, path: &std::path::Path, display: &str, progres
     read_owned(schema, bytes, display, progress)
 }
 
-/// The parts of a UTF-8 document read a block of about `block` bytes at a time, at most one block
-/// per thread held at once; None when the document is not plainly UTF-8 (a byte-order mark
+/// The parts of a UTF-8 document read a block of about `block` bytes at a time, a block per
+/// thread and two more held at once at most; None when the document is not plainly UTF-8 (a byte-order mark
 /// of UTF-16, a declaration of another encoding), has no rows to cut before, or a part fails (the
 /// caller then reads it whole, in one pass).
 fn read_blocks(
@@ -197,7 +197,6 @@ fn read_blocks(
     use std::io::{Read, Seek};
     let mut file = std::fs::File::open(path)?;
     let plan = Plan::new(schema);
-    let threads = rayon::current_num_threads();
     let Some((element, above)) = plan.cut(schema) else { return Ok(None) };
     let mut head = vec![];
     (&mut file).take(256).read_to_end(&mut head)?;
@@ -207,53 +206,67 @@ fn read_blocks(
     }
     let bom = if head.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     file.seek(std::io::SeekFrom::Start(bom))?;
-    let mut parts: Parsed = vec![];
-    // The bytes after the last cut, the start of the next part.
-    let mut carry: Vec<u8> = vec![];
-    let mut line = 1u32;
-    let mut done = false;
-    while !done {
-        // Up to one part per thread: each ends just before a row's start tag, the last at the end.
-        let mut batch: Vec<(Vec<u8>, u32, bool)> = vec![];
-        while batch.len() < threads && !done {
-            let mut buf = std::mem::take(&mut carry);
-            let cut = loop {
-                let from = buf.len();
-                let want = block.saturating_sub(from).max(block / 4).max(1);
-                let got = (&mut file).take(want as u64).read_to_end(&mut buf)?;
-                if got == 0 {
-                    done = true;
-                    break buf.len();
+    // A thread reads the blocks, in order, while the pool parses the ones read: at most one block
+    // waiting and one being read beside those being parsed.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>, u32, bool)>(1);
+    let element = element.as_str();
+    let (parsed, reading) = std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new().name("fettle-read".into()).spawn_scoped(scope, move || {
+            // The bytes after the last cut, the start of the next part.
+            let mut carry: Vec<u8> = vec![];
+            let mut line = 1u32;
+            for k in 0usize.. {
+                // Each part ends just before a row's start tag, the last at the end.
+                let mut buf = std::mem::take(&mut carry);
+                let mut done = false;
+                let cut = loop {
+                    let from = buf.len();
+                    let want = block.saturating_sub(from).max(block / 4).max(1);
+                    let got = (&mut file).take(want as u64).read_to_end(&mut buf)?;
+                    if got == 0 {
+                        done = true;
+                        break buf.len();
+                    }
+                    // The last row start in what was read (not at the part's own start).
+                    if let Some(at) = last_row_start(&buf, from.saturating_sub(element.len() + 1).max(1), element) {
+                        break at;
+                    }
+                };
+                carry = buf.get(cut..).map(<[u8]>::to_vec).unwrap_or_default();
+                buf.truncate(cut);
+                let first = line;
+                line = line.saturating_add(memchr::memchr_iter(b'\n', &buf).count() as u32);
+                // The parsing side stops taking parts only when it is gone.
+                if tx.send((k, buf, first, done)).is_err() || done {
+                    break;
                 }
-                // The last row start in what was read (not at the part's own start).
-                if let Some(at) = last_row_start(&buf, from.saturating_sub(element.len() + 1).max(1), &element) {
-                    break at;
-                }
-            };
-            carry = buf.get(cut..).map(<[u8]>::to_vec).unwrap_or_default();
-            buf.truncate(cut);
-            let first = line;
-            line = line.saturating_add(memchr::memchr_iter(b'\n', &buf).count() as u32);
-            batch.push((buf, first, done));
-        }
-        let first_part = parts.is_empty();
-        let read: Vec<Option<Dataset>> = batch
-            .par_iter()
-            .enumerate()
-            .map(|(i, (bytes, first, last))| {
-                let text = std::str::from_utf8(bytes).ok()?;
-                let start = if first_part && i == 0 { &[][..] } else { &above[..] };
-                let end = if *last { &[][..] } else { &above[..] };
-                read_part(schema, &plan, text, display, *first, start, end, progress).ok()
+            }
+            Ok::<(), std::io::Error>(())
+        });
+        let reader = match reader {
+            Ok(r) => r,
+            Err(e) => return (vec![], Err(e)),
+        };
+        let parsed: Vec<(usize, Option<Dataset>)> = rx
+            .into_iter()
+            .par_bridge()
+            .map(|(k, bytes, first, last)| {
+                let start = if k == 0 { &[][..] } else { &above[..] };
+                let end = if last { &[][..] } else { &above[..] };
+                let part = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| read_part(schema, &plan, text, display, first, start, end, progress).ok());
+                (k, part)
             })
             .collect();
-        drop(batch);
-        for p in read {
-            let Some(p) = p else { return Ok(None) };
-            parts.push(p);
-        }
-    }
-    Ok((!parts.is_empty()).then_some(parts))
+        let reading = reader.join().unwrap_or_else(|_| Err(std::io::Error::other("the thread reading the file stopped")));
+        (parsed, reading)
+    });
+    reading?;
+    let mut parsed = parsed;
+    parsed.sort_by_key(|(k, _)| *k);
+    let parts: Option<Parsed> = parsed.into_iter().map(|(_, p)| p).collect();
+    Ok(parts.filter(|p| !p.is_empty()))
 }
 
 /// Gives the memory freed by joining parts back to the system. glibc keeps what the reading
