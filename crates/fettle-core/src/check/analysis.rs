@@ -359,18 +359,7 @@ pub fn unused_derivations(program_globals: &[Global], derived: &[DerivedField], 
     let mut used_f: HashSet<Key> = HashSet::new();
     let mut stack: Vec<&IExpr> = vec![];
     for r in rules {
-        for s in &r.steps {
-            let (IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e)) = s;
-            stack.push(e);
-        }
-        for p in &r.template {
-            if let IPart::Expr(e) = p {
-                stack.push(e);
-            }
-        }
-        if let RuleScope::Group(_, k) = &r.scope {
-            stack.push(k);
-        }
+        stack.extend(r.expressions());
         used_f.extend(r.fields.iter().copied());
     }
     while let Some(e) = stack.pop() {

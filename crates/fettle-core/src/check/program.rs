@@ -166,6 +166,26 @@ pub struct RuleDef {
     pub plan: RulePlan,
 }
 
+impl RuleDef {
+    /// Every expression the rule evaluates: its group key, its steps' and its message's.
+    pub fn expressions(&self) -> Vec<&IExpr> {
+        let mut out: Vec<&IExpr> = vec![];
+        if let RuleScope::Group(_, key) = &self.scope {
+            out.push(key);
+        }
+        for s in &self.steps {
+            let (IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e)) = s;
+            out.push(e);
+        }
+        for p in &self.template {
+            if let IPart::Expr(e) = p {
+                out.push(e);
+            }
+        }
+        out
+    }
+}
+
 /// The facts about a rule that `eval` needs, worked out once at check time (check/rule_plan.rs):
 /// which rows a failing item lists as related, which field each message hole shows, which fields
 /// and tables the rule reads. `eval` reads them and never walks the rule's expressions to decide.

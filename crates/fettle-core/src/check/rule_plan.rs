@@ -104,19 +104,7 @@ fn hole_field(schema: &Schema, rule: &RuleDef, e: &IExpr, depth: usize) -> Optio
 /// The fields a rule reads and the tables whose rows it reads below another row: in its group key,
 /// steps and message, and in the derived fields and values of the return these read, in turn.
 fn reads(prog: &Program, rule: &RuleDef) -> (BTreeSet<(TableId, FieldId)>, BTreeSet<TableId>) {
-    let mut exprs: Vec<&IExpr> = vec![];
-    if let RuleScope::Group(_, key) = &rule.scope {
-        exprs.push(key);
-    }
-    for s in &rule.steps {
-        let (IStep::When(e) | IStep::Let(_, e) | IStep::Require(e) | IStep::Forbid(e)) = s;
-        exprs.push(e);
-    }
-    for p in &rule.template {
-        if let IPart::Expr(e) = p {
-            exprs.push(e);
-        }
-    }
+    let mut exprs: Vec<&IExpr> = rule.expressions();
     let (mut fields, mut below, mut globals) = (BTreeSet::new(), BTreeSet::new(), HashSet::new());
     while let Some(e) = exprs.pop() {
         e.walk(&mut |x| match &x.kind {
