@@ -175,18 +175,7 @@ impl<'s> Builder<'s> {
         };
         let message =
             format!("{} `{}` {what}; the DfE portal rejects a census file with this", self.schema.field(t, f).name, shown(text));
-        self.data.issues.push(InputIssue {
-            line: 0,
-            path: None,
-            code: code.into(),
-            table: Some(t),
-            field: Some(f),
-            row: Some(row),
-            message,
-            severity: Severity::Error,
-            cause: None,
-            cell: None,
-        });
+        self.cell_error(t, row, f, code.into(), message);
     }
 
     /// Sets a cell to a value typed by the reader (XML, by the layout). Text should come from
@@ -324,10 +313,15 @@ impl<'s> Builder<'s> {
     fn misfit_issue(&mut self, t: TableId, row: u32, f: FieldId, text: &str, why: super::coerce::Misfit) {
         let fname = &self.schema.field(t, f).name;
         let message = self.misfit(fname, text, why);
+        self.cell_error(t, row, f, why.code().into(), message);
+    }
+
+    /// Reports an error about one cell of a row (its place is the row's, found when it is shown).
+    fn cell_error(&mut self, t: TableId, row: u32, f: FieldId, code: crate::codes::Check, message: String) {
         self.data.issues.push(InputIssue {
             line: 0,
             path: None,
-            code: why.code().into(),
+            code,
             table: Some(t),
             field: Some(f),
             row: Some(row),
